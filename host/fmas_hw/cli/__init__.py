@@ -1,0 +1,1 @@
+"""The ``fmas-hw`` command line (one module per command, see :mod:`fmas_hw.cli.main`)."""
