@@ -1,0 +1,37 @@
+"""One entry point that builds any candidate of either backbone."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from ..errors import ArchitectureError
+from ..space import Arch, MobileNetV2Arch, XceptionArch
+
+#: Paper input sizes: 513 for the Xception search, 384 for the GAP8 (MobileNetV2) search.
+DEFAULT_INPUT_SIZE = {"xception": 513, "mobilenetv2": 384}
+
+
+def build_model(arch: Arch, input_size: int | None = None, classes: int = 21,
+                alpha: float = 1.0) -> tf.keras.Model:
+    """Build the Keras network of ``arch`` (fresh, initialiser weights).
+
+    Args:
+        arch: an architecture of either search space.
+        input_size: square input size; default per backbone (:data:`DEFAULT_INPUT_SIZE`).
+        classes: number of classes.
+        alpha: MobileNetV2 width multiplier (must be 1.0 for Xception).
+
+    Raises:
+        ArchitectureError: unknown architecture type or an alpha other than 1 for Xception.
+    """
+    from .mobilenetv2 import build_mobilenetv2
+    from .xception import build_xception
+
+    size = input_size or DEFAULT_INPUT_SIZE[arch.backbone]
+    if isinstance(arch, XceptionArch):
+        if alpha != 1.0:
+            raise ArchitectureError("the Xception backbone has no width multiplier: use --alpha 1")
+        return build_xception(arch, size, classes)
+    if isinstance(arch, MobileNetV2Arch):
+        return build_mobilenetv2(arch, size, classes, alpha)
+    raise ArchitectureError(f"cannot build {type(arch).__name__}: expected an Xception or MobileNetV2 arch")

@@ -1,0 +1,54 @@
+"""``fmas-hw arch`` and the CLI shell."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from fmas_hw.cli.main import cli, main
+
+
+def test_help_lists_commands_without_importing_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys; from fmas_hw.cli.main import main; rc = main(['--help']); "
+            "assert 'tensorflow' not in sys.modules, 'help imported TF'; sys.exit(rc)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "arch" in out and "Commands" in out
+
+
+def test_arch_json_has_genome_genes_params_flops():
+    genome = "0000111111111010110001100000"
+    result = CliRunner().invoke(cli, ["arch", "--backbone", "mobilenetv2", "--genome", genome,
+                                      "--input-size", "64", "--classes", "5", "--alpha", "0.35", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["genome"] == genome
+    assert data["canonical_genome"] == "0000111111111101011000100100"
+    assert data["genes"]["groups"]["32ch"] == [3, 5]
+    assert data["params"] > 0 and data["flops"] > 0
+
+
+def test_arch_text_output_names_the_flops_source():
+    result = CliRunner().invoke(cli, ["arch", "--input-size", "64", "--alpha", "0.35", "--classes", "3"])
+    assert result.exit_code == 0
+    assert "TF profiler" in result.output and "parameters" in result.output
+
+
+def test_invalid_genome_is_an_error_without_traceback(capsys):
+    rc = main(["arch", "--backbone", "xception", "--genome", "0101"])
+    err = capsys.readouterr().err
+    assert rc != 0
+    assert "error:" in err and "expected 22" in err and "Traceback" not in err
+
+
+def test_every_command_has_help():
+    from fmas_hw.cli.main import COMMANDS, _available
+
+    for name in COMMANDS:
+        if _available(name):
+            result = CliRunner().invoke(cli, [name, "--help"])
+            assert result.exit_code == 0, (name, result.output)
+            assert "Usage" in result.output
