@@ -1,0 +1,53 @@
+"""``fmas-hw flash``: build a generated GAP8 project and write it to the board's flash.
+
+A thin command over :mod:`fmas_hw.targets.sdk`: ``make clean all platform=board io=uart`` (skipped
+with ``--no-build``), then ``make flash platform=board io=uart``, both with the SDK sourced, logs
+kept under ``<project>/logs/``. While it flashes, the board's port lock is held, so a measurement
+on the same board waits instead of colliding with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+from pathlib import Path
+
+import click
+
+from ..errors import DeviceNotFoundError
+from ..targets.board import BUILD_ARGS
+from ..targets.sdk import build_project
+from ..targets.serial_link import PortLock, find_port
+
+FLASH_ARGS: tuple[str, ...] = ("flash", "platform=board", "io=uart")
+
+
+def _board_lock(port: str | None, timeout_s: float) -> contextlib.AbstractContextManager:
+    """The board's port lock; no lock when no port is given and none is found (JTAG-only setups)."""
+    if port is None:
+        try:
+            port = find_port()
+        except DeviceNotFoundError:
+            return contextlib.nullcontext()
+    return PortLock(port, timeout_s=timeout_s)
+
+
+@click.command()
+@click.argument("project", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--no-build", is_flag=True, help="Flash what is already built.")
+@click.option("--port", default=None, envvar="FMAS_BOARD_PORT",
+              help="Board UART, only used to lock the board (default: found by USB id).")
+@click.option("--flash-args", default=" ".join(FLASH_ARGS), show_default=True,
+              help="make arguments that write the flash.")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=1800.0,
+              show_default=True, help="Limit of each make step, in seconds.")
+def flash(project: Path, no_build: bool, port: str | None, flash_args: str, timeout_s: float) -> None:
+    """Build PROJECT for the board and write it to the board's flash."""
+    with _board_lock(port, timeout_s):
+        if not no_build:
+            log = build_project(project, BUILD_ARGS, log_stem="board-build",
+                                timeout_s=timeout_s, what="board build")
+            click.echo(f"built ({log})")
+        log = build_project(project, shlex.split(flash_args), log_stem="board-flash",
+                            timeout_s=timeout_s, what="flashing")
+    click.echo(f"flashed ({log})")

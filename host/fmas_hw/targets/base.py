@@ -1,0 +1,282 @@
+"""The measurement-target interface: one narrow API for the estimate, GVSoC and board targets.
+
+A :class:`Target` turns a generated GAP8 project folder into a :class:`Measurement` (cluster cycles,
+per layer and in total). Three implementations share it (SPEC §6.3): ``estimate`` (analytical cycle
+model, needs nothing installed), ``gvsoc`` (GAP SDK simulator) and ``board`` (a GAP8 board over
+UART). :func:`get_target` builds one by name; modules are imported lazily so that asking for the
+estimate never imports pyserial or probes for the SDK.
+
+A measurement always says where its figures come from (:attr:`Measurement.label`): an estimate is
+never presented as a measurement.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ..errors import ConfigError, MeasurementError
+
+#: Where a measurement's figures come from.
+SOURCES: tuple[str, ...] = ("estimate", "gvsoc", "board")
+
+#: Version of the :meth:`Measurement.to_dict` layout; bumped on an incompatible change.
+MEASUREMENT_SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class LayerCycles:
+    """Cluster cycles (and operations, when known) of one layer / AutoTiler graph node.
+
+    Attributes:
+        name: node name as the firmware reports it (AutoTiler ``S<n>_<op>_<shape>``).
+        cycles: cluster-clock cycles spent in the node.
+        operations: operations AutoTiler counts for the node, ``None`` when not reported.
+    """
+
+    name: str
+    cycles: int
+    operations: int | None = None
+
+    @property
+    def ops_per_cycle(self) -> float | None:
+        """Operations per cycle, ``None`` when operations are unknown or cycles are zero."""
+        if self.operations is None or self.cycles <= 0:
+            return None
+        return self.operations / self.cycles
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LayerCycles:
+        """Inverse of :meth:`to_dict`."""
+        ops = data.get("operations")
+        return cls(str(data["name"]), int(data["cycles"]), None if ops is None else int(ops))
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """The cycle count of one candidate on one target.
+
+    Attributes:
+        total_cycles: cluster-clock cycles of one inference.
+        per_layer: per-node cycles, in execution order (may be empty for a whole-network figure).
+        cluster_freq_hz: cluster clock used to turn cycles into time.
+        source: ``"estimate"``, ``"gvsoc"`` or ``"board"``.
+        estimated: True when the figures come from a model, not from running the firmware.
+        tool_versions: versions of the tools involved (SDK tag, AutoTiler, protocol, model...).
+        log_path: the kept log of the build/run, when there is one.
+        checksum: checksum of the network output the firmware reported, when it did.
+
+    Raises:
+        MeasurementError: on construction, for an unknown source, negative cycles, a non-positive
+            clock, or an estimate that claims to be a measurement.
+    """
+
+    total_cycles: int
+    per_layer: list[LayerCycles]
+    cluster_freq_hz: int
+    source: str
+    estimated: bool
+    tool_versions: dict[str, str] = field(default_factory=dict)
+    log_path: str | None = None
+    checksum: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise MeasurementError(
+                f"unknown measurement source {self.source!r}: expected one of {', '.join(SOURCES)}"
+            )
+        if self.total_cycles < 0:
+            raise MeasurementError(f"total_cycles must be >= 0, got {self.total_cycles}")
+        if self.cluster_freq_hz <= 0:
+            raise MeasurementError(f"cluster_freq_hz must be > 0, got {self.cluster_freq_hz}")
+        # The one rule that keeps reports honest: the analytical model never passes as hardware.
+        if self.source == "estimate" and not self.estimated:
+            raise MeasurementError("a measurement from the 'estimate' target must be estimated=True")
+
+    @property
+    def latency_ms(self) -> float:
+        """Latency of one inference in milliseconds at :attr:`cluster_freq_hz`."""
+        return self.total_cycles * 1000.0 / self.cluster_freq_hz
+
+    @property
+    def label(self) -> str:
+        """``"estimated (estimate)"`` or ``"measured (gvsoc)"`` / ``"measured (board)"``."""
+        kind = "estimated" if self.estimated else "measured"
+        return f"{kind} ({self.source})"
+
+    @property
+    def total_operations(self) -> int | None:
+        """Sum of the per-layer operations, ``None`` unless every layer reports them."""
+        if not self.per_layer or any(layer.operations is None for layer in self.per_layer):
+            return None
+        return sum(int(layer.operations or 0) for layer in self.per_layer)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable form (round-trips through :meth:`from_dict`)."""
+        return {
+            "schema": MEASUREMENT_SCHEMA,
+            "total_cycles": self.total_cycles,
+            "per_layer": [layer.to_dict() for layer in self.per_layer],
+            "cluster_freq_hz": self.cluster_freq_hz,
+            "source": self.source,
+            "estimated": self.estimated,
+            "tool_versions": dict(self.tool_versions),
+            "log_path": self.log_path,
+            "checksum": self.checksum,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Measurement:
+        """Inverse of :meth:`to_dict`.
+
+        Raises:
+            MeasurementError: the dict has another schema version or misses a field.
+        """
+        schema = data.get("schema", MEASUREMENT_SCHEMA)
+        if schema != MEASUREMENT_SCHEMA:
+            raise MeasurementError(
+                f"measurement schema {schema} is not supported (expected {MEASUREMENT_SCHEMA}): "
+                "re-measure the candidate with this version of fmas-hw"
+            )
+        try:
+            return cls(
+                total_cycles=int(data["total_cycles"]),
+                per_layer=[LayerCycles.from_dict(d) for d in data.get("per_layer", [])],
+                cluster_freq_hz=int(data["cluster_freq_hz"]),
+                source=str(data["source"]),
+                estimated=bool(data["estimated"]),
+                tool_versions={str(k): str(v) for k, v in data.get("tool_versions", {}).items()},
+                log_path=data.get("log_path"),
+                checksum=None if data.get("checksum") is None else int(data["checksum"]),
+            )
+        except KeyError as exc:
+            raise MeasurementError(f"measurement record lacks the field {exc}") from exc
+
+
+class Target(ABC):
+    """A place where a generated GAP8 project is turned into cycle counts.
+
+    Implementations keep every artefact in the project folder (logs under ``<project>/logs``), so a
+    failing candidate can be rebuilt and rerun by hand.
+
+    Attributes:
+        name: registry name (``"estimate"``, ``"gvsoc"``, ``"board"``).
+        measures_hardware: True when the cycles come from executing the compiled firmware (on the
+            GVSoC simulator or on a chip), False for an analytical estimate.
+        needs_exclusive_device: True when runs must be serialised on one physical device.
+        default_timeout_s: run timeout used when :meth:`run` gets ``timeout_s=None``.
+    """
+
+    name: ClassVar[str]
+    measures_hardware: ClassVar[bool]
+    needs_exclusive_device: ClassVar[bool] = False
+    default_timeout_s: ClassVar[float] = 600.0
+
+    @abstractmethod
+    def prepare(self, project_dir: str | Path) -> None:
+        """Build the project so that :meth:`run` can execute it.
+
+        Args:
+            project_dir: the generated GAP8 project (Makefile, sources, model).
+
+        Raises:
+            SdkMissingError: a tool the build needs is not installed.
+            BuildError: the build failed; the message names the kept log and shows its tail.
+            RunTimeoutError: the build ran past the target's build timeout (process group killed).
+        """
+
+    @abstractmethod
+    def run(self, project_dir: str | Path, timeout_s: float | None = None) -> Measurement:
+        """Execute the prepared project once and return its cycles.
+
+        Args:
+            project_dir: a project :meth:`prepare` has built.
+            timeout_s: wall-clock limit of one execution (a target that retries applies it to
+                each attempt); ``None`` uses :attr:`default_timeout_s`.
+
+        Returns:
+            The measurement, with ``log_path`` pointing at the kept run log when there is one.
+
+        Raises:
+            SdkMissingError: a tool the run needs is not installed.
+            RunTimeoutError: the run did not finish within ``timeout_s``.
+            DeviceNotFoundError: (board) no board on the configured or auto-detected port.
+            ProtocolError: the output has no cycle lines, is inconsistent or reports zero cycles.
+            MeasurementError: any other failure of the run (e.g. the firmware reported an error).
+        """
+
+    def measure(self, project_dir: str | Path, timeout_s: float | None = None) -> Measurement:
+        """Build then run: :meth:`prepare` followed by :meth:`run`.
+
+        Args:
+            project_dir: the generated GAP8 project.
+            timeout_s: limit for the run step (the build has its own limit).
+
+        Returns:
+            The measurement of one inference.
+
+        Raises:
+            The union of what :meth:`prepare` and :meth:`run` raise.
+        """
+        self.prepare(project_dir)
+        return self.run(project_dir, timeout_s=timeout_s)
+
+
+#: Target name -> "module:Class" (imported on first use) or a factory. One line per target.
+_REGISTRY: dict[str, str | Callable[..., Target]] = {
+    "gvsoc": "fmas_hw.targets.gvsoc:GvsocTarget",
+    "board": "fmas_hw.targets.board:BoardTarget",
+}
+
+
+def register_target(name: str, factory: str | Callable[..., Target]) -> None:
+    """Add (or replace) a target in the registry.
+
+    Args:
+        name: the name :func:`get_target` will accept.
+        factory: ``"package.module:Class"`` (imported lazily) or a callable returning a Target.
+    """
+    _REGISTRY[name] = factory
+
+
+def available_targets() -> list[str]:
+    """Names :func:`get_target` accepts, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get_target(name: str, **options: Any) -> Target:
+    """Build the target called ``name``.
+
+    Args:
+        name: a registered target name (see :func:`available_targets`).
+        **options: keyword arguments of the target's constructor (e.g. ``port=`` for the board).
+
+    Returns:
+        A ready-to-use :class:`Target`.
+
+    Raises:
+        ConfigError: the name is unknown, or the options do not fit the target's constructor.
+    """
+    factory = _REGISTRY.get(name)
+    if factory is None:
+        raise ConfigError(
+            f"unknown measurement target {name!r}: choose one of {', '.join(available_targets())}"
+        )
+    if isinstance(factory, str):
+        module_name, attr = factory.split(":")
+        factory = getattr(importlib.import_module(module_name), attr)
+    try:
+        # Checked before the call so that a TypeError raised inside a constructor is not masked.
+        inspect.signature(factory).bind(**options)
+    except TypeError as exc:
+        raise ConfigError(f"invalid options for target {name!r}: {exc}") from exc
+    return factory(**options)

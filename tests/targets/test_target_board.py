@@ -1,0 +1,258 @@
+"""The board target over a real pseudo-terminal: handshake, noise, timeouts, retries, locking."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import serial.tools.list_ports
+from fmas_hw.errors import DeviceNotFoundError, RunTimeoutError, SdkMissingError
+from fmas_hw.targets.board import BoardTarget, CommandTrigger, TriggerFailedError
+from fmas_hw.targets.protocol import TimerNotStartedError
+from fmas_hw.targets.serial_link import (
+    BoardBusyError,
+    LinkLostError,
+    PortLock,
+    ReadTimeouts,
+    SerialLink,
+    find_port,
+    read_run,
+)
+from fmas_targets_testkit import LAYERS, FakeBoard, render_run
+
+TOTAL = sum(c for _, c, _ in LAYERS)
+RUN = "".join(render_run(LAYERS)).encode()
+
+
+def _target(board: FakeBoard, trigger, tmp_path: Path, **options) -> BoardTarget:
+    values = dict(port=board.port, trigger=trigger, retries=0, lock_dir=tmp_path,
+                  retry_delay_s=0.0, reopen_timeout_s=0.3, begin_timeout_s=2.0, idle_timeout_s=2.0)
+    values.update(options)
+    return BoardTarget(**values)
+
+
+def test_normal_run(board, counting_trigger, project, tmp_path) -> None:
+    trigger, calls = counting_trigger(board, [[b"\x00boot\r\n", RUN]])
+    m = _target(board, trigger, tmp_path).run(project, timeout_s=5)
+    assert (m.source, m.estimated, m.label) == ("board", False, "measured (board)")
+    assert m.total_cycles == TOTAL and [lc.name for lc in m.per_layer] == [n for n, _, _ in LAYERS]
+    assert m.checksum == 0x5A17C0DE and m.cluster_freq_hz == 175_000_000
+    assert calls == [1]
+    log = Path(m.log_path)
+    assert log.parent == project / "logs" and RUN in log.read_bytes()  # raw UART transcript
+
+
+def test_garbage_and_non_utf8_among_lines(board, counting_trigger, project, tmp_path) -> None:
+    lines = render_run(LAYERS)
+    noisy = [b"\xff\xfe\x00\x80 junk \xc3\x28\r\n", b"\x93\x11" + lines[0].encode()]
+    for line in lines[1:]:
+        noisy += [b"\xa7 pmsis: cluster on \xff\r\n", line.replace("\n", "\r\n").encode()]
+    trigger, _ = counting_trigger(board, [noisy])
+    assert _target(board, trigger, tmp_path).run(project, timeout_s=5).total_cycles == TOTAL
+
+
+def test_line_split_across_writes(board, counting_trigger, project, tmp_path) -> None:
+    cut = RUN.index(b"cycles=", RUN.index(b"FMAS:LAYER idx=1")) + 9
+    trigger, _ = counting_trigger(board, [[RUN[:cut], 0.3, RUN[cut:]]])
+    m = _target(board, trigger, tmp_path).run(project, timeout_s=5)
+    assert m.per_layer[1].cycles == LAYERS[1][1]
+
+
+def test_silence_times_out_waiting_for_handshake(board, counting_trigger, project, tmp_path):
+    trigger, calls = counting_trigger(board, [[b"bootloader v1\n"]])
+    target = _target(board, trigger, tmp_path, begin_timeout_s=0.4, retries=1)
+    with pytest.raises(RunTimeoutError, match=r"(?s)no FMAS:BEGIN .*bootloader v1.*failed 2 attempt"):
+        target.run(project, timeout_s=5)
+    assert calls == [1, 2]  # one reset per attempt
+
+
+def test_silence_after_handshake_hits_idle_timeout(board, project, tmp_path) -> None:
+    with SerialLink(board.port) as link:  # opening flushes input: play only once open
+        board.play([RUN[: RUN.index(b"FMAS:LAYER idx=2")]])
+        with pytest.raises(RunTimeoutError, match="went silent for 0.3 s"):
+            read_run(link, ReadTimeouts(total_s=5, begin_s=5, idle_s=0.3))
+
+
+def test_total_timeout(board, tmp_path) -> None:
+    begun = RUN[: RUN.index(b"FMAS:LAYER idx=1")]
+    with SerialLink(board.port) as link:
+        board.play([begun] + [0.1, b"tick\n"] * 7)  # never silent, never finished
+        with pytest.raises(RunTimeoutError, match="no FMAS:END .* within 0.5 s"):
+            read_run(link, ReadTimeouts(total_s=0.5, begin_s=5, idle_s=5))
+
+
+def test_disconnect_mid_run_then_retry_succeeds(board, counting_trigger, project, tmp_path):
+    head = RUN[: RUN.index(b"FMAS:LAYER idx=1")]
+    trigger, calls = counting_trigger(board, [[head, 0.05, "reenumerate"], [RUN]])
+    target = _target(board, trigger, tmp_path, retries=2, reopen_timeout_s=2.0)
+    assert target.run(project, timeout_s=5).total_cycles == TOTAL
+    assert calls == [1, 2]
+    transcript = Path(next((project / "logs").glob("board-*.log"))).read_text(errors="replace")
+    assert "attempt 1 failed" in transcript and "attempt 2 on" in transcript
+
+
+def test_disconnect_for_good_fails_after_bounded_retries(board, counting_trigger, project, tmp_path):
+    trigger, calls = counting_trigger(board, [[RUN[:30], 0.05, "disconnect"]])
+    target = _target(board, trigger, tmp_path, retries=1, reopen_timeout_s=0.2)
+    with pytest.raises(LinkLostError, match=r"(?s)cannot open serial port.*failed 2 attempt"):
+        target.run(project, timeout_s=5)
+    assert calls == [1]  # the port never came back, so there was nothing to reset
+
+
+def test_corrupted_run_is_retried(board, counting_trigger, project, tmp_path) -> None:
+    corrupt = RUN.replace(b"FMAS:TOTAL cycles=", b"FMAS:TOTAL cycles=9")
+    trigger, calls = counting_trigger(board, [[corrupt], [RUN]])
+    assert _target(board, trigger, tmp_path, retries=1).run(project).total_cycles == TOTAL
+    assert calls == [1, 2]
+
+
+def test_firmware_errors_are_not_retried(board, counting_trigger, project, tmp_path) -> None:
+    zero = "".join(render_run([(n, 0, o) for n, _, o in LAYERS])).encode()
+    trigger, calls = counting_trigger(board, [[zero]])
+    with pytest.raises(TimerNotStartedError):
+        _target(board, trigger, tmp_path, retries=3).run(project)
+    assert calls == [1]
+
+
+def test_failing_start_command_is_reported(board, project, tmp_path) -> None:
+    cmd = ["sh", "-c", "echo 'Error: unable to open ftdi device'; exit 1"]
+    target = _target(board, cmd, tmp_path, retries=1)
+    with pytest.raises(TriggerFailedError, match=r"(?s)exited with status 1.*unable to open ftdi"):
+        target.run(project)
+    assert len(list((project / "logs").glob("board-run-*.log"))) == 2
+
+
+class _PlayingCommand(CommandTrigger):
+    """A start command after which the fake board prints a run (as `make run` makes a board do)."""
+
+    def __init__(self, board: FakeBoard, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.board = board
+
+    def start(self, link) -> None:
+        super().start(link)
+        self.board.play([RUN])
+
+
+def test_command_trigger_is_stopped_after_the_run(board, project, tmp_path) -> None:
+    trigger = _PlayingCommand(board, ["sleep", "30"], project, grace_s=0.1)
+    assert _target(board, trigger, tmp_path).run(project).total_cycles == TOTAL
+    assert trigger._proc is None  # waited, then killed
+
+
+def test_make_run_trigger_needs_the_sdk(board, project, tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("GAP_SDK_HOME", raising=False)
+    with pytest.raises(SdkMissingError, match="GAP_SDK_HOME"):
+        _target(board, "make-run", tmp_path).run(project)
+
+
+# ---- one board, one measurement -----------------------------------------------------------------
+
+
+def test_lock_contention_names_the_holder(board, tmp_path) -> None:
+    with PortLock(board.port, lock_dir=tmp_path):
+        with pytest.raises(BoardBusyError, match=rf"in use by another measurement \(pid {os.getpid()}"):
+            PortLock(board.port, timeout_s=0.2, lock_dir=tmp_path).acquire()
+    with PortLock(board.port, timeout_s=0.2, lock_dir=tmp_path):  # released: free again
+        pass
+
+
+def test_second_measurement_waits_for_the_first(board, project, tmp_path) -> None:
+    started = threading.Event()
+    slow = [RUN[:60], 0.6, RUN[60:]]
+
+    def first_trigger(link) -> None:
+        board.play(slow)
+        started.set()
+
+    results: list[int] = []
+    first = threading.Thread(
+        target=lambda: results.append(_target(board, first_trigger, tmp_path).run(project).total_cycles)
+    )
+    first.start()
+    assert started.wait(5)
+    impatient = _target(board, lambda link: board.play([RUN]), tmp_path, lock_timeout_s=0.1)
+    with pytest.raises(BoardBusyError, match="pid"):
+        impatient.run(project)
+    patient = _target(board, lambda link: board.play([RUN]), tmp_path, lock_timeout_s=5)
+    t0 = time.monotonic()
+    assert patient.run(project).total_cycles == TOTAL
+    first.join(5)
+    assert results == [TOTAL] and time.monotonic() - t0 > 0.2
+
+
+# ---- port discovery -----------------------------------------------------------------------------
+
+
+def _port(device: str, vid: int | None, pid: int | None, location: str | None = None):
+    return SimpleNamespace(device=device, vid=vid, pid=pid, location=location,
+                           description="Dual RS232-HS" if vid else "n/a")
+
+
+@pytest.mark.parametrize(
+    ("ports", "expected"),
+    [
+        ([_port("/dev/ttyS0", None, None), _port("/dev/ttyUSB0", 0x0403, 0x6010)], "/dev/ttyUSB0"),
+        ([_port("/dev/ttyUSB0", 0x0403, 0x6010, "1-2:1.0"),
+          _port("/dev/ttyUSB1", 0x0403, 0x6010, "1-2:1.1")], "/dev/ttyUSB1"),
+        ([_port("/dev/ttyUSB1", 0x0403, 0x6010), _port("/dev/ttyUSB0", 0x0403, 0x6010)],
+         "/dev/ttyUSB1"),
+    ],
+    ids=["single", "by-interface", "second-of-two"],
+)
+def test_find_port_by_vid_pid(monkeypatch, ports, expected) -> None:
+    monkeypatch.setattr(serial.tools.list_ports, "comports", lambda *a, **k: ports)
+    assert find_port() == expected
+
+
+def test_find_port_lists_the_ports_it_saw(monkeypatch) -> None:
+    ports = [_port("/dev/ttyS0", None, None), _port("/dev/ttyACM0", 0x2341, 0x0043)]
+    monkeypatch.setattr(serial.tools.list_ports, "comports", lambda *a, **k: ports)
+    with pytest.raises(DeviceNotFoundError, match=r"0403:6010.*/dev/ttyS0 \(no USB id\); /dev/ttyACM0 \(2341:0043"):
+        find_port()
+
+
+def test_two_boards_are_ambiguous(monkeypatch) -> None:
+    ports = [_port(f"/dev/ttyUSB{i}", 0x0403, 0x6010, f"1-{i // 2}:1.{i % 2}") for i in range(4)]
+    monkeypatch.setattr(serial.tools.list_ports, "comports", lambda *a, **k: ports)
+    with pytest.raises(DeviceNotFoundError, match="several boards"):
+        find_port()
+
+
+def test_unopenable_port(tmp_path) -> None:
+    with pytest.raises(DeviceNotFoundError, match="cannot open serial port .*nope"):
+        SerialLink(str(tmp_path / "nope")).open()
+
+
+@pytest.mark.board
+@pytest.mark.skipif(not os.environ.get("FMAS_BOARD_PORT"), reason="needs a GAP8 board: FMAS_BOARD_PORT unset")
+def test_live_board() -> None:
+    project = os.environ.get("FMAS_BOARD_PROJECT")
+    if not project:
+        pytest.skip("set FMAS_BOARD_PROJECT to a generated GAP8 project to measure it on the board")
+    m = BoardTarget(port=os.environ["FMAS_BOARD_PORT"]).measure(project)
+    assert m.total_cycles > 0 and m.source == "board"
+
+
+def test_make_commands_of_the_board(fake_sdk, board, project, tmp_path, monkeypatch) -> None:
+    target = _target(board, "make-run", tmp_path)
+    target.prepare(project)
+    args_file = tmp_path / "make-args.txt"
+    assert args_file.read_text().splitlines() == [str(project), "clean", "all", "platform=board", "io=uart"]
+    start = CommandTrigger.start
+
+    def start_and_play(self, link) -> None:
+        start(self, link)
+        board.play([RUN])
+
+    monkeypatch.setattr(CommandTrigger, "start", start_and_play)
+    m = target.run(project, timeout_s=5)
+    run_logs = list((project / "logs").glob("board-run-*.log"))
+    assert len(run_logs) == 1
+    assert args_file.read_text().splitlines() == [str(project), "run", "platform=board", "io=uart"]
+    assert m.total_cycles == TOTAL and m.tool_versions["autotiler"] == "4.3.5"
+    assert "config sourced: yes" in next((project / "logs").glob("board-run-*.log")).read_text()

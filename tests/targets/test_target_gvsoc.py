@@ -1,0 +1,120 @@
+"""The gvsoc target: make commands, recorded GVSoC logs in every format, failures, live run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from fmas_hw.errors import BuildError, RunTimeoutError, SdkMissingError
+from fmas_hw.targets import sdk
+from fmas_hw.targets.gvsoc import GvsocTarget
+from fmas_hw.targets.protocol import FirmwareStatusError, TimerNotStartedError
+from fmas_hw.targets.sdk import check_sdk
+from fmas_targets_testkit import FIXTURES, LAYERS, render_run
+
+
+def _args_seen(tmp_path: Path) -> list[str]:
+    return (tmp_path / "make-args.txt").read_text().splitlines()
+
+
+def test_exact_argv_of_build_and_run(fake_sdk: Path, project: Path, monkeypatch) -> None:
+    seen: list[list[str]] = []
+
+    def fake_run_logged(argv, log_path, timeout_s, env=None, what=""):
+        seen.append(list(argv))
+        Path(log_path).write_text((FIXTURES / "gvsoc_fmas.log").read_text())
+        return 0
+
+    monkeypatch.setattr(sdk, "run_logged", fake_run_logged)
+    target = GvsocTarget()
+    target.measure(project)
+    config = fake_sdk / "configs" / "gapuino_v3.sh"
+    assert seen == [
+        ["bash", "-c", f"source {config} && cd {project} && make clean all platform=gvsoc"],
+        ["bash", "-c", f"source {config} && cd {project} && make run platform=gvsoc"],
+    ]
+
+
+def test_make_really_runs_in_project_with_sdk_sourced(fake_sdk, project, tmp_path, monkeypatch):
+    monkeypatch.setenv("FMAS_FAKE_OUTPUT", str(FIXTURES / "gvsoc_fmas.log"))
+    GvsocTarget(build_args=["build", "platform=gvsoc"]).prepare(project)
+    assert _args_seen(tmp_path) == [str(project), "build", "platform=gvsoc"]
+    build_log = next((project / "logs").glob("gvsoc-build-*.log"))
+    assert "config sourced: yes" in build_log.read_text()
+
+
+@pytest.mark.parametrize(
+    ("fixture", "fmt", "checksum"),
+    [("gvsoc_at_old.log", "autotiler-old", None), ("gvsoc_at_new.log", "autotiler-new", None),
+     ("gvsoc_fmas.log", "fmas", 0x5A17C0DE)],
+    ids=["autotiler-old", "autotiler-new", "fmas"],
+)
+def test_run_parses_recorded_output(fake_sdk, project, monkeypatch, fixture, fmt, checksum):
+    monkeypatch.setenv("FMAS_FAKE_OUTPUT", str(FIXTURES / fixture))
+    m = GvsocTarget().run(project, timeout_s=30)
+    assert (m.source, m.estimated, m.label) == ("gvsoc", False, "measured (gvsoc)")
+    assert m.total_cycles == 47_356_715 and len(m.per_layer) == 10
+    assert m.cluster_freq_hz == 175_000_000  # from the firmware line or hw/gap8.toml
+    assert m.latency_ms == pytest.approx(47_356_715 / 175e3)
+    assert m.checksum == checksum
+    assert m.tool_versions["output_format"] == fmt and m.tool_versions["autotiler"] == "4.3.5"
+    log = Path(m.log_path)
+    assert log.parent == project / "logs" and log.name.startswith("gvsoc-")
+    assert "Launching GVSOC with command:" in log.read_text()  # full log kept
+
+
+def test_configured_clock_used_when_output_has_none(fake_sdk, project, monkeypatch):
+    monkeypatch.setenv("FMAS_FAKE_OUTPUT", str(FIXTURES / "gvsoc_at_old.log"))
+    assert GvsocTarget(cluster_freq_hz=50_000_000).run(project).cluster_freq_hz == 50_000_000
+
+
+def test_all_zero_output_is_rejected_with_log(fake_sdk, project, monkeypatch):
+    monkeypatch.setenv("FMAS_FAKE_OUTPUT", str(FIXTURES / "gvsoc_at_zero.log"))
+    with pytest.raises(TimerNotStartedError, match=r"gap_cl_starttimer.*\(log: .*gvsoc-"):
+        GvsocTarget().run(project)
+
+
+def test_failed_run_reports_firmware_status(fake_sdk, project, tmp_path, monkeypatch):
+    out = tmp_path / "status.log"
+    out.write_text("Launching GVSOC with command:\n" + "".join(render_run([], status=3)))
+    monkeypatch.setenv("FMAS_FAKE_OUTPUT", str(out))
+    monkeypatch.setenv("FMAS_FAKE_STATUS", "3")
+    with pytest.raises(FirmwareStatusError, match="status 3: .*512 KB L2"):
+        GvsocTarget().run(project)
+
+
+def test_failed_run_without_status_is_a_build_error(fake_sdk, project, tmp_path, monkeypatch):
+    out = tmp_path / "crash.log"
+    out.write_text("".join(render_run(LAYERS)[:2]) + "GVSOC: core 0 exception: illegal instruction\n")
+    monkeypatch.setenv("FMAS_FAKE_OUTPUT", str(out))
+    monkeypatch.setenv("FMAS_FAKE_STATUS", "1")
+    with pytest.raises(BuildError, match=r"(?s)'make run platform=gvsoc' exited with status 1.*illegal"):
+        GvsocTarget().run(project)
+
+
+def test_sdk_missing_before_anything_runs(project, monkeypatch) -> None:
+    monkeypatch.delenv("GAP_SDK_HOME", raising=False)
+    with pytest.raises(SdkMissingError, match="(?s)GAP_SDK_HOME is not set.*Dockerfile.gapsdk"):
+        GvsocTarget().prepare(project)
+    with pytest.raises(SdkMissingError, match="GAP_SDK_HOME"):
+        GvsocTarget().run(project)
+    assert not (project / "logs").exists()
+
+
+def test_run_timeout(fake_sdk, project, monkeypatch) -> None:
+    monkeypatch.setenv("FMAS_FAKE_SLEEP", "30")
+    monkeypatch.setenv("FMAS_FAKE_CHILD", str(project / "child.pid"))
+    with pytest.raises(RunTimeoutError, match="GVSoC run did not finish within 0.3 s"):
+        GvsocTarget().run(project, timeout_s=0.3)
+
+
+@pytest.mark.sdk
+@pytest.mark.skipif(not os.environ.get("GAP_SDK_HOME"), reason="needs the GAP SDK: GAP_SDK_HOME unset")
+def test_live_gvsoc() -> None:
+    check_sdk(("sdk", "toolchain", "autotiler"))
+    project = os.environ.get("FMAS_GVSOC_PROJECT")
+    if not project:
+        pytest.skip("set FMAS_GVSOC_PROJECT to a generated GAP8 project to measure it on GVSoC")
+    m = GvsocTarget().measure(project)
+    assert m.total_cycles > 0 and m.source == "gvsoc" and Path(m.log_path).is_file()
