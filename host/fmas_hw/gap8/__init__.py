@@ -1,1 +1,1 @@
-"""gap8."""
+"""GAP8 deployment: adaptations, layer IR, memory plan, export and code generation (SPEC §6)."""

@@ -48,14 +48,69 @@ def sep_conv_bn(x, filters: int, prefix: str, stride: int = 1, kernel: int = 3, 
     return x
 
 
-def image_pooling(x, name: str = "image_pooling"):
-    """ASPP image-level branch: global average, 1x1 conv, BN, ReLU, back to the feature size."""
+def image_pooling(x, name: str = "image_pooling", gap8: bool = False):
+    """ASPP image-level branch: global average, 1x1 conv, BN, ReLU, back to the feature size.
+
+    With ``gap8`` the global average is a chain of ``AveragePooling2D`` layers and the way back
+    an integer ``UpSampling2D`` (GAP8 adaptations 3 and 4); both compute the same values.
+    """
     size = tuple(x.shape[1:3])
-    b = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_gap")(x)
+    if gap8:
+        b = average_pool_chain(x, f"{name}_avgpool")
+    else:
+        b = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_gap")(x)
     b = layers.Conv2D(256, 1, padding="same", use_bias=False, name=name)(b)
     b = layers.BatchNormalization(epsilon=1e-5, name=f"{name}_BN")(b)
     b = layers.ReLU(name=f"{name}_relu")(b)
+    if gap8:
+        # Nearest upsampling of a 1x1 map is the broadcast the bilinear resize computes.
+        return layers.UpSampling2D(size, interpolation="nearest", name=f"{name}_upsample")(b)
     return BilinearResize(size, name=f"{name}_resize")(b)
+
+
+def pool_factors(n: int, largest: int = 8) -> list[int]:
+    """Split a pooling extent ``n`` into factors <= ``largest`` where possible (48 -> [8, 6]).
+
+    Averages of equal-sized window averages equal the global average, so a chain of
+    ``AveragePooling2D`` with these sizes computes exactly a global average pooling. A prime
+    factor above ``largest`` stays as one (large) window.
+    """
+    factors, rest = [], n
+    for f in range(largest, 1, -1):
+        while rest % f == 0 and rest > 1:
+            factors.append(f)
+            rest //= f
+    p = 2
+    while rest > 1:  # prime factors above `largest`
+        while rest % p == 0:
+            factors.append(p)
+            rest //= p
+        p += 1
+    return factors or [1]
+
+
+def average_pool_chain(x, name: str):
+    """Global average pooling as consecutive ``AveragePooling2D`` layers (GAP8 adaptation 4)."""
+    fh, fw = pool_factors(int(x.shape[1])), pool_factors(int(x.shape[2]))
+    steps = max(len(fh), len(fw))
+    fh, fw = fh + [1] * (steps - len(fh)), fw + [1] * (steps - len(fw))
+    for i, (a, b) in enumerate(zip(fh, fw)):
+        x = layers.AveragePooling2D((a, b), strides=(a, b), padding="valid", name=f"{name}{i}")(x)
+    return x
+
+
+def upsample_to(x, size: tuple[int, int], name: str, interpolation: str = "bilinear"):
+    """Integer-factor ``UpSampling2D`` to ``size`` (GAP8 adaptation 3).
+
+    When ``size`` is not an integer multiple of the feature size (e.g. stride-3 candidates:
+    384 / 22), the factor is rounded up and the surplus cropped at the bottom/right.
+    """
+    h, w = int(x.shape[1]), int(x.shape[2])
+    fh, fw = -(-size[0] // h), -(-size[1] // w)
+    x = layers.UpSampling2D((fh, fw), interpolation=interpolation, name=name)(x)
+    if (fh * h, fw * w) != tuple(size):
+        x = layers.Cropping2D(((0, fh * h - size[0]), (0, fw * w - size[1])), name=f"{name}_crop")(x)
+    return x
 
 
 def aspp_1x1(x):
@@ -74,7 +129,9 @@ def projection(branches):
     return layers.Dropout(0.1, name="concat_projection_dropout")(x)
 
 
-def logits(x, classes: int, input_size: int):
+def logits(x, classes: int, input_size: int, gap8: bool = False):
     """1x1 classifier and bilinear upsampling to the input size."""
     x = layers.Conv2D(classes, 1, padding="same", name="logits_semantic")(x)
+    if gap8:
+        return upsample_to(x, (input_size, input_size), "logits_upsample")
     return BilinearResize((input_size, input_size), name="logits_resize")(x)

@@ -12,7 +12,7 @@ DEFAULT_INPUT_SIZE = {"xception": 513, "mobilenetv2": 384}
 
 
 def build_model(arch: Arch, input_size: int | None = None, classes: int = 21,
-                alpha: float = 1.0) -> tf.keras.Model:
+                alpha: float = 1.0, gap8: bool = False) -> tf.keras.Model:
     """Build the Keras network of ``arch`` (fresh, initialiser weights).
 
     Args:
@@ -20,6 +20,7 @@ def build_model(arch: Arch, input_size: int | None = None, classes: int = 21,
         input_size: square input size; default per backbone (:data:`DEFAULT_INPUT_SIZE`).
         classes: number of classes.
         alpha: MobileNetV2 width multiplier (must be 1.0 for Xception).
+        gap8: build the GAP8-adapted variant (see :mod:`fmas_hw.gap8.adapt`).
 
     Raises:
         ArchitectureError: unknown architecture type or an alpha other than 1 for Xception.
@@ -31,7 +32,7 @@ def build_model(arch: Arch, input_size: int | None = None, classes: int = 21,
     if isinstance(arch, XceptionArch):
         if alpha != 1.0:
             raise ArchitectureError("the Xception backbone has no width multiplier: use --alpha 1")
-        return build_xception(arch, size, classes)
+        return build_xception(arch, size, classes, gap8=gap8)
     if isinstance(arch, MobileNetV2Arch):
-        return build_mobilenetv2(arch, size, classes, alpha)
+        return build_mobilenetv2(arch, size, classes, alpha, gap8=gap8)
     raise ArchitectureError(f"cannot build {type(arch).__name__}: expected an Xception or MobileNetV2 arch")

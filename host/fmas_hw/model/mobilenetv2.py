@@ -59,7 +59,7 @@ def inverted_res_block(x, layer: Layer, alpha: float, bn_momentum: float):
 
 
 def build_mobilenetv2(arch: MobileNetV2Arch, input_size: int = 384, classes: int = 21,
-                      alpha: float = 1.0, bn_momentum: float = 0.99) -> tf.keras.Model:
+                      alpha: float = 1.0, bn_momentum: float = 0.99, gap8: bool = False) -> tf.keras.Model:
     """Build the DeepLabV3+ / MobileNetV2 network of ``arch``.
 
     Args:
@@ -69,6 +69,7 @@ def build_mobilenetv2(arch: MobileNetV2Arch, input_size: int = 384, classes: int
         alpha: width multiplier (1.0 is the architecture the GAP8 space is defined on; smaller
             widths give reduced supernets for tests on small machines).
         bn_momentum: BatchNormalization momentum (training only; not a weight).
+        gap8: build the GAP8-adapted variant (integer upsampling, average-pool chains).
 
     Returns:
         A Keras functional model mapping ``(N, S, S, 3)`` images scaled to [-1, 1] to logits.
@@ -80,5 +81,6 @@ def build_mobilenetv2(arch: MobileNetV2Arch, input_size: int = 384, classes: int
     x = layers.ReLU(6.0, name="Conv_Relu6")(x)
     for layer in arch.layers:
         x = inverted_res_block(x, layer, alpha, bn_momentum)
-    x = projection([image_pooling(x), aspp_1x1(x)])
-    return tf.keras.Model(inputs, logits(x, classes, input_size), name="deeplabv3plus_mobilenetv2")
+    x = projection([image_pooling(x, gap8=gap8), aspp_1x1(x)])
+    name = "deeplabv3plus_mobilenetv2" + ("_gap8" if gap8 else "")
+    return tf.keras.Model(inputs, logits(x, classes, input_size, gap8), name=name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ..space.xception import XceptionArch
-from .blocks import aspp_1x1, conv2d_same, image_pooling, logits, projection, sep_conv_bn
+from .blocks import aspp_1x1, conv2d_same, image_pooling, logits, projection, sep_conv_bn, upsample_to
 from .layers import BilinearResize
 
 layers = tf.keras.layers
@@ -59,10 +59,14 @@ def _middle_and_exit_flow(x, arch: XceptionArch):
                           rate=arch.exit_rates[1], depth_activation=True)
 
 
-def _decoder(x, low_level):
+def _decoder(x, low_level, gap8: bool = False):
     # Resize to the low-level features' size (not by a fixed factor) so every entry stride and
     # input size works.
-    x = BilinearResize(tuple(low_level.shape[1:3]), name="decoder_upsample")(x)
+    size = tuple(low_level.shape[1:3])
+    if gap8:
+        x = upsample_to(x, size, "decoder_upsample")
+    else:
+        x = BilinearResize(size, name="decoder_upsample")(x)
     skip = layers.Conv2D(48, 1, padding="same", use_bias=False, name="feature_projection0")(low_level)
     skip = layers.BatchNormalization(epsilon=1e-5, name="feature_projection0_BN")(skip)
     skip = layers.ReLU(name="feature_projection0_relu")(skip)
@@ -71,13 +75,16 @@ def _decoder(x, low_level):
     return sep_conv_bn(x, 256, "decoder_conv1", depth_activation=True, epsilon=1e-5)
 
 
-def build_xception(arch: XceptionArch, input_size: int = 513, classes: int = 21) -> tf.keras.Model:
+def build_xception(arch: XceptionArch, input_size: int = 513, classes: int = 21,
+                   gap8: bool = False) -> tf.keras.Model:
     """Build the DeepLabV3+ / Modified Xception network of ``arch``.
 
     Args:
         arch: the decoded candidate (``XceptionArch()`` is the supernet).
         input_size: square input size (513 in the paper).
         classes: number of output classes.
+        gap8: build the GAP8-adapted variant: ASPP pruned to the image-pooling and 1x1
+            branches, integer upsampling, average-pool chains.
 
     Returns:
         A Keras functional model mapping ``(N, S, S, 3)`` images scaled to [-1, 1] to logits
@@ -86,9 +93,11 @@ def build_xception(arch: XceptionArch, input_size: int = 513, classes: int = 21)
     inputs = layers.Input((input_size, input_size, 3), name="input_1")
     x, low_level = _entry_flow(inputs, arch)
     x = _middle_and_exit_flow(x, arch)
-    branches = [image_pooling(x), aspp_1x1(x)]
-    for i, rate in enumerate(arch.aspp_rates, start=1):
-        branches.append(sep_conv_bn(x, 256, f"aspp{i}", rate=rate, depth_activation=True, epsilon=1e-5))
+    branches = [image_pooling(x, gap8=gap8), aspp_1x1(x)]
+    if not gap8:
+        for i, rate in enumerate(arch.aspp_rates, start=1):
+            branches.append(sep_conv_bn(x, 256, f"aspp{i}", rate=rate, depth_activation=True, epsilon=1e-5))
     x = projection(branches)
-    x = _decoder(x, low_level)
-    return tf.keras.Model(inputs, logits(x, classes, input_size), name="deeplabv3plus_xception")
+    x = _decoder(x, low_level, gap8)
+    name = "deeplabv3plus_xception" + ("_gap8" if gap8 else "")
+    return tf.keras.Model(inputs, logits(x, classes, input_size, gap8), name=name)
