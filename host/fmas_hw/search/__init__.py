@@ -1,1 +1,30 @@
-"""search."""
+"""NSGA-II search over a supernet's sub-networks (SPEC §5).
+
+Python API (usable from a notebook)::
+
+    from fmas_hw.search import SearchConfig, run
+    result = run(SearchConfig(backbone="mobilenetv2", objectives=("latency",), population=12))
+    result.front          # final feasible Pareto front
+    run(config, resume=result.store_path)   # continue / extend a search
+
+Modules: ``config`` (the configuration), ``evaluation`` (the evaluator interface),
+``constraints``, ``problem`` (genome -> objectives), ``operators`` (NSGA-II set-up),
+``indicators`` (front, hypervolume), ``worker`` / ``backends`` (where candidates are evaluated),
+``runner`` (the ask/tell loop), ``progress`` and ``result``.
+"""
+
+from .config import SearchConfig
+from .evaluation import (
+    CandidateEvaluator,
+    CandidateResult,
+    EvalSettings,
+    evaluate_candidate,
+    make_evaluator,
+)
+from .result import SearchResult
+from .runner import run, stored_config
+
+__all__ = [
+    "SearchConfig", "SearchResult", "run", "stored_config", "EvalSettings", "CandidateResult",
+    "CandidateEvaluator", "evaluate_candidate", "make_evaluator",
+]

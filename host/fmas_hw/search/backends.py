@@ -1,0 +1,158 @@
+"""Where candidates are evaluated: in-process, local worker processes, or a Dask cluster.
+
+All three run the same task, :func:`fmas_hw.search.worker.run_task`, and yield
+``(index, outcome)`` pairs as candidates finish, so the search commits each result to the store
+the moment it exists, whatever the completion order. Results are placed by index, so the order
+in which workers finish never changes the search.
+
+Why Dask distributed and not Ray for clusters: Dask is pure Python and pip-installable with no
+native runtime to match between hosts, its ``LocalCluster`` runs on the loopback interface (so
+the very same code path is tested here without a cluster), it submits plain module-level
+functions with plain arguments (no actor classes or remote decorators on our code), and its
+scheduler is a process a lab already runs (``dask scheduler`` / ``dask worker``). The search only
+needs "run this function somewhere and tell me when it is done", which is exactly
+``Client.submit`` plus ``as_completed``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Protocol
+
+from ..errors import ConfigError
+from .config import SearchConfig
+from .worker import Outcome, run_task, warm_worker
+
+Task = tuple[dict[str, Any], dict[str, Any], bool]  # (config, arch, reference), run_task's arguments
+
+
+class Backend(Protocol):
+    """Runs tasks and yields ``(index, Outcome)`` as each finishes."""
+
+    def run(self, tasks: list[Task]) -> Iterator[tuple[int, Outcome]]:
+        """Evaluate ``tasks``; raises only for set-up errors (e.g. the evaluator cannot be built)."""
+        ...
+
+    def close(self) -> None:
+        """Release workers and connections."""
+        ...
+
+
+class InProcessBackend:
+    """``--workers 1``: evaluate in the search process itself, one candidate at a time."""
+
+    def run(self, tasks: list[Task]) -> Iterator[tuple[int, Outcome]]:
+        for index, task in enumerate(tasks):
+            yield index, Outcome.from_dict(run_task(*task))
+
+    def close(self) -> None:
+        return None
+
+
+class ProcessPoolBackend:
+    """``--workers N``: N spawned local processes, each building its evaluator once.
+
+    'spawn' rather than 'fork': the evaluator holds TensorFlow (and possibly an accelerator
+    context), which does not survive a fork.
+    """
+
+    def __init__(self, config: SearchConfig, workers: int) -> None:
+        self._config_data = config.to_dict()
+        self._workers = workers
+        self._pool = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=warm_worker, initargs=(self._config_data,),
+        )
+
+    def run(self, tasks: list[Task]) -> Iterator[tuple[int, Outcome]]:
+        pending = dict(enumerate(tasks))
+        try:
+            yield from self._run_parallel(pending)
+        except BrokenProcessPool:
+            # A worker died (segfault, out of memory). The culprit cannot be told apart from
+            # its neighbours, so the unfinished candidates are retried one at a time.
+            self._restart()
+            for index in sorted(pending):
+                yield index, self._run_isolated(pending.pop(index))
+
+    def _run_parallel(self, pending: dict[int, Task]) -> Iterator[tuple[int, Outcome]]:
+        futures: dict[Future, int] = {self._pool.submit(run_task, *task): i for i, task in pending.items()}
+        try:
+            while futures:
+                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for future in done:
+                    index = futures.pop(future)
+                    outcome = Outcome.from_dict(future.result())
+                    del pending[index]
+                    yield index, outcome
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def _run_isolated(self, task: Task) -> Outcome:
+        try:
+            return Outcome.from_dict(self._pool.submit(run_task, *task).result())
+        except BrokenProcessPool:
+            self._restart()
+            return Outcome("failed", reason="the worker process died while evaluating this candidate "
+                                            "(crash or out of memory)")
+
+    def _restart(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._start()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskBackend:
+    """``--scheduler ADDRESS``: tasks go to an existing Dask distributed cluster.
+
+    Each Dask worker process builds its evaluator once and keeps it (cached by config digest in
+    :mod:`fmas_hw.search.worker`). A worker that dies is handled by Dask, which reruns its tasks
+    elsewhere; a candidate that keeps killing workers ends as a failed evaluation.
+    """
+
+    def __init__(self, config: SearchConfig, address: str, connect_timeout: str = "20s") -> None:
+        from distributed import Client  # imported here: only cluster users pay for it
+
+        self._config_data = config.to_dict()
+        try:
+            self._client = Client(address, timeout=connect_timeout, set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError(f"cannot reach the Dask scheduler at {address!r}: {exc}") from exc
+
+    def run(self, tasks: list[Task]) -> Iterator[tuple[int, Outcome]]:
+        from distributed import as_completed
+        from distributed.client import FutureCancelledError
+        from distributed.scheduler import KilledWorker
+
+        futures = [self._client.submit(run_task, *task, pure=False) for task in tasks]
+        index = {future.key: i for i, future in enumerate(futures)}
+        try:
+            for future in as_completed(futures, loop=self._client.loop):
+                try:
+                    outcome = Outcome.from_dict(future.result())
+                except (KilledWorker, FutureCancelledError) as exc:
+                    outcome = Outcome("failed", reason=f"Dask lost this candidate's task: {exc}")
+                yield index[future.key], outcome
+        finally:
+            self._client.cancel([f for f in futures if not f.done()])
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def make_backend(config: SearchConfig) -> Backend:
+    """The backend ``config`` asks for: Dask when a scheduler is given, else local workers."""
+    if config.scheduler:
+        return DaskBackend(config, config.scheduler)
+    if config.workers > 1:
+        return ProcessPoolBackend(config, config.workers)
+    return InProcessBackend()

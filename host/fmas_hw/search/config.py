@@ -1,0 +1,258 @@
+"""The search configuration: one frozen dataclass, loadable from TOML, overridable from the CLI.
+
+Precedence, lowest first: built-in defaults, the ``--config`` TOML file, command-line options
+(and, when resuming, the configuration saved in the store comes first of all). Every value is
+validated here, at the boundary, with a message that names the key and the accepted values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..space import SPACES
+from .evaluation import EvalSettings
+
+OBJECTIVES = ("flops", "params", "latency")
+TARGETS = ("estimate", "gvsoc", "board")
+DEFAULT_EVALUATOR = "fmas_hw.eval.candidate:build_evaluator"
+#: Paper defaults (SPEC §5): G = 20 for Xception, 25 for MobileNetV2.
+DEFAULT_GENERATIONS = {"xception": 20, "mobilenetv2": 25}
+DEFAULT_INPUT_SIZE = {"xception": 513, "mobilenetv2": 384}
+#: Keys that may change between a search and its resumption: they decide how and how long the
+#: search runs, never which candidates it asks for or what scores they get.
+RUNTIME_KEYS = frozenset({"workers", "scheduler", "store", "overlap", "generations"})
+_PATH_KEYS = ("data", "weights", "store")
+_ALIASES = {"objective": "objectives"}
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """A complete, validated search configuration (SPEC §5).
+
+    ``generations``, ``input_size`` and ``store`` may be left None: :meth:`resolved` fills in the
+    backbone's defaults and a fresh store path under ``runs/``.
+    """
+
+    backbone: str = "mobilenetv2"
+    objectives: tuple[str, ...] = ("flops",)
+    target: str = "estimate"
+    data: str | None = None
+    weights: str | None = None
+    population: int = 12
+    generations: int | None = None
+    val_fraction: float = 0.2
+    seed: int = 0
+    store: str | None = None
+    workers: int = 1
+    scheduler: str | None = None
+    max_cycles: int | None = None
+    max_params: int | None = None
+    fit_gap8: bool = False
+    input_size: int | None = None
+    evaluator: str = DEFAULT_EVALUATOR
+    overlap: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "objectives", _parse_objectives(self.objectives))
+        for key in _PATH_KEYS:
+            value = getattr(self, key)
+            if value is not None:
+                object.__setattr__(self, key, str(value))
+        _validate(self)
+
+    # -- construction --------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SearchConfig:
+        """Build a config from plain values (e.g. :meth:`to_dict` output or a parsed file).
+
+        Raises:
+            ConfigError: unknown keys or invalid values.
+        """
+        return cls().merge(data)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> SearchConfig:
+        """Load a config file (keys as in :meth:`to_dict`; '-' or '_'; ``[search]`` table ok).
+
+        Raises:
+            ConfigError: unreadable file, TOML syntax error, unknown keys, invalid values.
+        """
+        return cls().merge(load_toml(path))
+
+    def merge(self, overrides: dict[str, Any]) -> SearchConfig:
+        """Return a copy with ``overrides`` applied; None values mean "not given" and are skipped.
+
+        Raises:
+            ConfigError: unknown keys (all named) or invalid values.
+        """
+        clean = {_ALIASES.get(k.replace("-", "_"), k.replace("-", "_")): v
+                 for k, v in overrides.items() if v is not None}
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(clean) - known)
+        if unknown:
+            raise ConfigError(f"unknown search config key(s) {unknown}: expected some of {sorted(known)}")
+        return dataclasses.replace(self, **clean)
+
+    def resolved(self) -> SearchConfig:
+        """Fill in the backbone defaults (generations, input size) and a new store path."""
+        store = self.store or str(default_store_path(self))
+        return dataclasses.replace(
+            self,
+            generations=self.generations or DEFAULT_GENERATIONS[self.backbone],
+            input_size=self.input_size or DEFAULT_INPUT_SIZE[self.backbone],
+            store=str(Path(store).expanduser().resolve()),
+            data=_absolute(self.data),
+            weights=_absolute(self.weights),
+        )
+
+    # -- derived values ------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form (what the store saves)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["objectives"] = list(self.objectives)
+        return out
+
+    def identity(self) -> dict[str, Any]:
+        """The keys that define the search (all but :data:`RUNTIME_KEYS`)."""
+        return {k: v for k, v in self.to_dict().items() if k not in RUNTIME_KEYS}
+
+    @property
+    def digest(self) -> str:
+        """16 hex digits of :meth:`identity` (workers cache one evaluator per digest)."""
+        blob = json.dumps(self.identity(), sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    @property
+    def need_latency(self) -> bool:
+        """Measure cycles: for a latency objective or constraint, and always with the cheap
+        analytical 'estimate' target, so every candidate records all three costs (SPEC §4)."""
+        return "latency" in self.objectives or self.max_cycles is not None or self.target == "estimate"
+
+    @cached_property
+    def settings(self) -> EvalSettings:
+        """The evaluation settings: the second half of every store key."""
+        return EvalSettings(
+            backbone=self.backbone,
+            data=None if self.data is None else str(Path(self.data).resolve()),
+            val_fraction=float(self.val_fraction),
+            weights_hash=None if self.weights is None else file_hash(self.weights),
+            input_size=int(self.input_size or DEFAULT_INPUT_SIZE[self.backbone]),
+            target=self.target,
+            evaluator=self.evaluator,
+        )
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Read a search config file; relative paths in it are relative to the file's folder.
+
+    Raises:
+        ConfigError: missing/unreadable file or TOML syntax error.
+    """
+    toml = _toml_module()
+    path = Path(path)
+    try:
+        data = toml.loads(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read search config {path}: {exc.strerror}") from exc
+    except toml.TOMLDecodeError as exc:
+        raise ConfigError(f"search config {path} is not valid TOML: {exc}") from exc
+    data = data.get("search", data)
+    for key in _PATH_KEYS:
+        if isinstance(data.get(key), str) and not Path(data[key]).expanduser().is_absolute():
+            data[key] = str(path.parent / data[key])
+    return data
+
+
+def _toml_module() -> Any:
+    """``tomllib`` (Python 3.11+), else the ``tomli`` backport it came from."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        return tomllib
+    try:  # pragma: no cover - Python 3.10
+        import tomli
+    except ImportError as exc:  # pragma: no cover
+        raise ConfigError("reading a --config TOML file needs Python 3.11+ or `pip install tomli`") from exc
+    return tomli
+
+
+def default_store_path(config: SearchConfig) -> Path:
+    """``runs/search-<backbone>-<objectives>-s<seed>-<timestamp>.sqlite`` under the cwd."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"search-{config.backbone}-{'-'.join(config.objectives)}-s{config.seed}-{stamp}.sqlite"
+
+
+def file_hash(path: str | Path) -> str:
+    """SHA-256 prefix (16 hex digits) of a file's content.
+
+    Raises:
+        ConfigError: the file cannot be read.
+    """
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise ConfigError(f"cannot read weights file {path}: {exc.strerror}") from exc
+    return digest.hexdigest()[:16]
+
+
+def _absolute(path: str | None) -> str | None:
+    return None if path is None else str(Path(path).expanduser().resolve())
+
+
+def _parse_objectives(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else list(value)
+    out: list[str] = []
+    for item in items:
+        for name in str(item).split(","):
+            name = name.strip().lower()
+            if name and name not in out:
+                out.append(name)
+    bad = [o for o in out if o not in OBJECTIVES]
+    if bad or not out:
+        raise ConfigError(f"objective(s) {bad or value!r} not understood: choose one or more of {list(OBJECTIVES)}")
+    return tuple(out)
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _validate(c: SearchConfig) -> None:
+    _check(c.backbone in SPACES, f"backbone {c.backbone!r} unknown: expected one of {sorted(SPACES)}")
+    _check(c.target in TARGETS, f"target {c.target!r} unknown: expected one of {list(TARGETS)}")
+    _check(_is_int(c.population) and c.population >= 4, f"population must be an integer >= 4, got {c.population!r}")
+    _check(c.generations is None or (_is_int(c.generations) and c.generations >= 1),
+           f"generations must be an integer >= 1, got {c.generations!r}")
+    _check(isinstance(c.val_fraction, int | float) and 0 < c.val_fraction <= 1,
+           f"val_fraction must be in (0, 1], got {c.val_fraction!r}")
+    _check(_is_int(c.seed) and c.seed >= 0, f"seed must be an integer >= 0, got {c.seed!r}")
+    _check(_is_int(c.workers) and c.workers >= 1, f"workers must be an integer >= 1, got {c.workers!r}")
+    for key in ("max_cycles", "max_params"):
+        value = getattr(c, key)
+        _check(value is None or (_is_int(value) and value > 0), f"{key} must be a positive integer, got {value!r}")
+    _check(c.input_size is None or (_is_int(c.input_size) and c.input_size >= 32),
+           f"input_size must be an integer >= 32, got {c.input_size!r}")
+    _check(isinstance(c.fit_gap8, bool) and isinstance(c.overlap, bool), "fit_gap8 and overlap must be true/false")
+    _check(isinstance(c.evaluator, str) and ":" in c.evaluator,
+           f"evaluator must be written 'package.module:callable', got {c.evaluator!r}")
+    _check(c.scheduler is None or isinstance(c.scheduler, str), f"scheduler must be an address, got {c.scheduler!r}")
+    for key in ("data", "weights"):
+        value = getattr(c, key)
+        _check(value is None or Path(value).expanduser().exists(), f"{key} path {value} does not exist")

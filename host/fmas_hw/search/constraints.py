@@ -1,0 +1,93 @@
+"""Search constraints: maximum parameters, maximum cycles, fits GAP8 memory (SPEC §5).
+
+Cheap constraints (parameters, GAP8 memory fit) are checked *before* the expensive accuracy
+evaluation, as once-for-all's cost predictors do: an over-budget candidate is stored as
+'rejected' without spending device time on it. The cycle budget needs a measurement, so it is
+checked afterwards. :func:`violations` turns a stored evaluation into pymoo inequality
+constraint values (<= 0 means satisfied).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError
+from ..space import Arch
+
+if TYPE_CHECKING:
+    from ..store import EvaluationRecord
+    from .config import SearchConfig
+
+FitsGap8 = Callable[[Arch], tuple[bool, str]]
+
+
+def load_fits_gap8() -> FitsGap8:
+    """The ``fits_gap8(arch) -> (fits, reason)`` hook of :mod:`fmas_hw.gap8.memory`.
+
+    Raises:
+        ConfigError: the memory planner is not available in this installation.
+    """
+    try:
+        module = importlib.import_module("fmas_hw.gap8.memory")
+        return module.fits_gap8
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(
+            "fit_gap8 needs the GAP8 memory planner fmas_hw.gap8.memory.fits_gap8, which this "
+            f"installation lacks ({exc}); drop --fit-gap8 or update fmas-hw"
+        ) from exc
+
+
+def constraint_names(config: SearchConfig) -> list[str]:
+    """Names of the constraint columns, in order; 'evaluated' (not failed) is always first."""
+    names = ["evaluated"]
+    names += [key for key in ("max_params", "max_cycles") if getattr(config, key) is not None]
+    return names + (["fit_gap8"] if config.fit_gap8 else [])
+
+
+def precheck(config: SearchConfig, arch: Arch, costs: dict[str, int]) -> tuple[str | None, dict[str, Any]]:
+    """Check the cheap constraints before paying for accuracy.
+
+    Args:
+        config: the search config (its ``max_params`` and ``fit_gap8``).
+        arch: the candidate.
+        costs: ``evaluator.costs(arch)``.
+
+    Returns:
+        ``(reason, extra)``: reason is None when the candidate passes; extra holds the memory
+        fit verdict to store with the evaluation.
+
+    Raises:
+        ConfigError: ``fit_gap8`` asked for but the memory planner is missing.
+    """
+    reasons, extra = [], {}
+    if config.max_params is not None and costs["params"] > config.max_params:
+        reasons.append(f"params {costs['params']:,} > max_params {config.max_params:,}")
+    if config.fit_gap8:
+        fits, why = load_fits_gap8()(arch)
+        extra = {"fits_gap8": bool(fits), "gap8_memory": str(why)}
+        if not fits:
+            reasons.append(f"does not fit GAP8 memory: {why}")
+    return ("; ".join(reasons) or None), extra
+
+
+def violations(config: SearchConfig, record: EvaluationRecord) -> list[float]:
+    """Constraint values of a stored evaluation (<= 0: satisfied), in :func:`constraint_names` order.
+
+    Budgets are relative (``value / budget - 1``) so that the GA prefers the least violating
+    candidates; an unknown value counts as satisfied because another column (failed or
+    rejected) already marks the candidate infeasible.
+    """
+    out = [1.0 if record.status == "failed" else 0.0]
+    if config.max_params is not None:
+        out.append(_relative(record.params, config.max_params))
+    if config.max_cycles is not None:
+        out.append(_relative(record.cycles, config.max_cycles))
+    if config.fit_gap8:
+        out.append(0.0 if record.extra.get("fits_gap8", True) else 1.0)
+    return out
+
+
+def _relative(value: int | None, budget: int) -> float:
+    return 0.0 if value is None else value / budget - 1.0

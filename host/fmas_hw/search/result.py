@@ -1,0 +1,54 @@
+"""What a search returns: counts for this run and the final feasible Pareto front."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..store import EvaluationRecord
+from .problem import COST_COLUMNS
+
+
+@dataclass
+class SearchResult:
+    """The outcome of :func:`fmas_hw.search.run`.
+
+    Attributes:
+        store_path: the results store (every evaluation, every generation).
+        evaluations: candidates evaluated in this run (store misses).
+        store_hits: candidates served from the store in this run (repeats, or a resume's replay).
+        failures: candidates that failed in this run (they stay in the store with their reason).
+        rejected: candidates a cheap constraint rejected in this run, before any evaluation.
+        generations: generations completed (all of them, including those of an earlier run).
+        front: the final feasible Pareto front, best error first: dicts with ``genome``,
+            ``key``, ``error``, each cost objective (``latency`` in cycles) and every measured cost.
+        hypervolume: hypervolume of the front after each generation.
+        device_seconds: accuracy + latency seconds of every evaluation in the store.
+    """
+
+    store_path: Path
+    evaluations: int = 0
+    store_hits: int = 0
+    failures: int = 0
+    rejected: int = 0
+    generations: int = 0
+    front: list[dict[str, Any]] = field(default_factory=list)
+    hypervolume: list[float] = field(default_factory=list)
+    device_seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form; ``store`` is the store path (what ``--json`` prints)."""
+        out = asdict(self)
+        out["store"] = str(out.pop("store_path"))
+        return {"store": out.pop("store"), **out}
+
+
+def front_entry(record: EvaluationRecord, objectives: tuple[str, ...]) -> dict[str, Any]:
+    """A front member as plain values: genome, key, error, each objective, every cost."""
+    entry: dict[str, Any] = {"genome": record.genome, "key": record.arch_key, "error": record.error}
+    for name in objectives:
+        entry[name] = getattr(record, COST_COLUMNS[name])
+    entry.update(flops=record.flops, params=record.params, cycles=record.cycles,
+                 cycles_source=record.cycles_source)
+    return entry

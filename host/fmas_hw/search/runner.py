@@ -1,0 +1,277 @@
+"""The search loop: NSGA-II in ask/tell mode, the store as cache and checkpoint (SPEC §5).
+
+Each generation: ask the GA for candidates -> look every one up in the store by (canonical
+architecture key, evaluation-settings digest) -> evaluate only the misses, in parallel, committing
+each result the moment it arrives -> tell the GA the objectives -> record the population, its
+feasible Pareto front, the hypervolume and the device seconds of the generation.
+
+Resuming is deterministic replay: the seeded GA is run again from generation 0 and every
+candidate it asks for that the killed run finished is served from the store, so the resumed
+search asks for exactly what the original would have asked for, and evaluates only what was
+never finished. The GA's random state is kept apart from the rest of the process
+(:class:`~fmas_hw.search.operators.IsolatedRandom`), and every replayed generation is checked
+against the stored one (same candidates, same random-state digest), so a replay that would
+diverge stops with a :class:`StoreError` instead of silently searching something else.
+Replay also lets a finished search be extended with more ``--generations``. For the same reason a
+failed candidate stays failed when the search resumes (its stored reason says why): evaluating it
+again could change what the replayed GA asks for next.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pymoo.core.evaluator import Evaluator
+
+from .. import __version__
+from ..errors import ConfigError, FmasError, StoreError
+from ..space import Arch, format_genome, get_space
+from ..store import EvaluationRecord, GenerationRecord, Store
+from .backends import Backend, make_backend
+from .config import SearchConfig
+from .constraints import load_fits_gap8
+from .indicators import feasible_front, hypervolume, reference_point
+from .operators import IsolatedRandom, build_algorithm
+from .problem import SearchProblem
+from .progress import Progress
+from .result import SearchResult, front_entry
+from .worker import Outcome
+
+Miss = tuple[str, Arch]  # (arch key, architecture)
+
+
+def run(config: SearchConfig | dict[str, Any], resume: str | Path | None = None, *,
+        progress: bool | None = False, on_start: Callable[[Path], None] | None = None) -> SearchResult:
+    """Run (or resume) a search; the Python API behind ``fmas-hw search``.
+
+    Args:
+        config: the search config (a :class:`SearchConfig` or its dict form).
+        resume: a store to continue; its saved config is checked against ``config``.
+        progress: show tqdm bars on stderr (None: only when stderr is a terminal).
+        on_start: called with the store path once the store is open.
+
+    Returns:
+        The :class:`SearchResult`.
+
+    Raises:
+        ConfigError: invalid config, evaluator or constraint hook missing, scheduler unreachable.
+        StoreError: store exists (new search) / missing, damaged, of another config (resume).
+        FmasError: the supernet itself cannot be evaluated.
+    """
+    config = prepare_config(config, resume)
+    store = open_store(config, resume)
+    try:
+        if on_start is not None:
+            on_start(store.path)
+        backend = make_backend(config)
+        try:
+            return SearchLoop(config, store, backend, Progress(config.generations or 0, progress)).run()
+        finally:
+            backend.close()
+    finally:
+        store.close()
+
+
+def stored_config(path: str | Path) -> SearchConfig:
+    """The search config saved in a store (the starting point of ``--resume``).
+
+    Raises:
+        StoreError: the store cannot be read.
+    """
+    with Store.open(path, writable=False) as store:
+        data = store.meta().get("config")
+    if not data:
+        raise StoreError(f"store {path} holds no search config")
+    return SearchConfig.from_dict({k: v for k, v in data.items() if k not in ("workers", "scheduler", "overlap")})
+
+
+def prepare_config(config: SearchConfig | dict[str, Any], resume: str | Path | None) -> SearchConfig:
+    """Resolve defaults and check, before anything is started, what can fail at set-up.
+
+    Raises:
+        ConfigError: invalid values, conflicting ``store``/``resume``, evaluator module or the
+            GAP8 memory hook missing.
+    """
+    if isinstance(config, dict):
+        config = SearchConfig.from_dict(config)
+    if resume is not None:
+        if config.store and Path(config.store).resolve() != Path(resume).resolve():
+            raise ConfigError(f"--store {config.store} and --resume {resume} name different stores")
+        config = config.merge({"store": str(resume)})
+    config = config.resolved()
+    module = config.evaluator.partition(":")[0]
+    if importlib.util.find_spec(module) is None:
+        raise ConfigError(f"evaluator module {module!r} not found (evaluator {config.evaluator!r})")
+    if config.fit_gap8:
+        load_fits_gap8()
+    return config
+
+
+def open_store(config: SearchConfig, resume: str | Path | None) -> Store:
+    """Create the store of a new search, or open and check the store of a resumed one.
+
+    Raises:
+        StoreError: see :meth:`Store.create`, :meth:`Store.open`, :meth:`Store.check_config`, or
+            the evaluation settings (e.g. the weights file's content) changed since.
+    """
+    settings = config.settings
+    if resume is None:
+        return Store.create(config.store, {  # type: ignore[arg-type]
+            "config": config.to_dict(), "settings": settings.to_dict(), "settings_digest": settings.digest,
+            "reference_point": reference_point(len(config.objectives)), "fmas_hw_version": __version__,
+        })
+    store = Store.open(config.store)  # type: ignore[arg-type]
+    try:
+        store.check_config(config.identity())
+        stored = store.meta().get("settings", {})
+        changed = sorted(k for k, v in settings.to_dict().items() if stored.get(k) != v)
+        if changed:
+            raise StoreError(f"cannot resume {store.path}: the evaluation settings changed ({', '.join(changed)}), "
+                             "e.g. the weights file was replaced; start a new --store")
+        done = len(store.generations())
+        if (config.generations or 0) < done:
+            raise StoreError(f"store {store.path} already holds {done} generations: resume with "
+                             f"--generations {done} or more")
+        store.set_meta(config=config.to_dict())
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+class SearchLoop:
+    """One search run over an open store and an evaluation backend."""
+
+    def __init__(self, config: SearchConfig, store: Store, backend: Backend, progress: Progress) -> None:
+        self.config, self.store, self.backend, self.progress = config, store, backend, progress
+        self.space = get_space(config.backbone)
+        self.problem = SearchProblem(self.space, config)
+        self.rng = IsolatedRandom()
+        with self.rng.active():
+            self.algorithm = build_algorithm(self.space, self.problem, config.population, config.seed)
+        self.digest = config.settings.digest
+        self.reference = store.meta()["reference_point"]
+        self.previous = store.generations()
+        self.supernet_key = self.space.supernet().key
+        self.config_data = config.to_dict()
+        self.result = SearchResult(store.path)
+        self.front_keys: list[str] = []
+
+    def run(self) -> SearchResult:
+        """Run the remaining generations; returns the result with the final front."""
+        for gen in range(self.config.generations or 0):
+            if not self.step(gen):
+                break
+        front = self.store.get_many(self.front_keys, self.digest)
+        entries = [front_entry(front[k], self.config.objectives) for k in self.front_keys]
+        self.result.front = sorted(entries, key=lambda e: (e["error"], e["genome"]))
+        self.result.device_seconds = sum(a + lat for a, lat in self.store.seconds_by_generation().values())
+        return self.result
+
+    def step(self, gen: int) -> bool:
+        """One generation: ask, look up / evaluate, tell, record. False when the GA is done."""
+        started = time.perf_counter()
+        with self.rng.active():
+            pop = self.algorithm.ask()
+        if pop is None or len(pop) == 0:
+            return False
+        asked = [(format_genome(x), self.space.decode(x)) for x in pop.get("X")]
+        records = self.collect(gen, asked)
+        if self.problem.scale is None:
+            self.store.set_meta(scale=self.problem.set_scale(records[self.supernet_key]))
+        with self.rng.active():
+            Evaluator().eval(self.problem, pop, records=records)
+            self.algorithm.tell(infills=pop)
+        self.record(gen, asked, records, time.perf_counter() - started)
+        return True
+
+    # -- evaluation ----------------------------------------------------------------------
+    def collect(self, gen: int, asked: list[tuple[str, Arch]]) -> dict[str, EvaluationRecord]:
+        """Records of every asked candidate: store hits, then the misses as they finish."""
+        archs = {arch.key: arch for _, arch in asked}
+        records = self.store.get_many(archs, self.digest)
+        misses: list[Miss] = [(k, a) for k, a in archs.items() if k not in records]
+        self.progress.start(gen, len(archs), len(records))
+        self.result.store_hits += len(records)
+        tasks = [(self.config_data, arch.to_dict(), key == self.supernet_key) for key, arch in misses]
+        for index, outcome in self.backend.run(tasks):
+            record = self.commit(gen, misses[index], outcome)
+            records[record.arch_key] = record
+            self.progress.advance()
+        return records
+
+    def commit(self, gen: int, miss: Miss, outcome: Outcome) -> EvaluationRecord:
+        """Store one finished evaluation at once (this is what survives a kill).
+
+        Raises:
+            FmasError: the supernet failed: nothing can be normalised, so the search stops (and
+                the failure is not stored, so a fixed set-up can resume).
+        """
+        key, arch = miss
+        if key == self.supernet_key and outcome.status != "ok":
+            raise FmasError(f"the supernet itself could not be evaluated ({outcome.reason}); "
+                            "fix the evaluator set-up and run again")
+        self.result.evaluations += 1
+        self.result.failures += outcome.status == "failed"
+        self.result.rejected += outcome.status == "rejected"
+        return self.store.add_evaluation(_to_record(key, self.space.encode(arch), arch, outcome, gen, self.digest))
+
+    # -- bookkeeping ---------------------------------------------------------------------
+    def record(self, gen: int, asked: list[tuple[str, Arch]], records: dict[str, EvaluationRecord], wall: float) -> None:
+        """Write (or, when replaying, verify) the generation record; update the result."""
+        pop = self.algorithm.pop
+        F, CV = pop.get("F"), pop.get("CV")
+        front = feasible_front(F, CV)
+        hv = hypervolume(F[front], self.reference)
+        population = [[format_genome(x), self.space.decode(x).key] for x in pop.get("X")]
+        self.front_keys = [population[i][1] for i in front]
+        seconds = self.store.seconds_by_generation()
+        acc, lat = seconds.get(gen, (0.0, 0.0))
+        n_failed = sum(records[a.key].status != "ok" for _, a in asked)
+        n_evaluated = sum(records[a.key].generation == gen for _, a in asked)
+        new = GenerationRecord(
+            gen=gen, asked=[[g, a.key] for g, a in asked], population=population, front=self.front_keys,
+            hypervolume=hv, n_evaluated=n_evaluated, n_hits=len(asked) - n_evaluated, n_failed=n_failed,
+            accuracy_seconds=acc, latency_seconds=lat, device_seconds=acc + lat,
+            cumulative_seconds=sum(a + b for g, (a, b) in seconds.items() if g <= gen),
+            wall_seconds=wall, rng_digest=self.rng.digest(),
+        )
+        self.verify_or_write(new)
+        self.progress.finish(len(self.front_keys), hv)
+        self.result.generations = gen + 1
+        self.result.hypervolume.append(hv)
+
+    def verify_or_write(self, new: GenerationRecord) -> None:
+        """Store a new generation; a replayed one must match what the store recorded.
+
+        Raises:
+            StoreError: the replay diverged from the stored search.
+        """
+        if new.gen >= len(self.previous):
+            self.store.add_generation(new)
+            return
+        old = self.previous[new.gen]
+        if [k for _, k in old.asked] != [k for _, k in new.asked] or old.rng_digest != new.rng_digest:
+            raise StoreError(
+                f"resuming {self.store.path} diverged from the stored search at generation {new.gen} "
+                "(different candidates or random state): was it written by another fmas-hw or pymoo "
+                "version? Start a new --store"
+            )
+
+
+def _to_record(key: str, genome: str, arch: Arch, outcome: Outcome, gen: int, digest: str) -> EvaluationRecord:
+    """The store row of a finished evaluation."""
+    base: dict[str, Any] = dict(arch_key=key, settings_digest=digest, genome=genome, arch=arch.to_dict(),
+                                status=outcome.status, reason=outcome.reason, extra=outcome.extra,
+                                generation=gen, worker=outcome.worker)
+    if outcome.result is not None:
+        r = outcome.result
+        return EvaluationRecord(**base, error=r.error, flops=r.flops, params=r.params, cycles=r.cycles,
+                                cycles_source=r.cycles_source, accuracy_seconds=r.accuracy_seconds,
+                                latency_seconds=r.latency_seconds)
+    costs = outcome.costs or {}
+    return EvaluationRecord(**base, flops=costs.get("flops"), params=costs.get("params"))

@@ -1,0 +1,133 @@
+"""What runs on a worker: score one candidate, never raising for a candidate's own failure.
+
+:func:`run_task` is a plain module-level function of plain arguments, so the same code runs
+in-process, in a spawned local worker process and on a Dask worker. Each worker process builds
+its evaluator once (loading the supernet and the validation subset is the expensive part) and
+keeps it, keyed by the search-config digest, for every later candidate.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import traceback
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..errors import ConfigError
+from ..space import Arch, arch_from_dict
+from .config import SearchConfig
+from .constraints import precheck
+from .evaluation import CandidateEvaluator, CandidateResult, evaluate_candidate, make_evaluator
+
+#: The evaluator of this process, keyed by config digest. One slot only: an evaluator holds a
+#: supernet and a data subset, so a notebook running several searches keeps just the latest.
+_EVALUATORS: dict[str, CandidateEvaluator] = {}
+
+
+@dataclass
+class Outcome:
+    """The result of one task.
+
+    Attributes:
+        status: 'ok', 'failed' (the evaluator raised) or 'rejected' (a cheap constraint).
+        result: the measurements when 'ok'.
+        costs: FLOPs/params measured before a failure or rejection, if any.
+        reason: why it failed or was rejected.
+        extra: constraint verdicts worth storing (e.g. the GAP8 memory fit).
+        worker: ``host:pid`` of the process that ran it.
+    """
+
+    status: str
+    result: CandidateResult | None = None
+    costs: dict[str, int] | None = None
+    reason: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    worker: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain form, cheap to send between processes."""
+        out = asdict(self)
+        out["result"] = None if self.result is None else self.result.to_dict()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Outcome:
+        """Inverse of :meth:`to_dict`."""
+        result = None if data["result"] is None else CandidateResult.from_dict(data["result"])
+        return cls(**{**data, "result": result})
+
+
+def worker_id() -> str:
+    """``host:pid`` of this process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def get_evaluator(config: SearchConfig) -> CandidateEvaluator:
+    """This process's evaluator for ``config``, built on first use."""
+    if config.digest not in _EVALUATORS:
+        _EVALUATORS.clear()
+        _EVALUATORS[config.digest] = make_evaluator(config)
+    return _EVALUATORS[config.digest]
+
+
+def warm_worker(config_data: dict[str, Any]) -> None:
+    """Process-pool initializer: build the evaluator before the first task arrives.
+
+    Errors are swallowed here on purpose: the first :func:`run_task` builds it again and its
+    exception then reaches the search with a clear message instead of a broken pool.
+    """
+    try:
+        get_evaluator(SearchConfig.from_dict(config_data))
+    except Exception:  # noqa: BLE001 - reported by run_task
+        pass
+
+
+def run_task(config_data: dict[str, Any], arch_data: dict[str, Any], reference: bool = False) -> dict[str, Any]:
+    """Score one candidate on this worker.
+
+    Args:
+        config_data: ``SearchConfig.to_dict()``.
+        arch_data: ``Arch.to_dict()`` of the candidate.
+        reference: the candidate is the supernet: always evaluate it fully (it normalises the
+            objectives), even if a cheap constraint would reject it.
+
+    Returns:
+        ``Outcome.to_dict()``.
+
+    Raises:
+        FmasError: the evaluator cannot be built (a set-up problem that stops the search).
+    """
+    config = SearchConfig.from_dict(config_data)
+    evaluator = get_evaluator(config)
+    outcome = score(evaluator, config, arch_from_dict(config.backbone, arch_data), reference)
+    outcome.worker = worker_id()
+    return outcome.to_dict()
+
+
+def score(evaluator: CandidateEvaluator, config: SearchConfig, arch: Arch, reference: bool = False) -> Outcome:
+    """Costs, cheap constraints, then accuracy and latency; a candidate's exception -> 'failed'.
+
+    Raises:
+        ConfigError: a constraint hook is missing (a set-up problem, not the candidate's).
+    """
+    costs: dict[str, int] | None = None
+    try:
+        costs = {k: int(v) for k, v in evaluator.costs(arch).items()}
+        reason, extra = precheck(config, arch, costs)
+        if reason and not reference:
+            return Outcome("rejected", costs=costs, reason=reason, extra=extra)
+        result = evaluate_candidate(evaluator, arch, config.need_latency, config.overlap, costs=costs)
+        result.extra.update(extra)
+        return Outcome("ok", result=result, extra=result.extra)
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one candidate's failure must not stop the search
+        return Outcome("failed", costs=costs, reason=_describe(exc))
+
+
+def _describe(exc: BaseException) -> str:
+    """``Type: message`` plus the innermost frame, enough to reproduce the failure by hand."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {exc}{where}"

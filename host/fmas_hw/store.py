@@ -1,0 +1,395 @@
+"""The results store of one search: an SQLite file that is both cache and checkpoint (SPEC §5).
+
+One file per search, opened by one writer (an advisory lock file says so), read by anyone. Tables:
+
+* ``meta`` — schema version, the resolved search config, the evaluation settings, the
+  hypervolume reference point and normalisation, creation time;
+* ``evaluations`` — one row per (canonical architecture key, evaluation-settings digest): genome,
+  architecture, status ('ok', 'failed', 'rejected' by a cheap constraint), reason, error, FLOPs,
+  parameters, cycles and their source, seconds spent, worker, the generation that first asked
+  for it;
+* ``generations`` — per generation: the candidates asked for, the surviving population, the
+  feasible Pareto front, its hypervolume, the device seconds spent, wall time, and a digest of
+  the GA's random state (so a resumed search proves that it replays the original exactly).
+
+Every finished evaluation is committed at once (WAL journal, ``synchronous=FULL``), so a search
+killed at any moment loses no finished evaluation. The store does not need any pymoo state to
+resume: the search is seeded, so replaying it against the store reproduces it (see
+:mod:`fmas_hw.search.runner`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import StoreError
+
+try:  # advisory locking is POSIX only; elsewhere the store simply runs unlocked
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+SCHEMA_VERSION = 1
+STATUSES = ("ok", "failed", "rejected")
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE evaluations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    arch_key TEXT NOT NULL,
+    settings_digest TEXT NOT NULL,
+    genome TEXT NOT NULL,
+    arch TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'failed', 'rejected')),
+    reason TEXT,
+    error REAL, flops INTEGER, params INTEGER, cycles INTEGER, cycles_source TEXT,
+    accuracy_seconds REAL NOT NULL DEFAULT 0, latency_seconds REAL NOT NULL DEFAULT 0,
+    extra TEXT NOT NULL DEFAULT '{}',
+    generation INTEGER, worker TEXT, created REAL NOT NULL,
+    UNIQUE (arch_key, settings_digest)
+);
+CREATE TABLE generations (
+    gen INTEGER PRIMARY KEY,
+    asked TEXT NOT NULL, population TEXT NOT NULL, front TEXT NOT NULL,
+    hypervolume REAL NOT NULL,
+    n_evaluated INTEGER NOT NULL, n_hits INTEGER NOT NULL, n_failed INTEGER NOT NULL,
+    accuracy_seconds REAL NOT NULL, latency_seconds REAL NOT NULL,
+    device_seconds REAL NOT NULL, cumulative_seconds REAL NOT NULL,
+    wall_seconds REAL NOT NULL, rng_digest TEXT NOT NULL, created REAL NOT NULL
+);
+"""
+
+
+@dataclass
+class EvaluationRecord:
+    """One row of ``evaluations``: what the store knows about one candidate.
+
+    ``error`` is None for 'failed' and 'rejected' rows; costs are None where not measured.
+    """
+
+    arch_key: str
+    settings_digest: str
+    genome: str
+    arch: dict[str, Any]
+    status: str
+    reason: str | None = None
+    error: float | None = None
+    flops: int | None = None
+    params: int | None = None
+    cycles: int | None = None
+    cycles_source: str | None = None
+    accuracy_seconds: float = 0.0
+    latency_seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+    generation: int | None = None
+    worker: str | None = None
+    created: float = 0.0
+
+    @property
+    def device_seconds(self) -> float:
+        """Accuracy plus latency seconds (GPU and GAP8 time, whether overlapped or not)."""
+        return self.accuracy_seconds + self.latency_seconds
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable form."""
+        return asdict(self)
+
+
+@dataclass
+class GenerationRecord:
+    """One row of ``generations``.
+
+    Attributes:
+        gen: generation index, 0 = the initial population.
+        asked: [genome, key] of every candidate the GA asked for in this generation.
+        population: [genome, key] of the population after survival.
+        front: keys of the feasible non-dominated members of ``population``.
+        hypervolume: of ``front`` in normalised objective space (see the search runner).
+        n_evaluated / n_hits / n_failed: misses evaluated, store hits, failed or rejected.
+        accuracy_seconds / latency_seconds / device_seconds: spent on candidates first asked for
+            in this generation (whichever run evaluated them).
+        cumulative_seconds: device seconds of generations 0..gen.
+        wall_seconds: wall-clock time of the generation in the run that finished it.
+        rng_digest: digest of the GA's random state after the generation.
+    """
+
+    gen: int
+    asked: list[list[str]]
+    population: list[list[str]]
+    front: list[str]
+    hypervolume: float
+    n_evaluated: int
+    n_hits: int
+    n_failed: int
+    accuracy_seconds: float
+    latency_seconds: float
+    device_seconds: float
+    cumulative_seconds: float
+    wall_seconds: float
+    rng_digest: str
+    created: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable form."""
+        return asdict(self)
+
+
+_JSON_EVAL = ("arch", "extra")
+_JSON_GEN = ("asked", "population", "front")
+
+
+class Store:
+    """An open results store. Use :meth:`create` or :meth:`open`; close it (or use ``with``)."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, lock: Any = None) -> None:
+        self.path = path
+        self._conn = conn
+        self._lock = lock
+
+    # -- opening -------------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | Path, meta: dict[str, Any]) -> Store:
+        """Create a new store with ``meta`` (JSON values) and lock it for writing.
+
+        Raises:
+            StoreError: the file already exists or cannot be created.
+        """
+        path = Path(path)
+        if path.exists():
+            raise StoreError(
+                f"store {path} already exists: continue that search with `--resume {path}`, "
+                "or choose another --store"
+            )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = _connect(path)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot create store {path}: {exc}") from exc
+        store = cls(path, conn, _lock(path))
+        try:
+            conn.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            store.close()
+            raise StoreError(f"cannot create store {path}: {exc}") from exc
+        store.set_meta(schema_version=SCHEMA_VERSION, created=time.time(), **meta)
+        return store
+
+    @classmethod
+    def open(cls, path: str | Path, writable: bool = True) -> Store:
+        """Open an existing store; ``writable`` also takes the single-writer lock.
+
+        Raises:
+            StoreError: missing file, not an SQLite file, not an fmas-hw store, a schema version
+                this code does not read, a damaged file, or another process writing to it.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise StoreError(f"store {path} does not exist (check the path given to --resume)")
+        try:
+            conn = _connect(path, readonly=not writable)
+            check = conn.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path} is not a readable fmas-hw store (SQLite said: {exc})") from exc
+        if check != "ok":
+            raise StoreError(f"store {path} is damaged (SQLite quick_check: {check}); restore a copy")
+        store = cls(path, conn)
+        store._check_schema()
+        if writable:
+            store._lock = _lock(path)
+        return store
+
+    def _check_schema(self) -> None:
+        tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not {"meta", "evaluations", "generations"} <= tables:
+            raise StoreError(f"{self.path} is an SQLite file but not an fmas-hw search store")
+        version = self.meta().get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise StoreError(
+                f"store {self.path} has schema version {version}, this fmas-hw reads version "
+                f"{SCHEMA_VERSION}: use the fmas-hw version that wrote it"
+            )
+
+    def close(self) -> None:
+        """Close the connection and release the writer lock."""
+        self._conn.close()
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        try:
+            with self._conn:
+                yield self._conn
+        except sqlite3.Error as exc:
+            raise StoreError(f"writing to store {self.path} failed: {exc}") from exc
+
+    # -- meta ----------------------------------------------------------------------------
+    def meta(self) -> dict[str, Any]:
+        """All meta values, JSON-decoded."""
+        return {k: json.loads(v) for k, v in self._conn.execute("SELECT key, value FROM meta")}
+
+    def set_meta(self, **values: Any) -> None:
+        """Set (insert or replace) meta values; committed at once."""
+        with self._tx():
+            self._put_meta(values)
+
+    def _put_meta(self, values: dict[str, Any]) -> None:
+        self._conn.executemany(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            [(k, json.dumps(v, sort_keys=True)) for k, v in values.items()],
+        )
+
+    def check_config(self, identity: dict[str, Any]) -> None:
+        """Refuse to resume with a search config that differs from the stored one.
+
+        Args:
+            identity: the identity keys of the new config (``SearchConfig.identity()``).
+
+        Raises:
+            StoreError: naming every key that differs, with both values.
+        """
+        stored = self.meta().get("config", {})
+        keys = sorted(k for k in set(stored) | set(identity) if k in identity and stored.get(k) != identity.get(k))
+        if keys:
+            diffs = ", ".join(f"{k}: store has {stored.get(k)!r}, now {identity.get(k)!r}" for k in keys)
+            raise StoreError(
+                f"cannot resume {self.path} with a different search config ({diffs}); "
+                "drop those options to continue the stored search, or start a new --store"
+            )
+
+    # -- evaluations ---------------------------------------------------------------------
+    def add_evaluation(self, record: EvaluationRecord) -> EvaluationRecord:
+        """Insert and commit one finished evaluation; returns it as stored.
+
+        Raises:
+            StoreError: that (key, settings) is already stored, or the write failed.
+        """
+        if record.status not in STATUSES:
+            raise StoreError(f"unknown evaluation status {record.status!r}: expected one of {STATUSES}")
+        row = record.to_dict()
+        row["created"] = row["created"] or time.time()
+        for key in _JSON_EVAL:
+            row[key] = json.dumps(row[key], sort_keys=True)
+        cols = ", ".join(row)
+        try:
+            with self._tx():
+                self._conn.execute(f"INSERT INTO evaluations ({cols}) VALUES ({', '.join('?' * len(row))})",
+                                   tuple(row.values()))
+        except StoreError as exc:
+            if isinstance(exc.__cause__, sqlite3.IntegrityError):
+                raise StoreError(f"{record.arch_key} is already in store {self.path}: is another "
+                                 "search writing to it?") from exc
+            raise
+        return self.get(record.arch_key, record.settings_digest)  # type: ignore[return-value]
+
+    def get(self, arch_key: str, settings_digest: str) -> EvaluationRecord | None:
+        """The stored evaluation of ``arch_key`` under ``settings_digest``, or None."""
+        found = self.get_many([arch_key], settings_digest)
+        return found.get(arch_key)
+
+    def get_many(self, keys: Iterable[str], settings_digest: str) -> dict[str, EvaluationRecord]:
+        """Stored evaluations of several keys at once: ``{key: record}`` for the hits."""
+        keys = list(keys)
+        if not keys:
+            return {}
+        marks = ", ".join("?" * len(keys))
+        rows = self._select_evaluations(f"arch_key IN ({marks}) AND settings_digest = ?", (*keys, settings_digest))
+        return {r.arch_key: r for r in rows}
+
+    def evaluations(self, status: str | None = None) -> list[EvaluationRecord]:
+        """All evaluations in insertion order, optionally only those with ``status``."""
+        if status is None:
+            return self._select_evaluations("1", ())
+        return self._select_evaluations("status = ?", (status,))
+
+    def count(self) -> int:
+        """Number of stored evaluations."""
+        return self._conn.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0]
+
+    def _select_evaluations(self, where: str, args: tuple) -> list[EvaluationRecord]:
+        cursor = self._conn.execute(f"SELECT * FROM evaluations WHERE {where} ORDER BY id", args)
+        names = [d[0] for d in cursor.description]
+        out = []
+        for values in cursor:
+            row = dict(zip(names, values, strict=True))
+            row.pop("id")
+            for key in _JSON_EVAL:
+                row[key] = json.loads(row[key])
+            out.append(EvaluationRecord(**row))
+        return out
+
+    def seconds_by_generation(self) -> dict[int, tuple[float, float]]:
+        """``{gen: (accuracy_seconds, latency_seconds)}`` summed over evaluations first asked in gen."""
+        rows = self._conn.execute(
+            "SELECT generation, SUM(accuracy_seconds), SUM(latency_seconds) FROM evaluations "
+            "WHERE generation IS NOT NULL GROUP BY generation")
+        return {g: (a or 0.0, lat or 0.0) for g, a, lat in rows}
+
+    # -- generations ---------------------------------------------------------------------
+    def add_generation(self, record: GenerationRecord) -> None:
+        """Insert or replace one generation record; committed at once."""
+        row = record.to_dict()
+        row["created"] = row["created"] or time.time()
+        for key in _JSON_GEN:
+            row[key] = json.dumps(row[key])
+        with self._tx():
+            self._conn.execute(
+                f"INSERT OR REPLACE INTO generations ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                tuple(row.values()))
+
+    def generations(self) -> list[GenerationRecord]:
+        """All generation records, in order."""
+        cursor = self._conn.execute("SELECT * FROM generations ORDER BY gen")
+        names = [d[0] for d in cursor.description]
+        out = []
+        for values in cursor:
+            row = dict(zip(names, values, strict=True))
+            for key in _JSON_GEN:
+                row[key] = json.loads(row[key])
+            out.append(GenerationRecord(**row))
+        return out
+
+
+def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    else:
+        conn = sqlite3.connect(path, timeout=30)
+        # WAL lets readers (reports, a progress poller, tests) read while the search writes;
+        # FULL sync makes every committed evaluation survive a crash of the machine too.
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+    return conn
+
+
+def _lock(path: Path) -> Any:
+    """Take the single-writer advisory lock ``<store>.lock`` (released if the process dies)."""
+    if fcntl is None:  # pragma: no cover - Windows
+        return None
+    handle = open(f"{path}.lock", "a+")  # noqa: SIM115 - held open for the store's lifetime
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise StoreError(f"store {path} is in use by another fmas-hw search; wait for it or stop it") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{socket.gethostname()}:{os.getpid()}\n")
+    handle.flush()
+    return handle

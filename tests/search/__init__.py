@@ -1,0 +1,1 @@
+"""Tests of the search: config, evaluation interface, runner, parallel backends, resume."""

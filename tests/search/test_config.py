@@ -1,0 +1,108 @@
+"""SearchConfig: defaults, TOML loading, precedence, validation messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fmas_hw.errors import ConfigError
+from fmas_hw.search import SearchConfig
+from fmas_hw.search.config import load_toml
+
+
+def test_defaults_resolve_per_backbone(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    mnv2 = SearchConfig().resolved()
+    assert (mnv2.population, mnv2.generations, mnv2.input_size, mnv2.objectives) == (12, 25, 384, ("flops",))
+    assert Path(mnv2.store).parent == tmp_path / "runs" and mnv2.store.endswith(".sqlite")
+    xception = SearchConfig(backbone="xception").resolved()
+    assert (xception.generations, xception.input_size) == (20, 513)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("latency", ("latency",)),
+    ("flops, params", ("flops", "params")),
+    (["flops", "latency,params"], ("flops", "latency", "params")),
+    (("PARAMS", "params"), ("params",)),
+], ids=["one", "comma", "mixed", "dedup"])
+def test_objectives_parsing(value, expected):
+    assert SearchConfig(objectives=value).objectives == expected
+
+
+def test_toml_then_overrides(tmp_path):
+    path = tmp_path / "search.toml"
+    path.write_text('backbone = "xception"\nobjectives = ["params"]\npopulation = 8\nseed = 3\n'
+                    'store = "runs/x.sqlite"\nmax-params = 30000000\n')
+    from_file = SearchConfig.from_toml(path)
+    assert (from_file.backbone, from_file.objectives, from_file.population, from_file.seed) == \
+        ("xception", ("params",), 8, 3)
+    assert from_file.store == str(tmp_path / "runs/x.sqlite")  # relative to the file
+    assert from_file.max_params == 30_000_000
+    merged = from_file.merge({"seed": 9, "population": None, "objective": "latency"})
+    assert (merged.seed, merged.population, merged.objectives) == (9, 8, ("latency",))
+
+
+def test_search_table_is_accepted(tmp_path):
+    path = tmp_path / "search.toml"
+    path.write_text('[search]\ngenerations = 4\n')
+    assert load_toml(path) == {"generations": 4}
+
+
+def test_unknown_keys_are_named(tmp_path):
+    path = tmp_path / "search.toml"
+    path.write_text('popsize = 8\nseeed = 1\nseed = 2\n')
+    with pytest.raises(ConfigError, match=r"unknown search config key\(s\) \['popsize', 'seeed'\]"):
+        SearchConfig.from_toml(path)
+
+
+def test_bad_toml_and_missing_file(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("population = = 3")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        SearchConfig.from_toml(bad)
+    with pytest.raises(ConfigError, match="cannot read"):
+        SearchConfig.from_toml(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("backbone", "resnet", "backbone 'resnet' unknown"),
+    ("objectives", ("flops", "energy"), r"objective\(s\) \['energy'\]"),
+    ("target", "fpga", "target 'fpga' unknown"),
+    ("population", 2, "population must be an integer >= 4"),
+    ("generations", 0, "generations must be an integer >= 1"),
+    ("val_fraction", 0.0, r"val_fraction must be in \(0, 1\]"),
+    ("seed", -1, "seed must be an integer >= 0"),
+    ("workers", 0, "workers must be an integer >= 1"),
+    ("max_params", 0, "max_params must be a positive integer"),
+    ("input_size", 16, "input_size must be an integer >= 32"),
+    ("evaluator", "nocolon", "package.module:callable"),
+    ("data", "/no/such/dir", "data path /no/such/dir does not exist"),
+    ("fit_gap8", "yes", "must be true/false"),
+], ids=lambda v: str(v)[:12])
+def test_invalid_values(key, value, message):
+    with pytest.raises(ConfigError, match=message):
+        SearchConfig(**{key: value})
+
+
+def test_identity_ignores_runtime_keys():
+    a = SearchConfig(workers=1, generations=3, store="a.sqlite")
+    b = a.merge({"workers": 4, "generations": 9, "store": "b.sqlite", "scheduler": "tcp://h:1", "overlap": False})
+    assert a.identity() == b.identity() and a.digest == b.digest
+    assert a.digest != a.merge({"seed": 1}).digest
+
+
+def test_settings_digest_tracks_weights_content(tmp_path):
+    weights = tmp_path / "w.h5"
+    weights.write_bytes(b"one")
+    first = SearchConfig(weights=str(weights)).settings
+    weights.write_bytes(b"two")
+    second = SearchConfig(weights=str(weights)).settings
+    assert first.weights_hash != second.weights_hash and first.digest != second.digest
+
+
+def test_need_latency():
+    assert SearchConfig(target="estimate").need_latency  # cheap: always record cycles
+    assert not SearchConfig(target="gvsoc", objectives=("flops",)).need_latency
+    assert SearchConfig(target="gvsoc", objectives=("latency",)).need_latency
+    assert SearchConfig(target="board", max_cycles=10).need_latency

@@ -1,0 +1,82 @@
+"""The evaluator interface: concurrency of accuracy and latency, factories, settings, worker."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from fmas_hw.errors import ConfigError
+from fmas_hw.search import CandidateEvaluator, CandidateResult, EvalSettings, SearchConfig
+from fmas_hw.search.evaluation import evaluate_candidate, make_evaluator
+from fmas_hw.search.worker import Outcome, score
+from fmas_hw.space import get_space
+
+from .fakes import FakeEvaluator, build_fake_evaluator
+
+SUPERNET = get_space("mobilenetv2").supernet()
+
+
+def _timed(overlap: bool) -> tuple[CandidateResult, float]:
+    evaluator = FakeEvaluator(384, accuracy_sleep=0.2, latency_sleep=0.2)
+    started = time.perf_counter()
+    result = evaluate_candidate(evaluator, SUPERNET, need_latency=True, overlap=overlap)
+    return result, time.perf_counter() - started
+
+
+def test_accuracy_and_latency_overlap():
+    overlapped, t_overlap = _timed(True)
+    sequential, t_seq = _timed(False)
+    assert t_seq >= 0.4 and t_overlap < 0.35, (t_overlap, t_seq)
+    assert overlapped.error == sequential.error and overlapped.cycles == sequential.cycles
+    assert overlapped.cycles_source == "estimate" and overlapped.accuracy_seconds >= 0.2
+
+
+def test_without_latency_no_cycles():
+    result = evaluate_candidate(FakeEvaluator(384), SUPERNET, need_latency=False)
+    assert result.cycles is None and result.cycles_source is None and result.flops > 0
+
+
+def test_candidate_result_round_trip():
+    result = CandidateResult(error=0.25, flops=10, params=2, cycles=7, cycles_source="gvsoc",
+                             accuracy_seconds=1.0, latency_seconds=2.0, extra={"a": 1})
+    assert CandidateResult.from_dict(result.to_dict()) == result
+
+
+def test_settings_digest_is_stable_and_sensitive():
+    a = EvalSettings("mobilenetv2", None, 0.2, None, 384, "estimate")
+    assert a.digest == EvalSettings(**a.to_dict()).digest and len(a.digest) == 16
+    assert a.digest != EvalSettings("mobilenetv2", None, 0.2, None, 384, "gvsoc").digest
+
+
+def test_make_evaluator_calls_the_factory_with_the_config():
+    evaluator = make_evaluator(SearchConfig(evaluator="tests.search.fakes:build_fake_evaluator", input_size=64))
+    assert isinstance(evaluator, CandidateEvaluator) and evaluator.input_size == 64
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("no_such_module_xyz:f", "cannot be imported"),
+    ("tests.search.fakes:nope", "has no callable 'nope'"),
+    ("tests.search.fakes:SUPERNET_STRIDE", "has no callable"),
+    ("tests.search.fakes:build_not_an_evaluator", "lacks costs"),
+], ids=["module", "attribute", "not-callable", "not-an-evaluator"])
+def test_make_evaluator_errors(spec, message):
+    with pytest.raises(ConfigError, match=message):
+        make_evaluator(SearchConfig(evaluator=spec))
+
+
+def test_score_turns_exceptions_into_failed_outcomes():
+    config = SearchConfig(evaluator="tests.search.fakes:build_failing_evaluator")
+    evaluator = FakeEvaluator(384, fail_every=1)
+    arch = get_space("mobilenetv2").decode("1111000000000000000000000000")
+    outcome = score(evaluator, config, arch)
+    assert outcome.status == "failed" and "RuntimeError: fake accuracy failure" in outcome.reason
+    assert outcome.costs and outcome.costs["flops"] > 0
+    assert Outcome.from_dict(outcome.to_dict()) == outcome
+
+
+def test_score_never_rejects_the_reference():
+    config = SearchConfig(max_params=10)
+    evaluator = build_fake_evaluator(config)
+    assert score(evaluator, config, SUPERNET).status == "rejected"
+    assert score(evaluator, config, SUPERNET, reference=True).status == "ok"

@@ -1,0 +1,180 @@
+"""The ask/tell search loop with in-process fake evaluators: determinism, store as cache,
+constraints, failures, resume by replay."""
+
+from __future__ import annotations
+
+import sys
+import types
+from collections import Counter
+
+import pytest
+
+from fmas_hw.errors import ConfigError, StoreError, WeightsError
+from fmas_hw.search import SearchConfig, run
+from fmas_hw.space import get_space
+from fmas_hw.store import Store
+
+from .fakes import read_log
+
+
+def _generations(config: SearchConfig):
+    with Store.open(config.store, writable=False) as store:
+        return store.generations()
+
+
+def _evaluations(config: SearchConfig, status: str | None = None):
+    with Store.open(config.store, writable=False) as store:
+        return store.evaluations(status)
+
+
+def test_same_seed_same_search_other_seed_other_search(make_config):
+    a, b, c = make_config("a"), make_config("b"), make_config("c", seed=1)
+    ra, rb = run(a), run(b)
+    run(c)
+    assert ra.front == rb.front and ra.hypervolume == rb.hypervolume
+    assert [g.asked for g in _generations(a)] == [g.asked for g in _generations(b)]
+    assert [g.population for g in _generations(a)] == [g.population for g in _generations(b)]
+    assert [g.asked for g in _generations(a)] != [g.asked for g in _generations(c)]
+
+
+def test_generation_0_is_supernet_plus_random_distinct(make_config):
+    config = make_config()
+    run(config)
+    gen0 = _generations(config)[0]
+    space = get_space("mobilenetv2")
+    assert gen0.asked[0][0] == space.supernet_genome
+    assert len(gen0.asked) == 6 and len({key for _, key in gen0.asked}) == 6
+
+
+def test_every_candidate_evaluated_once(make_config, fake_log):
+    config = make_config(backbone="xception", population=4, generations=6)
+    result = run(config)
+    gens = _generations(config)
+    asked_keys = [key for g in gens for _, key in g.asked]
+    assert result.store_hits >= 1, "this seed re-asks for a dropped candidate: it must come from the store"
+    assert len(asked_keys) == result.evaluations + result.store_hits
+    rows = _evaluations(config)
+    assert len(rows) == len(set(asked_keys)) == result.evaluations
+    calls = Counter(words[1] for words in read_log(fake_log) if words[0] == "accuracy")
+    assert set(calls) == {r.arch_key for r in rows} and max(calls.values()) == 1
+
+
+def test_generation_records(make_config):
+    config = make_config(objectives=("flops", "latency"))
+    result = run(config)
+    gens = _generations(config)
+    assert [g.gen for g in gens] == [0, 1, 2] and result.generations == 3
+    assert [g.hypervolume for g in gens] == result.hypervolume and all(h > 0 for h in result.hypervolume)
+    assert all(set(g.front) <= {key for _, key in g.population} for g in gens)
+    total = sum(r.device_seconds for r in _evaluations(config))
+    assert gens[-1].cumulative_seconds == pytest.approx(total)
+    assert {"genome", "key", "error", "flops", "latency", "params", "cycles"} <= set(result.front[0])
+    assert result.front[0]["latency"] == result.front[0]["cycles"]
+
+
+def test_ga_random_state_is_isolated_from_the_evaluator(make_config):
+    plain = run(make_config("plain"))
+    noisy = run(make_config("noisy", evaluator="tests.search.fakes:build_rng_consuming_evaluator"))
+    assert plain.front == noisy.front
+
+
+def test_max_params_rejects_before_paying_for_accuracy(make_config, fake_log):
+    budget = 1_300_000  # the fake supernet has 1.78 M parameters
+    config = make_config(max_params=budget, generations=4)
+    result = run(config)
+    assert result.front and all(e["params"] <= budget for e in result.front)
+    rejected = _evaluations(config, "rejected")
+    assert rejected and result.rejected == len(rejected)
+    assert all(r.error is None and "max_params" in r.reason and r.params > budget for r in rejected)
+    evaluated = {words[1] for words in read_log(fake_log) if words[0] == "accuracy"}
+    assert not evaluated & {r.arch_key for r in rejected}
+
+
+def test_max_cycles_constraint(make_config):
+    budget = 1_000_000_000
+    result = run(make_config(max_cycles=budget, objectives=("params",)))
+    assert result.front and all(e["cycles"] <= budget for e in result.front)
+
+
+def test_fit_gap8_uses_the_memory_hook(make_config, monkeypatch):
+    memory = types.ModuleType("fmas_hw.gap8.memory")
+    memory.fits_gap8 = lambda arch: (len(arch.layers) <= 14, "activations exceed L2")
+    monkeypatch.setitem(sys.modules, "fmas_hw.gap8.memory", memory)
+    config = make_config(fit_gap8=True)
+    result = run(config)
+    assert result.front and all(len(get_space("mobilenetv2").decode(e["genome"]).layers) <= 14
+                                for e in result.front)
+    assert all(r.extra["fits_gap8"] is False for r in _evaluations(config, "rejected"))
+
+
+def test_fit_gap8_without_memory_planner_is_a_config_error(make_config, monkeypatch):
+    monkeypatch.setitem(sys.modules, "fmas_hw.gap8.memory", None)  # import fails
+    with pytest.raises(ConfigError, match="fits_gap8"):
+        run(make_config(fit_gap8=True))
+
+
+def test_failing_candidates_are_stored_and_the_search_goes_on(make_config):
+    config = make_config(evaluator="tests.search.fakes:build_failing_evaluator", generations=4)
+    result = run(config)
+    failed = _evaluations(config, "failed")
+    assert result.generations == 4 and result.front
+    assert failed and result.failures == len(failed)
+    assert all("RuntimeError: fake accuracy failure" in r.reason and r.error is None for r in failed)
+    assert not {e["key"] for e in result.front} & {r.arch_key for r in failed}
+
+
+def test_evaluator_that_cannot_be_built_stops_the_search(make_config):
+    with pytest.raises(WeightsError, match="weights not found"):
+        run(make_config(evaluator="tests.search.fakes:build_broken_evaluator"))
+
+
+def test_unknown_evaluator_module_is_a_config_error(make_config):
+    with pytest.raises(ConfigError, match="not found"):
+        run(make_config(evaluator="no_such_module_xyz:build"))
+
+
+def test_resume_extends_a_finished_search_exactly(make_config):
+    straight = run(make_config("straight", generations=5))
+    first = make_config("resumed", generations=2)
+    part = run(first)
+    resumed = run(first.merge({"generations": 5}), resume=first.store)
+    assert resumed.front == straight.front and resumed.hypervolume == straight.hypervolume
+    assert part.evaluations + resumed.evaluations == straight.evaluations
+    assert resumed.store_hits >= part.evaluations  # the replay is served by the store
+
+
+def test_resume_with_another_config_names_the_keys(make_config):
+    config = make_config()
+    run(config)
+    with pytest.raises(StoreError, match=r"seed: store has 0, now 7"):
+        run(config.merge({"seed": 7}), resume=config.store)
+
+
+def test_resume_cannot_shrink_a_search(make_config):
+    config = make_config()
+    run(config)
+    with pytest.raises(StoreError, match="already holds 3 generations"):
+        run(config.merge({"generations": 2}), resume=config.store)
+
+
+def test_new_search_refuses_an_existing_store(make_config):
+    config = make_config()
+    run(config)
+    with pytest.raises(StoreError, match="--resume"):
+        run(config)
+
+
+def test_resume_detects_a_diverging_replay(make_config):
+    config = make_config()
+    run(config)
+    with Store.open(config.store) as store:
+        gen = store.generations()[1]
+        gen.rng_digest = "tampered"
+        store.add_generation(gen)
+    with pytest.raises(StoreError, match="diverged .* generation 1"):
+        run(config, resume=config.store)
+
+
+def test_xception_multi_objective(make_config):
+    result = run(make_config(backbone="xception", objectives=("flops", "params")))
+    assert result.front and all({"flops", "params"} <= set(e) for e in result.front)
