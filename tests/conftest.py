@@ -28,3 +28,18 @@ def randomize_weights(model, seed: int) -> None:
         if "moving_variance" in w.name or "gamma" in w.name:
             values = 1.0 + np.abs(values)
         w.assign(values)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_cache_dir(tmp_path_factory):
+    """Keep the decode-once disk cache out of the user's home during tests."""
+    os.environ["FMAS_HW_CACHE"] = str(tmp_path_factory.mktemp("fmas-cache"))
+
+
+@pytest.fixture(scope="session")
+def synth_voc(tmp_path_factory):
+    """A tiny synthetic VOC-format data set: 64 px, 5 classes, 16 train / 10 val images."""
+    from fmas_hw.data.synth import write_synthetic_voc
+
+    out = tmp_path_factory.mktemp("voc")
+    return write_synthetic_voc(out, train=16, val=10, size=64, num_classes=5, seed=11)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from fmas_hw.eval.costs import arch_costs, count_params
+from fmas_hw.eval.costs import analytic_flops, arch_costs, count_params, model_flops, profiler_flops
 from fmas_hw.model.builder import build_model
 from fmas_hw.space import MobileNetV2Space, XceptionSpace
 
@@ -58,8 +59,40 @@ def test_flops_are_about_twice_the_macs():
     # A single 1x1 conv: profiler float_ops = 2 x MACs exactly (no BN, no bias).
     import tensorflow as tf
 
-    from fmas_hw.eval.costs import profiler_flops
-
     inp = tf.keras.Input((8, 8, 4))
     model = tf.keras.Model(inp, tf.keras.layers.Conv2D(6, 1, use_bias=False)(inp))
     assert profiler_flops(model) == 2 * 8 * 8 * 4 * 6
+
+
+def _genomes(space, n, seed):
+    rng = np.random.default_rng(seed)
+    return ["".join("1" if b else "0" for b in space.random_genome(rng)) for _ in range(n)]
+
+
+@pytest.mark.parametrize("genome", [
+    MB.supernet_genome, "1111" + MB.supernet_genome[4:], "0011111111111" + MB.supernet_genome[13:],
+    *_genomes(MB, 3, 5)])
+def test_analytic_flops_equal_the_profiler_for_mobilenetv2(genome):
+    model = build_model(MB.decode(genome), input_size=77, classes=7, alpha=0.35)
+    assert analytic_flops(model) == profiler_flops(model)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("genome", ["0000000000000000000011", "1111111111111111111111", "1001100101010101010100"])
+def test_analytic_flops_equal_the_profiler_for_xception(genome):
+    model = build_model(XC.decode(genome), input_size=67, classes=3)
+    assert analytic_flops(model) == profiler_flops(model)
+
+
+@pytest.mark.slow
+def test_profiler_itself_gives_the_mobilenetv2_reference():
+    assert profiler_flops(build_model(MB.supernet(), 384, 21)) == pytest.approx(9.73e9, rel=0.01)
+
+
+def test_unknown_layer_kind_falls_back_to_the_profiler():
+    import tensorflow as tf
+
+    inp = tf.keras.Input((8, 8, 4))
+    model = tf.keras.Model(inp, tf.keras.layers.MaxPooling2D()(inp))
+    assert analytic_flops(model) is None
+    assert model_flops(model) == profiler_flops(model)

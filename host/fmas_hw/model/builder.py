@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+
 import tensorflow as tf
 
 from ..errors import ArchitectureError
 from ..space import Arch, MobileNetV2Arch, XceptionArch
+
+# Accuracy and latency of a candidate run in two threads; Keras' functional-graph construction
+# is not documented as thread-safe, and building is cheap next to evaluating, so serialise it.
+_BUILD_LOCK = threading.Lock()
 
 #: Paper input sizes: 513 for the Xception search, 384 for the GAP8 (MobileNetV2) search.
 DEFAULT_INPUT_SIZE = {"xception": 513, "mobilenetv2": 384}
@@ -25,10 +31,15 @@ def build_model(arch: Arch, input_size: int | None = None, classes: int = 21,
     Raises:
         ArchitectureError: unknown architecture type or an alpha other than 1 for Xception.
     """
+    size = input_size or DEFAULT_INPUT_SIZE[arch.backbone]
+    with _BUILD_LOCK:
+        return _build(arch, size, classes, alpha, gap8)
+
+
+def _build(arch: Arch, size: int, classes: int, alpha: float, gap8: bool) -> tf.keras.Model:
     from .mobilenetv2 import build_mobilenetv2
     from .xception import build_xception
 
-    size = input_size or DEFAULT_INPUT_SIZE[arch.backbone]
     if isinstance(arch, XceptionArch):
         if alpha != 1.0:
             raise ArchitectureError("the Xception backbone has no width multiplier: use --alpha 1")

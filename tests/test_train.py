@@ -1,0 +1,36 @@
+"""``fmas-hw train``: a short run lowers the loss, resumes from its checkpoint and writes a manifest."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from fmas_hw.train import TrainConfig, train
+from fmas_hw.training import masked_cross_entropy
+
+
+def test_masked_cross_entropy_ignores_255():
+    logits = tf.constant(np.log([[[[0.7, 0.3], [0.5, 0.5]]]]), tf.float32)  # 1x1x2 pixels, 2 classes
+    labels = tf.constant([[[0, 255]]], tf.uint8)
+    assert float(masked_cross_entropy(labels, logits)) == pytest.approx(-np.log(0.7), rel=1e-5)
+
+
+@pytest.mark.slow
+def test_short_training_lowers_the_loss_and_resumes(tmp_path, synth_voc):
+    out = tmp_path / "sn.h5"
+    cfg = TrainConfig(backbone="mobilenetv2", data=str(synth_voc), out=str(out), input_size=64, epochs=3,
+                      batch=4, alpha=0.35, classes=5, optimizer="adam", learning_rate=5e-3, seed=1)
+    manifest = train(cfg, log=lambda m: None)
+    losses = manifest["train_loss"]
+    assert len(losses) == 3 and losses[-1] < losses[0]
+    assert out.is_file() and json.loads(out.with_suffix(".json").read_text())["val_miou"] == manifest["val_miou"]
+    assert manifest["classes"] == 5 and manifest["alpha"] == 0.35 and manifest["input_size"] == 64
+
+    messages = []
+    cfg.epochs = 4  # continue the same run for one more epoch
+    resumed = train(cfg, log=messages.append)
+    assert any("resuming from epoch 3" in m for m in messages)
+    assert len(resumed["train_loss"]) == 4 and resumed["train_loss"][:3] == losses
