@@ -1,0 +1,217 @@
+/*
+ * main.c -- the fmas-hw GAP8 application (PMSIS): run one candidate network once, report cycles.
+ *
+ * Hand-written and shared by every candidate; `fmas-hw export` copies it into the project next to
+ * the generated glue it includes:
+ *   app_config.h   model prefix macros (<prefix>CNN...), I/O sizes and placement, clocks, stacks
+ *   input.h        the int8 test input when it is embedded (small inputs)
+ *   fmas_protocol.h  the fmas line protocol (FMAS:BEGIN/LAYER/TOTAL/CHECKSUM/END)
+ *
+ * Sequence (gap8-toolchain.md §3.2): BEGIN; open the cluster and set the FC/cluster clocks;
+ * <prefix>CNN_Construct() (after the cluster is on: it allocates L1 and loads the constants);
+ * allocate the input/output (L2, or L3 HyperRAM when they do not fit L2); load the input
+ * (embedded array, or a file read over semihosting and written to HyperRAM); run the graph on the
+ * cluster after starting and resetting the cluster timer; print one LAYER line per node from
+ * AT_GraphPerf / AT_GraphNodeNames / AT_GraphOperInfosNames, TOTAL and the FNV-1a checksum of the
+ * int8 output; destruct; END with the status (also on every failure path); pmsis_exit(status).
+ *
+ * The same file serves both code-generation routes (fmas-hw's AutoTiler model or NNTool's): it only
+ * relies on the graph's entry points and on the AutoTiler's perf arrays, whose length it takes from
+ * their declarations in <prefix>Kernels.h.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pmsis.h"
+#include "Gap.h"
+#include "app_config.h"
+#include "input.h"
+#include "fmas_protocol.h"
+
+#if FMAS_IO_IN_L3
+#include "bsp/ram.h"
+#include "bsp/fs.h"
+#include "bsp/fs/hostfs.h"
+#endif
+
+/* Number of graph nodes the AutoTiler monitors: the length of its perf array. */
+#define FMAS_GRAPH_NODES ((int)(sizeof(AT_GraphPerf) / sizeof(AT_GraphPerf[0])))
+
+#if FMAS_IO_IN_L3
+static uint32_t input_l3, output_l3;     /* HyperRAM addresses (0 is a valid one) */
+static int input_l3_ok, output_l3_ok;
+#define FMAS_IO_PTR(addr) ((signed char *)(uintptr_t)(addr))
+#else
+static signed char *output_l2;
+#endif
+static volatile int run_status;
+
+/* Runs on the cluster: without the timer start/reset every node reads 0 cycles (gap_sdk #380). */
+static void run_network(void *arg)
+{
+    (void)arg;
+    gap_cl_starttimer();
+    gap_cl_resethwtimer();
+#if FMAS_IO_IN_L3
+    run_status = FMAS_CNN(FMAS_IO_PTR(input_l3), FMAS_IO_PTR(output_l3));
+#else
+    run_status = FMAS_CNN(fmas_input, output_l2);
+#endif
+}
+
+#if FMAS_IO_IN_L3
+
+/* FNV-1a 32 continued over another chunk: fmas_fnv1a32(d, n) == fnv1a32_update(2166136261u, d, n). */
+static uint32_t fnv1a32_update(uint32_t hash, const unsigned char *data, size_t size)
+{
+    for (size_t i = 0; i < size; i++) {
+        hash ^= data[i];
+        hash *= 16777619u;
+    }
+    return hash;
+}
+
+/* Copy the input file (int8 CHW, model/input.bin) to HyperRAM through an L2 bounce buffer. */
+static int load_input(signed char *chunk)
+{
+    struct pi_device fs;
+    struct pi_hostfs_conf conf;
+    pi_hostfs_conf_init(&conf);
+    pi_open_from_conf(&fs, &conf);
+    if (pi_fs_mount(&fs)) return FMAS_STATUS_INPUT;
+    pi_fs_file_t *file = pi_fs_open(&fs, FMAS_INPUT_PATH, PI_FS_FLAGS_READ);
+    int status = file ? FMAS_STATUS_OK : FMAS_STATUS_INPUT;
+    for (uint32_t done = 0; status == FMAS_STATUS_OK && done < FMAS_INPUT_BYTES;) {
+        uint32_t want = FMAS_INPUT_BYTES - done < FMAS_IO_CHUNK_BYTES ? FMAS_INPUT_BYTES - done
+                                                                       : FMAS_IO_CHUNK_BYTES;
+        int got = pi_fs_read(file, chunk, want);
+        if (got != (int)want) {
+            status = FMAS_STATUS_INPUT;   /* short file: not this candidate's input */
+            break;
+        }
+        pi_ram_write(&FMAS_L3_RAM, input_l3 + done, chunk, want);
+        done += want;
+    }
+    if (file) pi_fs_close(file);
+    pi_fs_unmount(&fs);
+    return status;
+}
+
+static uint32_t output_checksum(signed char *chunk)
+{
+    uint32_t hash = 2166136261u;
+    for (uint32_t done = 0; done < FMAS_OUTPUT_BYTES; done += FMAS_IO_CHUNK_BYTES) {
+        uint32_t size = FMAS_OUTPUT_BYTES - done < FMAS_IO_CHUNK_BYTES ? FMAS_OUTPUT_BYTES - done
+                                                                      : FMAS_IO_CHUNK_BYTES;
+        pi_ram_read(&FMAS_L3_RAM, output_l3 + done, chunk, size);
+        hash = fnv1a32_update(hash, (const unsigned char *)chunk, size);
+    }
+    return hash;
+}
+
+static int io_open(signed char **chunk)
+{
+    *chunk = (signed char *)pi_l2_malloc(FMAS_IO_CHUNK_BYTES);
+    if (*chunk == NULL) return FMAS_STATUS_ALLOC;
+    input_l3_ok = pi_ram_alloc(&FMAS_L3_RAM, &input_l3, FMAS_INPUT_BYTES) == 0;
+    output_l3_ok = pi_ram_alloc(&FMAS_L3_RAM, &output_l3, FMAS_OUTPUT_BYTES) == 0;
+    if (!input_l3_ok || !output_l3_ok) return FMAS_STATUS_ALLOC;
+    return load_input(*chunk);
+}
+
+static void io_close(signed char *chunk)
+{
+    if (output_l3_ok) pi_ram_free(&FMAS_L3_RAM, output_l3, FMAS_OUTPUT_BYTES);
+    if (input_l3_ok) pi_ram_free(&FMAS_L3_RAM, input_l3, FMAS_INPUT_BYTES);
+    output_l3_ok = input_l3_ok = 0;
+    if (chunk) pi_l2_free(chunk, FMAS_IO_CHUNK_BYTES);
+}
+
+#else /* input and output in L2, the input embedded in input.h */
+
+static uint32_t output_checksum(signed char *chunk)
+{
+    (void)chunk;
+    return fmas_fnv1a32(output_l2, FMAS_OUTPUT_BYTES);
+}
+
+static int io_open(signed char **chunk)
+{
+    *chunk = NULL;
+    output_l2 = (signed char *)pi_l2_malloc(FMAS_OUTPUT_BYTES);
+    return output_l2 ? FMAS_STATUS_OK : FMAS_STATUS_ALLOC;
+}
+
+static void io_close(signed char *chunk)
+{
+    (void)chunk;
+    if (output_l2) pi_l2_free(output_l2, FMAS_OUTPUT_BYTES);
+}
+
+#endif
+
+/* Send the network to the cluster and wait; returns an FMAS status. */
+static int run_on_cluster(struct pi_device *cluster)
+{
+    struct pi_cluster_task task;
+    memset(&task, 0, sizeof task);
+    pi_cluster_task(&task, run_network, NULL);
+    task.stack_size = FMAS_CL_STACK_SIZE;
+    task.slave_stack_size = FMAS_CL_SLAVE_STACK_SIZE;
+    run_status = 0;
+    pi_cluster_send_task_to_cl(cluster, &task);
+    return run_status ? FMAS_STATUS_RUN : FMAS_STATUS_OK;
+}
+
+/* Inference with the graph constructed; returns the status and sets *layers. */
+static int infer(struct pi_device *cluster, int *layers)
+{
+    signed char *chunk = NULL;
+    int status = io_open(&chunk);
+    if (status == FMAS_STATUS_OK) status = run_on_cluster(cluster);
+    if (status == FMAS_STATUS_OK) {
+        *layers = fmas_report_graph(FMAS_GRAPH_NODES, AT_GraphNodeNames, AT_GraphPerf,
+                                    AT_GraphOperInfosNames, FMAS_FREQ_CL_HZ);
+        fmas_checksum(output_checksum(chunk));
+    }
+    io_close(chunk);
+    return status;
+}
+
+static int fmas_main(void)
+{
+    int layers = 0;
+    fmas_begin(FMAS_MODEL_NAME);   /* early: the host's handshake does not wait for the run */
+
+    struct pi_device cluster;
+    struct pi_cluster_conf conf;
+    pi_cluster_conf_init(&conf);
+    pi_open_from_conf(&cluster, &conf);
+    if (pi_cluster_open(&cluster)) {
+        fmas_end(FMAS_STATUS_CLUSTER_OPEN, 0);
+        return FMAS_STATUS_CLUSTER_OPEN;
+    }
+    pi_freq_set(PI_FREQ_DOMAIN_FC, FMAS_FREQ_FC_HZ);
+    pi_freq_set(PI_FREQ_DOMAIN_CL, FMAS_FREQ_CL_HZ);
+
+    /* Must run after the cluster is on; 1..4 = device open / L3 / L2 / L1 allocation failed. */
+    int status = FMAS_CNN_CONSTRUCT();
+    if (status == FMAS_STATUS_OK) {
+        status = infer(&cluster, &layers);
+        FMAS_CNN_DESTRUCT();
+    }
+    pi_cluster_close(&cluster);
+    fmas_end(status, layers);
+    return status;
+}
+
+static void start(void)
+{
+    pmsis_exit(fmas_main());
+}
+
+int main(void)
+{
+    return pmsis_kickoff((void *)start);
+}

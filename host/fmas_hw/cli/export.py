@@ -1,0 +1,106 @@
+"""``fmas-hw export``: write the GAP8 project of one candidate (TFLite, ONNX, C code, Makefile).
+
+A thin command over :func:`fmas_hw.gap8.project.write_project`. Representative images for the int8
+quantisation come from the training split of ``--data`` (a VOC-format folder); without it, seeded
+random images are used and a warning says the int8 accuracy is then meaningless.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .options import backbone_option, echo_json, genome_option, json_option, weights_option
+
+
+@click.command("export")
+@backbone_option
+@genome_option
+@weights_option
+@click.option("--classes", type=click.IntRange(min=2), default=None,
+              help="Classes of the supernet (default: from the weights' manifest, else 21).")
+@click.option("--alpha", type=click.FloatRange(min=0.05), default=None,
+              help="MobileNetV2 width of the supernet (default: from the weights' manifest, else 1.0).")
+@click.option("--input-size", type=click.IntRange(min=32), default=384, show_default=True,
+              help="Adapted input size (GAP8 adaptation 1 uses 384).")
+@click.option("--data", type=click.Path(exists=True, file_okay=False), default=None,
+              help="VOC-format data set: representative images from its training split "
+                   "(default: seeded random images, with a warning).")
+@click.option("--calibration-images", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Number of representative images.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Project folder to write (created).")
+@click.option("--route", type=click.Choice(["autotiler", "nntool"]), default="autotiler",
+              show_default=True, help="Default ROUTE of the generated Makefile.")
+@click.option("--prefix", default="fmas", show_default=True,
+              help="Model prefix of the generated C (<prefix>Model.c, <prefix>CNN()).")
+@click.option("--io", "io_placement", type=click.Choice(["auto", "l2", "l3"]), default="auto",
+              show_default=True, help="Where the network input/output live on GAP8.")
+@json_option
+def export(backbone: str, genome: str | None, weights: str | None, classes: int | None,
+           alpha: float | None, input_size: int, data: str | None, calibration_images: int, out_dir: Path, route: str,
+           prefix: str, io_placement: str, as_json: bool) -> None:
+    """Export a candidate (default: the supernet) as a GAP8 project folder.
+
+    The folder holds the int8 TFLite and ONNX models, the AutoTiler model source and its
+    constants, the NNTool script, the Makefile, the firmware and a README of how to build, run
+    and flash it (make clean all run platform=gvsoc).
+    """
+    from ..gap8.naming import check_prefix
+    from ..gap8.project import write_project
+    from ..model.manifest import build_options
+    from ..model.supernet import Supernet
+    from ..space import get_space
+
+    check_prefix(prefix)  # before the slow model build
+    classes, alpha = build_options(weights, backbone, classes, alpha)
+    space = get_space(backbone)
+    bits = genome if genome is not None else space.supernet_genome
+    arch = space.decode(bits)
+    supernet = Supernet.build(backbone, input_size=input_size, classes=classes, alpha=alpha,
+                              weights=weights)
+    images, source = _representative_images(data, backbone, input_size, classes, calibration_images)
+    path = write_project(arch, supernet, out_dir, classes=classes, alpha=alpha,
+                         representative_images=images, prefix=prefix, route=route,
+                         input_size=input_size, io_placement=io_placement)
+    _report(path, source, as_json)
+
+
+def _representative_images(data: str | None, backbone: str, size: int, classes: int,
+                           count: int) -> tuple[Any, str]:
+    """Float network inputs from the training split of ``data``, or seeded random ones."""
+    import numpy as np
+
+    if data is None:
+        click.echo("warning: no --data: the int8 quantisation is calibrated on random images, so "
+                   "the exported int8 models' accuracy is meaningless (cycles are unaffected)",
+                   err=True)
+        rng = np.random.default_rng(0)
+        return rng.uniform(-1.0, 1.0, (count, size, size, 3)).astype(np.float32), "random"
+    from ..data.preprocess import preprocess
+    from ..data.voc import VocDataset
+
+    dataset = VocDataset(data, num_classes=classes)
+    ids = dataset.ids("train")[:count]
+    images = [preprocess(dataset.read(i)[0], None, size, backbone)[0] for i in ids]
+    return np.stack(images).astype(np.float32), f"{len(ids)} training images of {dataset.root}"
+
+
+def _report(path: Path, source: str, as_json: bool) -> None:
+    import json
+
+    candidate = json.loads((path / "candidate.json").read_text())
+    layers = json.loads((path / "model" / "layers.json").read_text())
+    files = sorted(str(p.relative_to(path)) for p in path.rglob("*")
+                   if p.is_file() and "tensors" not in p.parts)
+    if as_json:
+        echo_json({"project": str(path), "candidate": candidate, "kernels": len(layers),
+                   "representative_images": source, "files": files})
+        return
+    click.echo(f"project          {path}")
+    click.echo(f"candidate        {candidate['key']} (genome {candidate['genome']})")
+    click.echo(f"kernels          {len(layers)} AutoTiler generator calls")
+    click.echo(f"calibration      {source}")
+    click.echo(f"build and run    cd {path} && make clean all run platform=gvsoc   (see README.md)")

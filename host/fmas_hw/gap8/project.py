@@ -1,0 +1,300 @@
+"""Write the GAP8 project folder of one candidate: everything needed to build and run it.
+
+:func:`write_project` chains the representations: candidate -> GAP8-adapted Keras model
+(:mod:`.adapt`) -> fused layer graph (:mod:`.graph`) -> SQ8 constants (:mod:`.quantize`) ->
+AutoTiler model (:mod:`.codegen`) -> rendered files, and adds the int8 TFLite / ONNX exports, the
+hand-written firmware and a README. Every artefact of the candidate lands in the one folder, so a
+failing candidate can be rebuilt by hand::
+
+    <out>/candidate.json           backbone, genome, classes, alpha (read by the estimate target), ...
+    <out>/README.md                how to build, run and flash it; the known limits
+    <out>/Makefile, common/*.mk    GAP SDK build (ROUTE=autotiler | nntool)
+    <out>/main.c, fmas_protocol.h  the hand-written firmware (copied from firmware/)
+    <out>/app_config.h, input.h    the generated application glue
+    <out>/model/<prefix>Model.c    the AutoTiler model source; model/tensors/*.tensor its constants
+    <out>/model/nntool_script      the NNTool script of the TFLite route
+    <out>/model/<prefix>.tflite, .onnx   int8 TFLite and ONNX (when representative images are given)
+    <out>/model/input.bin          the int8 CHW test input; model/layers.json the layer table
+    <out>/memory_plan.json         the memory plan (when fmas_hw.gap8.memory is available)
+    <out>/logs/                    where the gvsoc/board targets keep their logs
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..errors import ExportError
+from ..hw import load as load_hw
+from ..resources import firmware_dir
+from ..space import Arch, get_space
+from .adapt import GAP8_INPUT_SIZE, adapt
+from .codegen import AtModel, lower, model_context, render_outputs
+from .graph import Gap8Graph, extract_graph
+from .naming import c_comment, c_string, check_prefix
+from .quantize import QuantizedGraph, quantize_graph, quantize_input, write_tensor
+
+ROUTES = ("autotiler", "nntool")
+IO_PLACEMENTS = ("auto", "l2", "l3")
+#: Firmware files copied into every project.
+FIRMWARE_FILES = ("main.c", "fmas_protocol.h")
+#: L2 bounce buffer of the L3 input/output transfers (an application choice, not a chip fact).
+IO_CHUNK_BYTES = 4096
+#: Calibration images drawn when none are given (seeded, so the project is reproducible).
+RANDOM_CALIBRATION = 4
+TENSOR_DIR = "model/tensors"
+
+
+def write_project(arch: Arch, supernet_or_model: Any, out_dir: str | Path, *, classes: int,
+                  alpha: float, representative_images: np.ndarray | None = None,
+                  prefix: str = "fmas", route: str = "autotiler",
+                  input_size: int = GAP8_INPUT_SIZE, io_placement: str = "auto") -> Path:
+    """Write the whole GAP8 project of candidate ``arch`` into ``out_dir``.
+
+    Args:
+        arch: the candidate.
+        supernet_or_model: a :class:`~fmas_hw.model.supernet.Supernet` or a Keras model holding
+            the candidate's weights under keras-deeplab-v3-plus layer names.
+        out_dir: project folder (created; existing generated files are overwritten).
+        classes: number of classes.
+        alpha: MobileNetV2 width multiplier.
+        representative_images: float32 (N, S, S, 3) network inputs from the training split: they
+            calibrate the quantisation and feed the int8 TFLite export. ``None``: seeded random
+            images calibrate, no TFLite/ONNX is written (the README says so) and the nntool route
+            is unavailable.
+        prefix: model prefix (``<prefix>Model.c``, ``<prefix>CNN()``).
+        route: default ``ROUTE`` of the Makefile, ``autotiler`` or ``nntool``.
+        input_size: adapted input size (384 on GAP8; smaller for tests).
+        io_placement: where the graph input/output live: ``l2`` (input embedded in the
+            firmware), ``l3`` (HyperRAM, input read from a file), or ``auto``: L2 when both fit
+            the L2 left outside the AutoTiler's budget.
+
+    Returns:
+        The project folder.
+
+    Raises:
+        ExportError: bad prefix/route/images, a layer the AutoTiler cannot express, a failed
+            TFLite/ONNX export.
+        AdaptationError: the candidate cannot be adapted to GAP8.
+    """
+    check_prefix(prefix)
+    if route not in ROUTES:
+        raise ExportError(f"route {route!r}: expected one of {', '.join(ROUTES)}")
+    if io_placement not in IO_PLACEMENTS:
+        raise ExportError(f"io_placement {io_placement!r}: expected one of {', '.join(IO_PLACEMENTS)}")
+    if route == "nntool" and representative_images is None:
+        raise ExportError("the nntool route reads the int8 TFLite, which needs representative "
+                          "images (fmas-hw export --data DIR)")
+    images, calibration = _calibration_images(representative_images, input_size)
+    out = Path(out_dir)
+    source = getattr(supernet_or_model, "model", supernet_or_model)
+    adapted = adapt(arch, source, classes, alpha, input_size=input_size)
+    graph = extract_graph(adapted.model)
+    qgraph = quantize_graph(graph, images)
+    at_model = lower(graph, {name: list(q.arrays) for name, q in qgraph.nodes.items()})
+    for sub in ("model", TENSOR_DIR, "logs"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    _write_tensors(out, at_model, qgraph)
+    input_q = quantize_input(images[0], qgraph.input_scale)
+    write_tensor(out / "model" / "input.bin", input_q)
+    exports = _export_models(adapted.model, representative_images, out / "model", prefix)
+    candidate = _candidate(arch, classes, alpha, input_size, prefix, route, adapted.changes)
+    _write_json(out / "candidate.json", candidate)
+    _write_json(out / "model" / "layers.json", layer_table(at_model, graph, qgraph))
+    if _write_memory_plan(out, graph):
+        exports["memory_plan"] = "memory_plan.json"
+    context = project_context(candidate, at_model, qgraph, prefix, route, input_q, calibration,
+                              exports, io_placement)
+    render_outputs(out, context, prefix)
+    for name in FIRMWARE_FILES:
+        shutil.copyfile(firmware_dir() / name, out / name)
+    return out
+
+
+# ---- inputs -------------------------------------------------------------------------------------
+
+
+def _calibration_images(images: np.ndarray | None, size: int) -> tuple[np.ndarray, str]:
+    if images is None:
+        rng = np.random.default_rng(0)
+        random = rng.uniform(-1.0, 1.0, (RANDOM_CALIBRATION, size, size, 3)).astype(np.float32)
+        return random, f"{RANDOM_CALIBRATION} seeded random images (no representative images given)"
+    images = np.asarray(images, np.float32)
+    if images.ndim != 4 or images.shape[1:] != (size, size, 3) or len(images) == 0:
+        raise ExportError(f"representative images have shape {images.shape}: expected "
+                          f"(N, {size}, {size}, 3) network inputs, N >= 1")
+    return images, f"{len(images)} representative images"
+
+
+def _candidate(arch: Arch, classes: int, alpha: float, input_size: int, prefix: str, route: str,
+               changes: list[str]) -> dict[str, Any]:
+    """``candidate.json``: the keys ``backbone``, ``genome``, ``classes``, ``alpha`` are read back
+    by the estimate target; the rest records how the project was made."""
+    return {
+        "backbone": arch.backbone, "genome": get_space(arch.backbone).encode(arch),
+        "classes": classes, "alpha": alpha, "input_size": input_size, "key": arch.key,
+        "prefix": prefix, "route": route, "adaptations": changes, "fmas_hw": __version__,
+    }
+
+
+# ---- files ----------------------------------------------------------------------------------------
+
+
+def _write_tensors(out: Path, model: AtModel, qgraph: QuantizedGraph) -> None:
+    for const in model.consts:
+        array = qgraph.nodes[const.node].arrays[const.role]
+        if array.dtype.itemsize * 8 != const.bits:
+            raise ExportError(f"tensor {const.name}: {array.dtype} does not match {const.bits} bits")
+        write_tensor(out / TENSOR_DIR / f"{const.name}.tensor", array)
+
+
+def _export_models(model: Any, images: np.ndarray | None, folder: Path, prefix: str) -> dict[str, str]:
+    """The int8 TFLite and ONNX files (``{"tflite": path, "onnx": path}``), or ``{}`` without images."""
+    if images is None:
+        return {}
+    try:
+        from . import export
+    except ImportError as exc:  # the export module ships with fmas-hw; guard partial installs
+        raise ExportError(f"TFLite/ONNX export unavailable: {exc}") from exc
+    tflite, onnx = folder / f"{prefix}.tflite", folder / f"{prefix}.onnx"
+    export.export_tflite_int8(model, np.asarray(images, np.float32), tflite)
+    export.export_onnx(model, onnx)
+    return {"tflite": tflite.name, "onnx": onnx.name}
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _write_memory_plan(out: Path, graph: Gap8Graph) -> bool:
+    """``memory_plan.json`` from :mod:`fmas_hw.gap8.memory` (False when that module is absent)."""
+    try:
+        from .memory import plan_memory
+    except ImportError:
+        return False
+    _write_json(out / "memory_plan.json", plan_memory(graph).to_dict())
+    return True
+
+
+def layer_table(model: AtModel, graph: Gap8Graph, qgraph: QuantizedGraph) -> list[dict[str, Any]]:
+    """One row per AutoTiler kernel: C name, generator and arguments, Keras layers, scales.
+
+    The C names are those the firmware prints in ``FMAS:LAYER name=...``: this table maps the
+    measured cycles back to the Keras layers.
+    """
+    rows = []
+    for layer in model.layers:
+        node = graph.node(layer.ir[0])
+        q = qgraph.nodes[layer.ir[-1]]
+        rows.append({
+            "name": layer.name, "generator": layer.generator, "args": layer.args,
+            "ctrl": dict(layer.ctrl), "ir": list(layer.ir),
+            "keras_layers": [k for name in layer.ir for k in graph.node(name).keras_layers],
+            "op": node.op, "in_scales": list(q.in_scales), "out_scale": q.out_scale,
+        })
+    return rows
+
+
+# ---- template contexts ----------------------------------------------------------------------------
+
+
+def hw_settings() -> dict[str, Any]:
+    """AutoTiler budgets, clocks and stacks from ``hw/gap8.toml``."""
+    hw = load_hw()
+    chip, mem = hw["chip"], hw["memory"]
+    slaves = int(chip["cluster_cores"]) - 1
+    stacks = {"master": mem["cluster_stack_bytes"], "slave": mem["cluster_slave_stack_bytes"]}
+    l1 = mem["at_l1_budget_bytes"] - (stacks["master"] + slaves * stacks["slave"])
+    return {
+        "memory": {"l1": l1, "l1_total": mem["at_l1_budget_bytes"], "slave_stacks": slaves,
+                   "l2": mem["at_l2_budget_bytes"], "l3": mem["at_l3_budget_bytes"],
+                   "l3_flash": mem["l3_flash_bytes"]},
+        "clocks": {"fc_hz": chip["fc_freq_hz"], "cl_hz": chip["cluster_freq_hz"]},
+        "cl_stacks": stacks,
+        # L2 outside the AutoTiler's arena holds code, stacks and the I/O: give the I/O half of it.
+        "io_l2_limit": (mem["l2_bytes"] - mem["at_l2_budget_bytes"]) // 2,
+    }
+
+
+def _input_rows(data: np.ndarray, per_row: int = 16) -> list[str]:
+    flat = data.reshape(-1).astype(int)
+    return [", ".join(str(v) for v in flat[i: i + per_row]) for i in range(0, len(flat), per_row)]
+
+
+def _files(prefix: str, exports: dict[str, str], io_in_l3: bool) -> list[tuple[str, str]]:
+    files = [
+        ("candidate.json", "the candidate: backbone, genome, classes, alpha, input size, key"),
+        ("Makefile", "GAP SDK build, `ROUTE=autotiler` or `ROUTE=nntool`"),
+        ("common/model_decl.mk, common/model_rules.mk", "model build variables and rules"),
+        ("main.c, fmas_protocol.h", "the hand-written firmware and its line protocol"),
+        ("app_config.h", "generated glue: model prefix, I/O sizes and placement, clocks, stacks"),
+        ("input.h", "the int8 test input" + (" (not embedded: input/output in L3)" if io_in_l3 else "")),
+        (f"model/{prefix}Model.c", "fmas-hw's AutoTiler model (autotiler route)"),
+        ("model/tensors/", "its int8/int32 constants, raw little-endian, CHW"),
+        ("model/input.bin", "the int8 CHW test input"),
+        ("model/layers.json", "kernel names -> generator arguments, Keras layers, scales"),
+        ("model/nntool_script", "NNTool script (nntool route)"),
+        ("logs/", "build and run logs of the gvsoc/board targets"),
+    ]
+    described = {"tflite": "int8 TFLite (nntool route)", "onnx": "ONNX export",
+                 "memory_plan": "per-layer memory, L1/L2/L3 placement and the fits verdict"}
+    folder = {"tflite": "model/", "onnx": "model/", "memory_plan": ""}
+    return files + [(f"{folder[k]}{name}", described[k]) for k, name in exports.items()]
+
+
+def _limits(model: AtModel, io_in_l3: bool) -> list[str]:
+    limits = [
+        "Quantisation of the autotiler route is fmas-hw's own (symmetric per-channel weights, "
+        "max-abs activation scales); the nntool route uses the TFLite's. The output checksum "
+        "is reproducible between runs and between GVSoC and a board, not across routes; "
+        "with `ROUTE=nntool` the same input bytes meet the TFLite's input quantisation (fine "
+        "for cycles, not for accuracy).",
+        "The SQ8 `Infos` byte layout is the GAP8-era one (gap_sdk 4.x); newer SDKs changed it.",
+    ]
+    if io_in_l3:
+        limits.append("The input is read over semihosting: this works on GVSoC and on a board "
+                      "started through OpenOCD (`make run`), not on a board booting from flash alone.")
+    if any(len(layer.ir) > 1 for layer in model.layers):
+        limits.append("The SDK has no crop generator: the crop after a rounded-up upsampling is "
+                      "merged into the resize, which writes the cropped size directly (its "
+                      "sampling grid differs slightly from upsample-then-crop).")
+    if any("BILINEAR" in " ".join(layer.args) for layer in model.layers):
+        limits.append("KOP_BILINEAR_RESIZE samples on a slightly different grid than Keras "
+                      "UpSampling2D(bilinear): logits differ by a fraction of a pixel.")
+    return limits
+
+
+def project_context(candidate: dict[str, Any], model: AtModel, qgraph: QuantizedGraph, prefix: str,
+                    route: str, input_q: np.ndarray, calibration: str,
+                    exports: dict[str, str], io_placement: str = "auto") -> dict[str, Any]:
+    """The context shared by every template (each uses the part it needs)."""
+    hw = hw_settings()
+    in_bytes, out_bytes = int(np.prod(model.input_shape)), int(np.prod(model.output_shape))
+    io_in_l3 = (io_placement == "l3" or
+                (io_placement == "auto" and in_bytes + out_bytes > hw["io_l2_limit"]))
+    io_location = "AT_MEM_L3_HRAM" if io_in_l3 else "AT_MEM_L2"
+    return {
+        **model_context(model, prefix, hw["memory"], io_location, TENSOR_DIR),
+        **hw,
+        "candidate": {k: c_comment(str(v)) for k, v in candidate.items()},
+        "fmas_version": __version__,
+        "tensor_dir": TENSOR_DIR,
+        "route": route,
+        "model_name": c_string(candidate["key"]),
+        "kernel_count": len(model.layers),
+        "input_shape": model.input_shape, "output_shape": model.output_shape,
+        "input_bytes": in_bytes, "output_bytes": out_bytes,
+        "io_in_l3": io_in_l3, "io_chunk_bytes": IO_CHUNK_BYTES,
+        "input_rows": [] if io_in_l3 else _input_rows(input_q),
+        "input_scale": f"{qgraph.input_scale:.6g}", "output_scale": f"{qgraph.output_scale:.6g}",
+        "calibration": calibration,
+        "tflite": "tflite" in exports,
+        "files": _files(prefix, exports, io_in_l3),
+        "limits": _limits(model, io_in_l3),
+    }
+

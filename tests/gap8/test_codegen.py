@@ -1,0 +1,335 @@
+"""Code generation: C names, lowering to AutoTiler generator calls, template rendering.
+
+The parse-back test reads the rendered ``<prefix>Model.c`` with regular expressions (independently
+of the code that wrote it) and checks it lists exactly the Keras model's layers with their real
+kernel, stride, dilation, padding, channels, sizes and activation.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from fmas_hw.errors import ExportError
+from fmas_hw.gap8 import codegen
+from fmas_hw.gap8.adapt import adapt
+from fmas_hw.gap8.codegen import OUTPUTS, PAD_TYPES, conv_padding, lower, model_context, render
+from fmas_hw.gap8.graph import Gap8Graph, Node, extract_graph
+from fmas_hw.gap8.naming import c_comment, c_identifier, c_string, check_prefix, node_names
+from fmas_hw.gap8.quantize import quantize_multiplier
+from fmas_hw.model.layers import Subsample2D
+from fmas_hw.resources import templates_dir
+from fmas_hw.space import MobileNetV2Space
+
+MB = MobileNetV2Space()
+#: strides 2/3, a strided dilated depthwise, skipped blocks, a crop after the final upsampling.
+FIXED_GENOME = "0110" + "101" + "110110" + "10" + "101" + "1001" + "110" + "011"
+SIZE = 64
+STUBS = Path(__file__).parent / "stubs"
+CONV_ROLES = ["weights", "biases", "mul_scale", "mul_shift", "infos"]
+
+
+def _roles(graph: Gap8Graph) -> dict[str, list[str]]:
+    return {n.name: CONV_ROLES if n.op in ("conv", "depthwise") else
+            ["infos"] if n.op in ("add", "avgpool", "act") else [] for n in graph}
+
+
+@pytest.fixture(scope="module")
+def adapted(tiny_mnv2_supernet):
+    return adapt(MB.decode(FIXED_GENOME), tiny_mnv2_supernet.model, 5, 0.35, input_size=SIZE).model
+
+
+@pytest.fixture(scope="module")
+def model_c(adapted, tmp_path_factory) -> Path:
+    graph = extract_graph(adapted)
+    memory = {"l1": 52736, "l2": 400000, "l3": 8000000, "l3_flash": 64 << 20}
+    context = model_context(lower(graph, _roles(graph)), "fmas", memory, "AT_MEM_L2", "model/tensors")
+    context |= {"candidate": {"key": "k", "backbone": "mobilenetv2", "genome": FIXED_GENOME,
+                              "input_size": SIZE, "classes": 5, "alpha": 0.35},
+                "fmas_version": "test", "tensor_dir": "model/tensors"}
+    path = tmp_path_factory.mktemp("model") / "fmasModel.c"
+    path.write_text(render("Model.c.j2", context))
+    return path
+
+
+# ---- names -----------------------------------------------------------------------------------
+
+HOSTILE = {
+    "spaces": "my conv layer", "dashes": "conv-1-depthwise", "quotes": 'conv"1\'s', "comment": "a*/b/*c",
+    "unicode": "çonv_ñame_日本", "leading-digit": "3x3_conv", "keyword": "int", "empty": "", "symbols": "!!!",
+    "long": "block_" * 40, "backslash": "conv\\n1", "newline": "conv\nname",
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_layer_names_become_valid_identifiers(name):
+    ident = c_identifier(name)
+    assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", ident) and len(ident) <= 63
+    assert ident not in ("int", "for", "if")
+
+
+def test_node_names_are_unique_prefixed_and_short():
+    layers = list(HOSTILE.values()) + ["conv 1", "conv-1", "conv_1", "block_" * 40 + "a", "block_" * 40 + "b"]
+    names = node_names(layers)
+    assert len(set(names)) == len(names)
+    for step, name in enumerate(names, start=1):
+        assert re.fullmatch(rf"S{step}(_[A-Za-z0-9_]+)?", name) and len(name) <= 48
+    # long names are truncated with a hash of the original, so they stay distinct
+    assert names[-1].endswith(names[-1][-8:]) and names[-1][-8:] != names[-2][-8:]
+
+
+def test_comment_and_string_escaping():
+    assert "*/" not in c_comment("evil */ comment /* here")
+    assert "\n" not in c_comment("two\nlines")
+    assert c_string('a"b\\c') == 'a\\"b\\\\c'
+    assert c_string("??=") == "\\077\\077="  # no trigraphs
+
+
+@pytest.mark.parametrize("prefix", ["", "1abc", "a-b", "int", "x" * 30, "a b"])
+def test_bad_model_prefix_is_refused(prefix):
+    with pytest.raises(ExportError, match="model prefix"):
+        check_prefix(prefix)
+
+
+# ---- fixed point -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("m", [1e-6, 3.7e-4, 0.01, 0.5, 1.0, 1.9, 37.0, 254.9])
+def test_multiplier_split_is_accurate(m):
+    scale, shift = quantize_multiplier(m)
+    approx = int(scale[0]) * 2.0 ** -int(shift[0])
+    assert 0 <= int(shift[0]) <= 31 and int(scale[0]) <= 255
+    assert abs(approx - m) / m < (1 / 128 if m > 1e-5 else 0.05)
+
+
+def test_multiplier_out_of_range_is_refused():
+    with pytest.raises(ExportError, match="SQ8 range"):
+        quantize_multiplier(300.0)
+
+
+# ---- padding -----------------------------------------------------------------------------------
+
+
+def _conv(in_hw, k, s, d, pad, out_hw, op="conv"):
+    return Node("c", op, ("input",), (*in_hw, 4), (*out_hw, 4), (k, k), (s, s), (d, d), pad)
+
+
+@pytest.mark.parametrize("node,expected", [
+    (_conv((64, 64), 3, 2, 1, (0, 1, 0, 1), (32, 32)), (1, "PAD_BALANCED_RIGHT")),   # TF "same", stride 2
+    (_conv((32, 32), 3, 1, 1, (1, 1, 1, 1), (32, 32)), (1, None)),                   # symmetric
+    (_conv((16, 16), 3, 2, 2, (2, 2, 2, 2), (8, 8), "depthwise"), (1, None)),        # strided dilated dw
+    (_conv((96, 96), 3, 3, 1, (0, 0, 0, 0), (32, 32)), (0, None)),                   # valid, stride 3
+    (_conv((8, 8), 1, 1, 1, (0, 0, 0, 0), (8, 8)), (0, None)),                       # pointwise
+], ids=["same-s2", "same-s1", "dilated-strided", "valid-s3", "pointwise"])
+def test_conv_padding_reproduces_the_node(node, expected):
+    assert conv_padding(node) == expected
+
+
+def test_padding_the_autotiler_cannot_express_is_refused():
+    with pytest.raises(ExportError, match="'c': padding .* cannot be expressed"):
+        conv_padding(_conv((32, 32), 3, 1, 1, (0, 2, 2, 0), (32, 32)))  # top vs left split
+
+
+def test_pad_types_split_the_total():
+    assert all(sum(split(t)) == t for split in PAD_TYPES.values() for t in range(6))
+
+
+# ---- lowering errors ---------------------------------------------------------------------------
+
+
+def _graph(*nodes: Node) -> Gap8Graph:
+    return Gap8Graph(list(nodes), (8, 8, 4), nodes[-1].name)
+
+
+def test_crop_not_after_an_upsampling_is_refused():
+    conv = _conv((8, 8), 1, 1, 1, (0, 0, 0, 0), (8, 8))
+    crop = Node("crop", "crop", ("c",), (8, 8, 4), (6, 6, 4), crop=(0, 2, 0, 2))
+    with pytest.raises(ExportError, match="'crop': the AutoTiler has no crop generator"):
+        lower(_graph(conv, crop), {"c": CONV_ROLES})
+
+
+def test_concatenating_the_graph_input_is_refused():
+    conv = _conv((8, 8), 1, 1, 1, (0, 0, 0, 0), (8, 8))
+    cat = Node("cat", "concat", ("input", "c"), (8, 8, 4), (8, 8, 8))
+    tail = Node("tail", "conv", ("cat",), (8, 8, 8), (8, 8, 4))
+    with pytest.raises(ExportError, match="'cat'"):
+        lower(_graph(conv, cat, tail), {"c": CONV_ROLES, "tail": CONV_ROLES})
+
+
+# ---- templates ----------------------------------------------------------------------------------
+
+
+def test_every_template_is_mapped_and_exists():
+    folder = templates_dir()
+    on_disk = {str(p.relative_to(folder)) for p in folder.rglob("*.j2")}
+    assert on_disk == set(OUTPUTS.values())
+    assert all(output.endswith(Path(t).name[:-3]) or "{prefix}" in output for output, t in OUTPUTS.items())
+
+
+def test_missing_template_variable_names_template_and_variable(tmp_path):
+    (tmp_path / "x.c.j2").write_text("int {{ present }} = {{ absent }};\n")
+    env = codegen.environment(tmp_path)
+    with pytest.raises(ExportError, match=r"template 'x.c.j2' uses variable 'absent'"):
+        render("x.c.j2", {"present": "a"}, env)
+
+
+def test_missing_variable_in_a_real_template_fails_clearly():
+    with pytest.raises(ExportError, match=r"template 'nntool_script.j2' uses variable '\w+'"):
+        render("nntool_script.j2", {})
+
+
+def test_missing_template_is_reported():
+    with pytest.raises(ExportError, match="template 'nope.j2' not found"):
+        render("nope.j2", {})
+
+
+# ---- the model source ---------------------------------------------------------------------------
+
+CALL = re.compile(r"^\s*(CNN_ConvolutionPoolAct_SQ8|CNN_PoolAct_SQ8|CNN_MatAddAct_SQ8|CNN_Act_SQ8|"
+                  r"GenerateResizeMultiChannel)\(\"(\w+)\", (.*)\);$", re.M)
+PADTYPE = re.compile(r'CNN_SetGenCtrl\(&gen_ctrl_(\w+), "PADTYPE", AT_OPT_VAL\((\w+)\)\);')
+STACK = re.compile(r'AddStackedTensors\("(\w+)", (\d+), (.*)\);')
+ADDNODE = re.compile(r'AddNode\("(\w+)",\s*Bindings\((\d+),(.*?)\)\s*\);', re.S)
+ACT = {"KOP_NONE": None, "KOP_RELU": 0.0, "KOP_RELUN": 6.0}
+
+
+def _calls(text: str) -> list[tuple[str, str, list[str]]]:
+    """(generator, node name, arguments after the name and the Ctrl) of every generator call."""
+    calls = []
+    for m in CALL.finditer(text):
+        args = [a.strip() for a in m[3].split(",")]
+        if m[1] != "GenerateResizeMultiChannel":  # the SQ8 generators take a Ctrl second
+            assert args[0] in ("0", f"&gen_ctrl_{m[2]}")
+            args = args[1:]
+        calls.append((m[1], m[2], args))
+    return calls
+
+
+def _keras_input_shape(model: tf.keras.Model, graph: Gap8Graph, node: Node) -> tuple[int, ...]:
+    """Shape of what the node reads, from the Keras model (the producer's last fused layer)."""
+    src = node.inputs[0]
+    shape = model.input_shape if src == "input" else model.get_layer(graph.node(src).keras_layers[-1]).output_shape
+    return tuple(shape[1:])
+
+
+def _keras_activation(model: tf.keras.Model, names: list[str]):
+    relus = [model.get_layer(n) for n in names if isinstance(model.get_layer(n), tf.keras.layers.ReLU)]
+    return None if not relus else float(relus[0].max_value or 0.0)
+
+
+def _check_conv(model, graph, name, args, padtype):
+    node = graph.node(name)
+    layer = model.get_layer(name)
+    last = model.get_layer(node.keras_layers[-1])
+    h, w, c_in = _keras_input_shape(model, graph, node)
+    oh, ow, c_out = last.output_shape[1:]
+    depthwise = isinstance(layer, tf.keras.layers.DepthwiseConv2D)
+    subsample = [model.get_layer(k) for k in node.keras_layers if isinstance(model.get_layer(k), Subsample2D)]
+    stride = subsample[0].stride if subsample else layer.strides[0]  # strided dilated depthwise
+    assert args[:6] == ["4", "1", str(c_in), str(c_out), str(w), str(h)]
+    assert args[6] == ("KOP_CONV_DW" if depthwise else "KOP_CONV")
+    assert args[7:13] == [str(layer.kernel_size[1]), str(layer.kernel_size[0]), str(layer.dilation_rate[1]),
+                          str(layer.dilation_rate[0]), str(stride), str(stride)]
+    assert args[14:22] == ["KOP_NONE"] + ["0"] * 7
+    assert ACT[args[22]] == _keras_activation(model, node.keras_layers)
+    # the AutoTiler's padding ('same' total, split by PADTYPE) yields Keras' output size and offset
+    k, d, s = layer.kernel_size[0], layer.dilation_rate[0], stride
+    total = codegen._total_pad(h, k, s, d) if args[13] == "1" else 0
+    top = PAD_TYPES[padtype or "PAD_BALANCED_LEFT"](total)[0]
+    assert ((h - (d * (k - 1) + 1) + total) // s + 1, top) == (oh, node.padding[0])
+
+
+def test_model_source_lists_exactly_the_keras_layers(model_c, adapted):
+    text = model_c.read_text()
+    graph = extract_graph(adapted)
+    calls = _calls(text)
+    pads = dict(PADTYPE.findall(text))
+    expected = [n for n in graph if n.op not in ("concat", "crop")]
+    assert [re.sub(r"^S\d+_", "", name) for _, name, _ in calls] == [n.name for n in expected]
+    for (generator, name, args), node in zip(calls, expected, strict=True):
+        keras_name = node.name
+        if generator == "CNN_ConvolutionPoolAct_SQ8":
+            _check_conv(adapted, graph, keras_name, args, pads.get(name))
+        elif generator == "CNN_PoolAct_SQ8":
+            layer = adapted.get_layer(keras_name)
+            h, w, c = _keras_input_shape(adapted, graph, node)
+            assert args == [str(c), str(w), str(h), "KOP_AVGPOOL", str(layer.pool_size[1]),
+                            str(layer.pool_size[0]), "1", "1", str(layer.strides[1]),
+                            str(layer.strides[0]), "0", "KOP_NONE"]
+        elif generator == "CNN_MatAddAct_SQ8":
+            h, w, c = adapted.get_layer(keras_name).output_shape[1:]
+            assert args == [str(c), str(w), str(h), "KOP_MATADD", "KOP_NONE"]
+        else:  # resize: a following crop is merged, the resize writes the cropped size
+            layer = adapted.get_layer(keras_name)
+            h, w, c = _keras_input_shape(adapted, graph, node)
+            consumers = [n for n in graph if n.inputs == (keras_name,) and n.op == "crop"]
+            oh, ow, _ = (consumers[0] if consumers else node).out_shape
+            kop = {"nearest": "KOP_NEAREST_NEIGHBOR_RESIZE", "bilinear": "KOP_BILINEAR_RESIZE"}
+            assert args == [str(w), str(h), str(ow), str(oh), str(c), "SIGNED_INOUT", kop[layer.interpolation]]
+    assert any(n.op == "crop" for n in graph) and any(n.dilation != (1, 1) and n.stride != (1, 1) for n in graph)
+
+
+def test_model_source_graph_structure(model_c, adapted):
+    text = model_c.read_text()
+    graph = extract_graph(adapted)
+    nodes = ADDNODE.findall(text)
+    assert [name for name, _, _ in nodes] == [name for _, name, _ in _calls(text)]
+    for _name, count, body in nodes:
+        assert int(count) == len(re.findall(r"GNodeArg\(", body)) == len(re.findall(r'GNodeArg\((GNA_IN|GNA_OUT), "\w+", 0\)', body))
+    (out, count, ins), = STACK.findall(text)  # one concatenation: the ASPP
+    cat = next(n for n in graph if n.op == "concat")
+    assert int(count) == len(cat.inputs) == len(ins.split(","))
+    projection = next(body for name, _, body in nodes if name.endswith("_concat_projection"))
+    assert f'GNodeArg(GNA_IN, "{out}", 0)' in projection
+    assert re.search(r'TCArgInfo\("signed char \* __restrict__", "Output_1", ARG_SCOPE_ARG, ARG_DIR_OUT', text)
+    assert text.count("ConstInfo(") == len(re.findall(r'"S\d+_(Weights|Biases|Mul_scale|Mul_shift|Infos)", ARG_SCOPE_GLOBAL', text))
+    cargs = re.search(r"CArgs\((\d+),", text)
+    assert int(cargs[1]) == text.count("ARG_SCOPE_GLOBAL") + 2
+
+
+def test_model_source_compiles_against_the_autotiler_prototypes(model_c):
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        pytest.skip("gcc not found")
+    result = subprocess.run([gcc, "-std=gnu99", "-fsyntax-only", "-Wall", "-Werror",
+                             f"-I{STUBS / 'autotiler'}", str(model_c)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_codegen_at_gap8_size(tiny_mnv2_supernet):
+    """The adapted 384x384 candidate lowers too (two-step average pooling, no crop)."""
+    graph = extract_graph(adapt(MB.decode(FIXED_GENOME), tiny_mnv2_supernet.model, 5, 0.35).model)
+    model = lower(graph, _roles(graph))
+    assert model.input_shape == (384, 384, 3) and model.output_shape == (384, 384, 5)
+    pools = [layer for layer in model.layers if layer.generator == "CNN_PoolAct_SQ8"]
+    assert len(pools) == 2 and np.prod([int(p.args[4]) for p in pools]) == 16
+
+
+def test_hostile_layer_names_render_to_compilable_c(tmp_path):
+    """Hostile Keras names (incl. '*/', quotes, keywords, names equal after sanitising) end up as
+    valid, unique C identifiers and safe comments in a model source gcc accepts."""
+    names = list(HOSTILE.values()) + ["conv 1", "conv-1", "conv_1"]
+    nodes, prev = [], "input"
+    for name in names:
+        nodes.append(Node(name, "conv", (prev,), (8, 8, 4), (8, 8, 4), keras_layers=[name]))
+        prev = name
+    graph = Gap8Graph(nodes, (8, 8, 4), prev)
+    context = model_context(lower(graph, {n: CONV_ROLES for n in names}), "fmas",
+                            {"l1": 1, "l2": 2, "l3": 3, "l3_flash": 4}, "AT_MEM_L2", "model/tensors")
+    context |= {"candidate": {"key": "k", "backbone": "b", "genome": "0", "input_size": 8,
+                              "classes": 4, "alpha": 1}, "fmas_version": "test", "tensor_dir": "t"}
+    source = tmp_path / "fmasModel.c"
+    source.write_text(render("Model.c.j2", context))
+    added = re.findall(r'AddNode\("([^"]*)"', source.read_text())
+    assert len(added) == len(set(added)) == len(names)
+    assert all(re.fullmatch(r"S\d+_?[A-Za-z0-9_]*", a) and len(a) <= 48 for a in added)
+    if shutil.which("gcc"):
+        result = subprocess.run(["gcc", "-std=gnu99", "-fsyntax-only", "-Wall", "-Werror",
+                                 f"-I{STUBS / 'autotiler'}", str(source)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
