@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from fmas_hw.errors import ConfigError, MeasurementError
 from fmas_hw.targets import base
 from fmas_hw.targets.base import LayerCycles, Measurement, Target, get_target

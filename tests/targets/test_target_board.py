@@ -10,6 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 import serial.tools.list_ports
+from fmas_targets_testkit import LAYERS, FakeBoard, render_run
+
 from fmas_hw.errors import DeviceNotFoundError, RunTimeoutError, SdkMissingError
 from fmas_hw.targets.board import BoardTarget, CommandTrigger, TriggerFailedError
 from fmas_hw.targets.protocol import TimerNotStartedError
@@ -22,7 +24,6 @@ from fmas_hw.targets.serial_link import (
     find_port,
     read_run,
 )
-from fmas_targets_testkit import LAYERS, FakeBoard, render_run
 
 TOTAL = sum(c for _, c, _ in LAYERS)
 RUN = "".join(render_run(LAYERS)).encode()

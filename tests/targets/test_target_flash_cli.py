@@ -6,6 +6,7 @@ from pathlib import Path
 
 import serial.tools.list_ports
 from click.testing import CliRunner
+
 from fmas_hw.cli.flash import flash
 from fmas_hw.cli.main import main
 

@@ -6,12 +6,13 @@ import os
 from pathlib import Path
 
 import pytest
+from fmas_targets_testkit import FIXTURES, LAYERS, render_run
+
 from fmas_hw.errors import BuildError, RunTimeoutError, SdkMissingError
 from fmas_hw.targets import sdk
 from fmas_hw.targets.gvsoc import GvsocTarget
 from fmas_hw.targets.protocol import FirmwareStatusError, TimerNotStartedError
 from fmas_hw.targets.sdk import check_sdk
-from fmas_targets_testkit import FIXTURES, LAYERS, render_run
 
 
 def _args_seen(tmp_path: Path) -> list[str]:

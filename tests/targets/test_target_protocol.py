@@ -8,6 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from fmas_targets_testkit import FIXTURES, HEADER, LAYERS, header_formats, render_run
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from fmas_hw.errors import ProtocolError
 from fmas_hw.targets.protocol import (
     PREFIX,
@@ -25,9 +29,6 @@ from fmas_hw.targets.protocol import (
     parse_fmas,
     parse_output,
 )
-from fmas_targets_testkit import FIXTURES, HEADER, LAYERS, header_formats, render_run
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 EXACT_TOTAL = sum(c for _, c, _ in LAYERS)
 

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from fmas_hw.errors import BuildError, RunTimeoutError, SdkMissingError
 from fmas_hw.targets import sdk
 from fmas_hw.targets.sdk import check_sdk, find_sdk, sdk_shell_command, sdk_versions

@@ -7,13 +7,13 @@ from here, each with its public source in the file.
 from __future__ import annotations
 
 import tomllib
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from ..resources import hw_file
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str = "gap8.toml") -> dict[str, Any]:
     """Return the parsed hardware description ``name`` (cached)."""
     with open(hw_file(name), "rb") as f:

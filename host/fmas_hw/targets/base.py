@@ -233,6 +233,7 @@ class Target(ABC):
 
 #: Target name -> "module:Class" (imported on first use) or a factory. One line per target.
 _REGISTRY: dict[str, str | Callable[..., Target]] = {
+    "estimate": "fmas_hw.targets.estimate:EstimateTarget",
     "gvsoc": "fmas_hw.targets.gvsoc:GvsocTarget",
     "board": "fmas_hw.targets.board:BoardTarget",
 }
