@@ -155,6 +155,11 @@ class Store:
         self._conn = conn
         self._lock = lock
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The underlying SQLite connection (for tables owned by other modules, e.g. fine-tuning)."""
+        return self._conn
+
     # -- opening -------------------------------------------------------------------------
     @classmethod
     def create(cls, path: str | Path, meta: dict[str, Any]) -> Store:

@@ -1,0 +1,42 @@
+"""``fmas-hw finetune``: fine-tune the final Pareto candidates of a search."""
+
+from __future__ import annotations
+
+import click
+
+from .options import echo_json, json_option
+
+
+@click.command()
+@click.option("--store", required=True, type=click.Path(exists=True, dir_okay=False), help="Search store (SQLite).")
+@click.option("--top", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Fine-tune the K most accurate candidates of the final front.")
+@click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Maximum epochs (early stopping on validation loss usually ends at 6-10).")
+@click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--lr", "learning_rate", type=float, default=1e-6, show_default=True)
+@click.option("--lr-decay", type=float, default=0.94, show_default=True, help="Learning-rate factor per epoch.")
+@click.option("--weight-decay", type=float, default=4e-5, show_default=True)
+@click.option("--patience", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Epochs without validation-loss improvement before stopping.")
+@click.option("--data", type=click.Path(exists=True, file_okay=False), default=None,
+              help="VOC-format data (default: the search's).")
+@click.option("--weights", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Supernet weights (default: the search's).")
+@click.option("--out-dir", type=click.Path(file_okay=False), default=None,
+              help="Where fine-tuned weights go (default: next to the store).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@json_option
+def finetune(as_json: bool, **options) -> None:
+    """Fine-tune the final front's most accurate candidates (paper settings) and record
+    before/after full-validation errors in the store. Re-run to resume."""
+    from ..finetune import FinetuneConfig
+    from ..finetune import finetune as run_finetune
+
+    rows = run_finetune(FinetuneConfig(**options), log=lambda m: click.echo(m, err=as_json))
+    if as_json:
+        echo_json({"store": options["store"], "candidates": rows})
+        return
+    for r in rows:
+        click.echo(f"{r['genome']}  subset {r['error_subset_before']:.4f}  full {r['error_full_before']:.4f} "
+                   f"-> {r['error_full_after']:.4f}  ({r['epochs']} epochs)")

@@ -1,0 +1,129 @@
+"""Read everything a report needs from a results store, read-only, into one plain object.
+
+The report never writes to the store and never needs the search package (pymoo) or TensorFlow:
+it reads the ``meta``, ``evaluations`` and ``generations`` tables through
+:class:`fmas_hw.store.Store` and the optional ``finetune`` table through
+:mod:`fmas_hw.finetune_store`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import finetune_store
+from ..errors import StoreError
+from ..finetune_store import FinetuneRow
+from ..space import Arch, arch_from_dict, get_space
+from ..store import EvaluationRecord, GenerationRecord, Store
+
+#: Store column of each cost objective (``latency`` is measured in GAP8 cycles).
+COST_COLUMNS = {"flops": "flops", "params": "params", "latency": "cycles"}
+
+
+@dataclass
+class SearchData:
+    """A search as the report sees it.
+
+    Attributes:
+        store_path: the store file.
+        config: the resolved search config saved in the store (``meta.config``).
+        backbone: 'xception' or 'mobilenetv2'.
+        objectives: the cost objectives of the search, e.g. ``("flops",)``.
+        reference_point: hypervolume reference point (normalised objective space).
+        evaluations: every evaluation of this search, by architecture key.
+        generations: the generation records, in order.
+        finetune: fine-tuning rows by architecture key (empty before ``fmas-hw finetune``).
+        supernet_key: architecture key of the supernet.
+    """
+
+    store_path: Path
+    config: dict[str, Any]
+    backbone: str
+    objectives: tuple[str, ...]
+    reference_point: list[float]
+    evaluations: dict[str, EvaluationRecord]
+    generations: list[GenerationRecord]
+    finetune: dict[str, FinetuneRow] = field(default_factory=dict)
+    supernet_key: str = ""
+
+    @property
+    def final_front(self) -> list[str]:
+        """Keys of the feasible Pareto front after the last generation."""
+        return list(self.generations[-1].front) if self.generations else []
+
+    def first_generation(self, key: str) -> int | None:
+        """The generation in which ``key`` was first asked for (None: never asked)."""
+        record = self.evaluations.get(key)
+        if record is not None and record.generation is not None:
+            return record.generation
+        for gen in self.generations:
+            if any(k == key for _, k in gen.asked):
+                return gen.gen
+        return None
+
+    def cumulative_seconds(self, gen: int | None) -> float | None:
+        """Device seconds spent in generations 0..``gen`` (None when unknown)."""
+        if gen is None or not 0 <= gen < len(self.generations):
+            return None
+        return self.generations[gen].cumulative_seconds
+
+    def arch(self, key: str, genome: str) -> Arch:
+        """The architecture of ``key``: from its stored evaluation, else decoded from ``genome``."""
+        record = self.evaluations.get(key)
+        if record is not None:
+            return arch_from_dict(self.backbone, record.arch)
+        return get_space(self.backbone).decode(genome)
+
+
+def load(store_path: str | Path) -> SearchData:
+    """Read a results store for a report.
+
+    Args:
+        store_path: the ``.sqlite`` file written by ``fmas-hw search``.
+
+    Returns:
+        The :class:`SearchData`.
+
+    Raises:
+        StoreError: missing file, not an fmas-hw store, damaged, no config, or no finished
+            generation yet.
+    """
+    path = Path(store_path)
+    if not path.is_file():
+        raise StoreError(f"store {path} does not exist: give the .sqlite file that `fmas-hw search` wrote "
+                         "(it prints `store: PATH` when it starts)")
+    with Store.open(path, writable=False) as store:
+        meta = store.meta()
+        records = _this_search(store.evaluations(), meta.get("settings_digest"))
+        generations = store.generations()
+    config = meta.get("config") or {}
+    if "backbone" not in config:
+        raise StoreError(f"store {path} holds no search config: was it written by `fmas-hw search`?")
+    if not generations:
+        raise StoreError(f"store {path} has no finished generation yet: nothing to report "
+                         "(wait for the first generation, or resume the search with --resume)")
+    backbone = config["backbone"]
+    return SearchData(
+        store_path=path, config=config, backbone=backbone,
+        objectives=tuple(config.get("objectives") or ("flops",)),
+        reference_point=list(meta.get("reference_point") or []),
+        evaluations=records, generations=generations, finetune=_finetune_rows(path),
+        supernet_key=get_space(backbone).supernet().key,
+    )
+
+
+def _this_search(records: list[EvaluationRecord], digest: str | None) -> dict[str, EvaluationRecord]:
+    """Evaluations under the store's own settings digest (a store holds one search)."""
+    return {r.arch_key: r for r in records if digest is None or r.settings_digest == digest}
+
+
+def _finetune_rows(path: Path) -> dict[str, FinetuneRow]:
+    try:
+        with closing(finetune_store.connect(path, writable=False)) as conn:
+            return {row.arch_key: row for row in finetune_store.rows(conn)}
+    except sqlite3.Error as exc:  # e.g. a WAL file that a read-only connection cannot open
+        raise StoreError(f"cannot read the finetune table of {path}: {exc}") from exc

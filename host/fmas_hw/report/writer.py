@@ -1,0 +1,248 @@
+"""Assemble and write a report folder: Markdown / CSV / HTML tables and the PNG / SVG plots.
+
+Layout of the folder (default ``<store stem>-report/`` next to the store)::
+
+    report.md  report.html                    the document (formats 'md', 'html')
+    candidates.csv  generations.csv           raw tables (format 'csv')
+    accounting.csv  fidelity.csv
+    front-<objective>.png/.svg  hypervolume.png/.svg  fidelity.png/.svg
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..errors import ConfigError, FmasError
+from . import accounting as acc_mod
+from . import fidelity as fid_mod
+from .document import Section, render_html, render_markdown
+from .plots import write_plots
+from .source import SearchData, load
+from .tables import (
+    GENERATION_COLUMNS,
+    candidate_columns,
+    candidate_rows,
+    csv_text,
+    display_rows,
+    generation_rows,
+)
+
+FORMATS = ("md", "csv", "html")
+DEFAULT_FORMATS = ("md", "csv")
+T = TypeVar("T")
+
+
+class ReportError(FmasError):
+    """The report folder cannot be written."""
+
+
+@dataclass
+class ReportFiles:
+    """What :func:`write_report` wrote.
+
+    Attributes:
+        out_dir: the report folder.
+        markdown / html: the documents (None when that format was not asked for).
+        csv: ``{table name: path}`` ('candidates', 'generations', 'accounting', 'fidelity').
+        plots: ``{plot name: {"png": path, "svg": path}}``.
+        summary: the headline numbers (JSON-serialisable): front, hypervolume, accounting,
+            fidelity (None without fine-tuning results).
+    """
+
+    out_dir: Path
+    markdown: Path | None = None
+    html: Path | None = None
+    csv: dict[str, Path] = field(default_factory=dict)
+    plots: dict[str, dict[str, Path]] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def paths(self) -> list[Path]:
+        """Every file written."""
+        docs = [p for p in (self.markdown, self.html) if p is not None]
+        return docs + list(self.csv.values()) + [p for formats in self.plots.values() for p in formats.values()]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form (what ``fmas-hw report --json`` prints)."""
+        return {
+            "out_dir": str(self.out_dir),
+            "files": {
+                "markdown": None if self.markdown is None else str(self.markdown),
+                "html": None if self.html is None else str(self.html),
+                "csv": {k: str(v) for k, v in self.csv.items()},
+                "plots": {k: {f: str(p) for f, p in v.items()} for k, v in self.plots.items()},
+            },
+            "summary": self.summary,
+        }
+
+
+def parse_formats(formats: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    """``"md,csv"`` (or a sequence) -> ``("md", "csv")``; None -> :data:`DEFAULT_FORMATS`.
+
+    Raises:
+        ConfigError: an unknown or empty format list.
+    """
+    if formats is None:
+        return DEFAULT_FORMATS
+    items = formats.split(",") if isinstance(formats, str) else list(formats)
+    out = tuple(dict.fromkeys(f.strip().lower() for f in items if f.strip()))
+    bad = [f for f in out if f not in FORMATS]
+    if bad or not out:
+        raise ConfigError(f"report format(s) {bad or formats!r} unknown: choose from {', '.join(FORMATS)} "
+                          "(comma-separated, e.g. md,csv,html)")
+    return out
+
+
+def default_out_dir(store_path: str | Path) -> Path:
+    """``<store folder>/<store stem>-report``."""
+    path = Path(store_path)
+    return path.parent / f"{path.stem}-report"
+
+
+def write_report(store_path: str | Path, out_dir: str | Path | None = None,
+                 formats: str | tuple[str, ...] | list[str] | None = None) -> ReportFiles:
+    """Write the report of a search store: tables, plots and the summary.
+
+    Args:
+        store_path: the results store written by ``fmas-hw search`` (read only).
+        out_dir: the report folder (created; default :func:`default_out_dir`).
+        formats: any of 'md', 'csv', 'html' (default 'md,csv'); plots are always written.
+
+    Returns:
+        The :class:`ReportFiles`.
+
+    Raises:
+        StoreError: the store is missing, damaged, not an fmas-hw store, or has no generation.
+        ConfigError: an unknown format.
+        ReportError: the report folder cannot be written.
+    """
+    chosen = parse_formats(formats)
+    data = load(store_path)
+    out = Path(out_dir) if out_dir is not None else default_out_dir(store_path)
+    _make_dir(out)
+    candidates = candidate_rows(data)
+    fid = fid_mod.proxy_fidelity(candidates)
+    acc = acc_mod.accounting(data)
+    files = ReportFiles(out_dir=out, summary=_summary(data, candidates, fid, acc))
+    files.plots = _guard(out, lambda: write_plots(data, fid, out))
+    sections = build_sections(data, candidates, fid, acc, files.plots)
+    title, intro = f"FMAS search report — {data.store_path.name}", _intro(data)
+    if "md" in chosen:
+        files.markdown = _write(out / "report.md", render_markdown(title, intro, sections))
+    if "html" in chosen:
+        files.html = _write(out / "report.html", render_html(title, intro, sections))
+    if "csv" in chosen:
+        files.csv = _write_csvs(out, data, candidates, fid, acc)
+    return files
+
+
+def build_sections(data: SearchData, candidates: list[dict[str, Any]], fid: fid_mod.Fidelity | None,
+                   acc: acc_mod.Accounting, plots: dict[str, dict[str, Path]]) -> list[Section]:
+    """The sections of the document, in order."""
+    fronts = [(f"front-{o}.png", f"error vs {o} over generations") for o in data.objectives]
+    return [
+        Section("Candidates", text=[_candidates_text(data)], columns=candidate_columns(data.backbone),
+                rows=display_rows(candidates), notes=_candidate_notes(data)),
+        Section("Pareto front over generations", text=[_FRONT_TEXT], images=fronts),
+        Section("Hypervolume per generation", columns=GENERATION_COLUMNS, rows=generation_rows(data),
+                images=[("hypervolume.png", "hypervolume per generation")]),
+        _fidelity_section(data, fid),
+        Section("Search cost", text=[_cost_text(acc)], columns=acc_mod.COLUMNS,
+                rows=acc_mod.rows(acc, data.config.get("target", "")), notes=[_COST_NOTE]),
+    ]
+
+
+_FRONT_TEXT = ("Grey: every candidate evaluated. Coloured: the Pareto front of each generation (pale = early, "
+               "dark = late). Red star: the supernet. Black steps: the final front.")
+_COST_NOTE = ("Device time is as measured and recorded in the store: accuracy and latency seconds are summed "
+              "even where they ran concurrently on different devices; device-days correspond to the paper's "
+              "GPU-days when the accuracy evaluation ran on a GPU.")
+
+
+def _intro(data: SearchData) -> list[str]:
+    c = data.config
+    return [f"Store `{data.store_path}`: backbone {data.backbone}, objectives error + "
+            f"{' + '.join(data.objectives)}, target {c.get('target')}, population M = {c.get('population')}, "
+            f"{len(data.generations)} generation(s) finished (configured G = {c.get('generations')}), "
+            f"seed {c.get('seed')}, validation subset = first {c.get('val_fraction')} of val.txt."]
+
+
+def _candidates_text(data: SearchData) -> str:
+    return (f"The supernet, then the {len(data.final_front)} member(s) of the final Pareto front by subset error "
+            "(P1, P2, ...; the supernet is not repeated when it is on the front), then fine-tuned candidates "
+            "not on the front (F1, ...).")
+
+
+def _candidate_notes(data: SearchData) -> list[str]:
+    return [
+        "error = 1 − mIoU. 'subset, no FT' is the search's own score (first "
+        f"{data.config.get('val_fraction')} of val.txt, no fine-tuning); the full-set columns come from "
+        "`fmas-hw finetune` and are empty (–) for candidates not fine-tuned.",
+        "Device time to discovery = measured device seconds (accuracy + latency) of generations 0 … the "
+        "generation in which the candidate was first asked for; in hours and in days (the paper's GPU-days).",
+        "GAP8 cycles carry their source: 'estimate' is the analytical cycle model, not a measurement; "
+        "'GVSoC' is the simulator; 'board' is measured on a GAP8 board. FLOPs: TF-profiler float_ops, batch 1.",
+    ]
+
+
+def _fidelity_section(data: SearchData, fid: fid_mod.Fidelity | None) -> Section:
+    if fid is None:
+        return Section("Proxy fidelity", text=[
+            "No fine-tuning results in this store yet: run "
+            f"`fmas-hw finetune --store {data.store_path}`, then report again."])
+    return Section("Proxy fidelity", text=[fid_mod.describe(fid)], columns=fid_mod.COLUMNS, rows=fid.rows,
+                   notes=["Δ = 100 × (subset error − fine-tuned full error) = fine-tuned mIoU − proxy mIoU; "
+                          "it splits into subset vs full set (both without fine-tuning) plus the gain of "
+                          "fine-tuning on the full set."],
+                   images=[("fidelity.png", "proxy error vs fine-tuned error")])
+
+
+def _cost_text(acc: acc_mod.Accounting) -> str:
+    text = (f"{acc.evaluations} candidate(s) evaluated over {acc.generations} generation(s) "
+            f"({acc.store_hits} store hit(s)), {acc.search_seconds / 3600:.3g} device-h of search")
+    if acc.saving is not None:
+        text += (f"; fine-tuning only the {acc.finetuned} chosen candidate(s) instead of every evaluated one "
+                 f"saves an extrapolated {100 * acc.saving:.1f} % of device time")
+    return text + "."
+
+
+def _summary(data: SearchData, candidates: list[dict[str, Any]], fid: fid_mod.Fidelity | None,
+             acc: acc_mod.Accounting) -> dict[str, Any]:
+    return {
+        "store": str(data.store_path), "backbone": data.backbone, "objectives": list(data.objectives),
+        "target": data.config.get("target"), "generations": len(data.generations),
+        "population": data.config.get("population"), "front_size": len(data.final_front),
+        "hypervolume": [g.hypervolume for g in data.generations],
+        "candidates": candidates, "accounting": acc.summary(),
+        "fidelity": None if fid is None else fid.summary(),
+    }
+
+
+def _write_csvs(out: Path, data: SearchData, candidates: list[dict[str, Any]], fid: fid_mod.Fidelity | None,
+                acc: acc_mod.Accounting) -> dict[str, Path]:
+    tables = {"candidates": candidates, "generations": generation_rows(data), "accounting": acc_mod.rows(acc)}
+    if fid is not None:
+        tables["fidelity"] = fid.rows
+    return {name: _write(out / f"{name}.csv", csv_text(rows)) for name, rows in tables.items()}
+
+
+def _make_dir(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportError(f"cannot create the report folder {out}: {exc.strerror}; choose another --out") from exc
+
+
+def _write(path: Path, text: str) -> Path:
+    _guard(path.parent, lambda: path.write_text(text, encoding="utf-8"))
+    return path
+
+
+def _guard(out: Path, action: Callable[[], T]) -> T:
+    """Run ``action``; an OSError becomes a :class:`ReportError` naming the folder."""
+    try:
+        return action()
+    except OSError as exc:
+        raise ReportError(f"cannot write the report into {out}: {exc}; choose another --out") from exc
