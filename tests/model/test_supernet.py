@@ -26,7 +26,7 @@ def test_every_candidate_weight_equals_the_supernet_weight_of_the_same_name(tiny
     source = {layer.name: layer for layer in tiny_mnv2_supernet.model.layers}
     checked = 0
     for layer in (lay for lay in candidate.layers if lay.weights):
-        for mine, theirs in zip(layer.get_weights(), source[layer.name].get_weights()):
+        for mine, theirs in zip(layer.get_weights(), source[layer.name].get_weights(), strict=False):
             # The supernet's weights are random, unlike any initialiser: equality proves the copy.
             np.testing.assert_array_equal(mine, theirs)
             checked += 1

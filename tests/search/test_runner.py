@@ -98,7 +98,7 @@ def test_max_cycles_constraint(make_config):
 
 def test_fit_gap8_uses_the_memory_hook(make_config, monkeypatch):
     memory = types.ModuleType("fmas_hw.gap8.memory")
-    memory.fits_gap8 = lambda arch: (len(arch.layers) <= 14, "activations exceed L2")
+    memory.fits_gap8 = lambda arch, classes=21, alpha=1.0: (len(arch.layers) <= 14, "activations exceed L2")
     monkeypatch.setitem(sys.modules, "fmas_hw.gap8.memory", memory)
     config = make_config(fit_gap8=True)
     result = run(config)

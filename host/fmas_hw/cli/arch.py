@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from .options import backbone_option, classes_option, echo_json, genome_option, input_size_option, json_option
+from .options import (
+    backbone_option,
+    classes_option,
+    echo_json,
+    genome_option,
+    input_size_option,
+    json_option,
+)
 
 
 @click.command()

@@ -49,6 +49,10 @@ from .options import echo_json, input_size_option, json_option, weights_option
 @click.option("--max-params", type=click.IntRange(min=1), default=None, help="Constraint: parameters at most N.")
 @click.option("--fit-gap8/--no-fit-gap8", default=None, help="Constraint: the candidate fits GAP8 memory.")
 @input_size_option
+@click.option("--classes", type=click.IntRange(min=2), default=None,
+              help="Classes of the supernet (default: from the weights' manifest, else 21).")
+@click.option("--alpha", type=click.FloatRange(min=0.05), default=None,
+              help="MobileNetV2 width of the supernet (default: from the weights' manifest, else 1.0).")
 @click.option("--overlap/--no-overlap", default=None,
               help="Run accuracy and GAP8 latency of a candidate concurrently  [default: overlap]")
 @click.option("--evaluator", metavar="MODULE:CALLABLE", envvar="FMAS_EVALUATOR", default=None, hidden=True,

@@ -13,8 +13,8 @@ from .graph import Gap8Graph, Node
 
 
 def _pad(x, node: Node):
-    t, b, l, r = node.padding
-    return tf.pad(x, [[0, 0], [t, b], [l, r], [0, 0]])
+    top, bottom, left, right = node.padding
+    return tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]])
 
 
 def _activate(x, act: str):
@@ -43,8 +43,8 @@ def _run(node: Node, xs):
     if node.op == "upsample":
         return tf.keras.layers.UpSampling2D(node.stride, interpolation=node.interpolation)(x)
     if node.op == "crop":
-        t, b, l, r = node.crop
-        return x[:, t: x.shape[1] - b, l: x.shape[2] - r, :]
+        top, bottom, left, right = node.crop
+        return x[:, top: x.shape[1] - bottom, left: x.shape[2] - right, :]
     if node.op == "add":
         return _activate(tf.add_n(xs), node.activation)
     if node.op == "concat":

@@ -196,7 +196,7 @@ def _visit(b: _Builder, layer) -> None:  # noqa: C901 - one branch per Keras lay
         (t, bo), (le, r) = layer.padding
         b.pads[layer.name] = (ins[0], (t, bo, le, r))
         b.alias[layer.name] = layer.name
-    elif isinstance(layer, (L.Conv2D, L.DepthwiseConv2D)):
+    elif isinstance(layer, L.Conv2D | L.DepthwiseConv2D):
         b.add(layer, _conv_node(b, layer, isinstance(layer, L.DepthwiseConv2D)))
     elif isinstance(layer, L.BatchNormalization):
         node = b.fuse(layer, ins[0])
@@ -243,7 +243,7 @@ def _visit(b: _Builder, layer) -> None:  # noqa: C901 - one branch per Keras lay
         (t, bo), (le, r) = layer.cropping
         b.add(layer, Node(layer.name, "crop", (ins[0],), _shape(layer.input_shape),
                           _shape(layer.output_shape), crop=(t, bo, le, r)))
-    elif isinstance(layer, (L.Add, L.Concatenate)):
+    elif isinstance(layer, L.Add | L.Concatenate):
         op = "add" if isinstance(layer, L.Add) else "concat"
         b.add(layer, Node(layer.name, op, tuple(ins), _shape(layer.input_shape[0]), _shape(layer.output_shape)))
     else:

@@ -94,7 +94,7 @@ def average_pool_chain(x, name: str):
     fh, fw = pool_factors(int(x.shape[1])), pool_factors(int(x.shape[2]))
     steps = max(len(fh), len(fw))
     fh, fw = fh + [1] * (steps - len(fh)), fw + [1] * (steps - len(fw))
-    for i, (a, b) in enumerate(zip(fh, fw)):
+    for i, (a, b) in enumerate(zip(fh, fw, strict=False)):
         x = layers.AveragePooling2D((a, b), strides=(a, b), padding="valid", name=f"{name}{i}")(x)
     return x
 

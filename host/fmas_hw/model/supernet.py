@@ -87,5 +87,5 @@ def copy_weights(source: dict[str, list], target: tf.keras.Model) -> None:
         variables = source.get(layer.name)
         if variables is None or [tuple(v.shape) for v in variables] != [tuple(w.shape) for w in layer.weights]:
             raise WeightsError(f"layer '{layer.name}' has no weights of the same shapes in the supernet")
-        for dst, src in zip(layer.weights, variables):
+        for dst, src in zip(layer.weights, variables, strict=False):
             dst.assign(src)

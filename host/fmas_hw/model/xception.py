@@ -10,7 +10,15 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ..space.xception import XceptionArch
-from .blocks import aspp_1x1, conv2d_same, image_pooling, logits, projection, sep_conv_bn, upsample_to
+from .blocks import (
+    aspp_1x1,
+    conv2d_same,
+    image_pooling,
+    logits,
+    projection,
+    sep_conv_bn,
+    upsample_to,
+)
 from .layers import BilinearResize
 
 layers = tf.keras.layers

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import sys
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -58,6 +57,8 @@ class SearchConfig:
     max_params: int | None = None
     fit_gap8: bool = False
     input_size: int | None = None
+    classes: int | None = None
+    alpha: float | None = None
     evaluator: str = DEFAULT_EVALUATOR
     overlap: bool = True
 
@@ -173,16 +174,10 @@ def load_toml(path: str | Path) -> dict[str, Any]:
 
 
 def _toml_module() -> Any:
-    """``tomllib`` (Python 3.11+), else the ``tomli`` backport it came from."""
-    if sys.version_info >= (3, 11):
-        import tomllib
+    """The standard library's TOML reader (Python 3.11+, which the project requires)."""
+    import tomllib
 
-        return tomllib
-    try:  # pragma: no cover - Python 3.10
-        import tomli
-    except ImportError as exc:  # pragma: no cover
-        raise ConfigError("reading a --config TOML file needs Python 3.11+ or `pip install tomli`") from exc
-    return tomli
+    return tomllib
 
 
 def default_store_path(config: SearchConfig) -> Path:
@@ -249,6 +244,10 @@ def _validate(c: SearchConfig) -> None:
         _check(value is None or (_is_int(value) and value > 0), f"{key} must be a positive integer, got {value!r}")
     _check(c.input_size is None or (_is_int(c.input_size) and c.input_size >= 32),
            f"input_size must be an integer >= 32, got {c.input_size!r}")
+    _check(c.classes is None or (_is_int(c.classes) and c.classes >= 2),
+           f"classes must be an integer >= 2, got {c.classes!r}")
+    _check(c.alpha is None or (isinstance(c.alpha, int | float) and c.alpha > 0),
+           f"alpha must be a positive number, got {c.alpha!r}")
     _check(isinstance(c.fit_gap8, bool) and isinstance(c.overlap, bool), "fit_gap8 and overlap must be true/false")
     _check(isinstance(c.evaluator, str) and ":" in c.evaluator,
            f"evaluator must be written 'package.module:callable', got {c.evaluator!r}")

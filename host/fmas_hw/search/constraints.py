@@ -65,11 +65,19 @@ def precheck(config: SearchConfig, arch: Arch, costs: dict[str, int]) -> tuple[s
     if config.max_params is not None and costs["params"] > config.max_params:
         reasons.append(f"params {costs['params']:,} > max_params {config.max_params:,}")
     if config.fit_gap8:
-        fits, why = load_fits_gap8()(arch)
+        fits, why = load_fits_gap8()(arch, **_network_options(config))
         extra = {"fits_gap8": bool(fits), "gap8_memory": str(why)}
         if not fits:
             reasons.append(f"does not fit GAP8 memory: {why}")
     return ("; ".join(reasons) or None), extra
+
+
+def _network_options(config: SearchConfig) -> dict:
+    """Classes and width of the searched supernet, so the memory plan checks the real network."""
+    from ..model.manifest import build_options
+
+    classes, alpha = build_options(config.weights, config.backbone, config.classes, config.alpha)
+    return {"classes": classes, "alpha": alpha}
 
 
 def violations(config: SearchConfig, record: EvaluationRecord) -> list[float]:

@@ -117,7 +117,7 @@ class MobileNetV2Space(SearchSpace):
         for i, block in enumerate(DILATION_INDEX_GENES):
             dilation[block] = DILATION_INDEX_VALUES[bits_to_index(b[7 + 2 * i: 9 + 2 * i])]
         blocks = [FIRST_BLOCK]
-        for ids, kept in zip(GROUPS.values(), self._group_bits(b)):
+        for ids, kept in zip(GROUPS.values(), self._group_bits(b), strict=False):
             blocks += self._group_blocks(ids, kept)
         blocks.append(LAST_BLOCK)
         return MobileNetV2Arch(tuple(Layer(k, stride[k], dilation[k]) for k in blocks))

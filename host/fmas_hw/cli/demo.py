@@ -1,0 +1,34 @@
+"""``fmas-hw demo``: the end-to-end demo on synthetic data (what ``make demo`` runs)."""
+
+from __future__ import annotations
+
+import click
+
+from .options import echo_json, json_option
+
+
+@click.command()
+@click.option("--out", default="demo-out", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for the data, the store and the report.")
+@click.option("--population", type=click.IntRange(min=4), default=8, show_default=True)
+@click.option("--generations", type=click.IntRange(min=1), default=6, show_default=True)
+@click.option("--finetune-top", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--finetune-epochs", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
+@json_option
+def demo(as_json: bool, **options) -> None:
+    """Synthetic data -> shipped supernet -> search (estimate target) -> fine-tune -> report."""
+    from ..demo import DemoConfig, run_demo
+
+    out = run_demo(DemoConfig(**options), log=lambda m: click.echo(m, err=as_json))
+    if as_json:
+        echo_json(out)
+        return
+    click.echo("\nfinal front (cycles are ESTIMATES of the GAP8 cycle model, not measurements):")
+    click.echo(f"{'genome':<30} {'error':>7} {'Mcycles':>9} {'MFLOPs':>8} {'params':>9}")
+    for f in sorted(out["front"], key=lambda f: f["error"]):
+        click.echo(f"{f['genome']:<30} {f['error']:7.4f} {f['cycles'] / 1e6:9.1f} {f['flops'] / 1e6:8.1f} "
+                   f"{f['params']:9,}")
+    click.echo(f"\nstore:  {out['store']}\nreport: {out['report']['out_dir']}")
+    click.echo(f"demo finished in {out['seconds'] / 60:.1f} min")

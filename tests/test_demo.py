@@ -1,0 +1,41 @@
+"""The demo flow end to end in a reduced form: search, fine-tune, report (SPEC §1, §7)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+
+import pytest
+
+from fmas_hw.demo import DemoConfig, run_demo
+
+
+@pytest.mark.slow
+def test_reduced_demo_searches_finetunes_and_reports(tmp_path):
+    out = run_demo(DemoConfig(out=str(tmp_path / "demo"), population=4, generations=2, finetune_top=2,
+                              finetune_epochs=1), log=lambda m: None)
+    front = out["front"]
+    assert front and all(f["cycles_source"] == "estimate" for f in front)
+    assert any(f["genome"] == "0000111111111111111111111111" for f in front)  # supernet: most accurate
+
+    supernet = "0000111111111111111111111111"
+    rows = out["finetuned"]
+    assert len(rows) == 2 and all(r["status"] == "done" and 0 <= r["error_full_after"] <= 1 for r in rows)
+    row = next(r for r in rows if r["genome"] != supernet)
+    losses = json.loads(row["val_loss_json"])  # [before, epoch 1, ...]
+    # A sub-network with shared, un-tuned weights gains from fine-tuning (the converged supernet
+    # need not: early stopping then keeps its original weights).
+    assert min(losses[1:]) < losses[0]
+
+    with sqlite3.connect(out["store"]) as conn:
+        stored = dict(conn.execute("SELECT arch_key, error_full_after FROM finetune").fetchall())
+    assert stored[row["arch_key"]] == pytest.approx(row["error_full_after"])
+
+    files = out["report"]["files"]
+    with open(files["csv"]["candidates"]) as f:
+        rows = list(csv.DictReader(f))
+    assert rows and any(r.get("genome") == row["genome"] for r in rows)
+    for plot in files["plots"].values():
+        for path in plot.values():
+            assert open(path, "rb").read(4) in (b"\x89PNG", b"<?xm", b"<svg")
