@@ -62,10 +62,12 @@ def test_bad_genome_is_an_error_without_traceback(capsys):
     assert code == 2 and "Traceback" not in err and "28" in err
 
 
-def test_gvsoc_from_a_genome_without_the_project_generator(capsys, monkeypatch, tmp_path):
-    monkeypatch.setitem(sys.modules, "fmas_hw.gap8.project", None)  # import now fails
-    code, _, err = _run(capsys, "--target", "gvsoc", "--work-dir", str(tmp_path))
-    assert code == 2 and "fmas-hw export" in err and "--project" in err
+def test_gvsoc_from_a_genome_without_the_sdk_says_so_before_generating(capsys, monkeypatch, tmp_path):
+    for var in ("GAP_SDK_HOME", "GAP_RISCV_GCC_TOOLCHAIN"):
+        monkeypatch.delenv(var, raising=False)
+    code, _, err = _run(capsys, "--target", "gvsoc", "--work-dir", str(tmp_path / "projects"))
+    assert code == 2 and "GAP_SDK_HOME" in err and "Dockerfile.gapsdk" in err
+    assert not (tmp_path / "projects").exists()  # no project generated for nothing
 
 
 def test_gvsoc_on_a_project_without_the_sdk(capsys, monkeypatch, tmp_path):

@@ -82,7 +82,9 @@ def _measure_genome(target, backbone: str, genome: str | None, classes: int, alp
         features, plan = target.features(arch, classes, alpha)
         return target.measurement(features, plan), where, features
     from ..regress import ensure_project
+    from ..targets.sdk import check_sdk
 
+    check_sdk()  # say what is missing before spending time generating a project
     project = ensure_project(arch, work_dir / arch.key, classes, alpha, weights=weights)
     return target.measure(project, timeout_s=timeout_s), f"{where}, project {project}", None
 
