@@ -530,8 +530,8 @@ def arch_graph(arch: Arch, classes: int = 21, alpha: float = 1.0,
                input_size: int = GAP8_INPUT_SIZE) -> Gap8Graph:
     """The fused GAP8 graph of a candidate (built once per arch, cached without weights).
 
-    Builds the GAP8-adapted Keras network of ``arch`` (random weights: costs do not depend on
-    them) and fuses it. Thread-safe; the cache holds :data:`GRAPH_CACHE_SIZE` graphs.
+    MobileNetV2 graphs are computed from the architecture (:mod:`fmas_hw.gap8.shapes`); others
+    come from the GAP8-adapted Keras network with random weights (costs do not depend on them). Thread-safe; the cache holds :data:`GRAPH_CACHE_SIZE` graphs.
 
     Raises:
         AdaptationError: a layer of the candidate cannot run on GAP8.
@@ -542,14 +542,26 @@ def arch_graph(arch: Arch, classes: int = 21, alpha: float = 1.0,
         if key in _GRAPHS:
             _GRAPHS.move_to_end(key)
             return _GRAPHS[key]
-        from ..model.builder import build_model
-        from .graph import extract_graph
-
-        graph = _strip_weights(extract_graph(build_model(arch, input_size, classes, alpha, gap8=True)))
+        graph = _build_graph(arch, classes, alpha, input_size)
         _GRAPHS[key] = graph
         while len(_GRAPHS) > GRAPH_CACHE_SIZE:
             _GRAPHS.popitem(last=False)
         return graph
+
+
+def _build_graph(arch: Arch, classes: int, alpha: float, input_size: int) -> Gap8Graph:
+    # MobileNetV2 (the GAP8 space): straight from the architecture, ~1 ms; anything else through
+    # the adapted Keras network (~1 s). tests/gap8/test_shapes.py keeps the two identical.
+    from ..space import MobileNetV2Arch
+
+    if isinstance(arch, MobileNetV2Arch):
+        from .shapes import mobilenetv2_graph
+
+        return mobilenetv2_graph(arch, classes, alpha, input_size)
+    from ..model.builder import build_model
+    from .graph import extract_graph
+
+    return _strip_weights(extract_graph(build_model(arch, input_size, classes, alpha, gap8=True)))
 
 
 def plan_arch(arch: Arch, classes: int = 21, alpha: float = 1.0,
