@@ -19,7 +19,7 @@ from ..errors import FmasError
 #: command name -> ("module:attribute", one-line help shown by ``fmas-hw --help``)
 COMMANDS: dict[str, tuple[str, str]] = {
     "arch": ("fmas_hw.cli.arch:arch", "Decode a genome: genes, parameters and FLOPs of a candidate."),
-    "data": ("fmas_hw.cli.data:data", "Data sets: write a synthetic VOC-format data set."),
+    "data": ("fmas_hw.cli.data:data", "Data sets: write a synthetic VOC-format set (synth), validate one (check)."),
     "train": ("fmas_hw.cli.train:train", "Train a supernet on VOC-format data."),
     "eval": ("fmas_hw.cli.evaluate:evaluate", "mIoU error of a candidate on the validation subset."),
     "search": ("fmas_hw.cli.search:search", "NSGA-II search over a supernet's sub-networks."),
