@@ -412,9 +412,6 @@ def test_representative_images_reach_the_exports(tiny_mnv2_supernet, tmp_path, m
 
 @pytest.mark.slow
 def test_project_with_representative_images_exports_tflite_and_onnx(tiny_mnv2_supernet, tmp_path):
-    export = pytest.importorskip("fmas_hw.gap8.export")
-    if not hasattr(export, "export_tflite_int8") or not hasattr(export, "export_onnx"):
-        pytest.skip("fmas_hw.gap8.export lacks export_tflite_int8/export_onnx")
     images = np.random.default_rng(0).uniform(-1, 1, (2, SIZE, SIZE, 3)).astype(np.float32)
     path = write_project(MB.decode(FIXED_GENOME), tiny_mnv2_supernet, tmp_path, classes=5, alpha=0.35,
                          input_size=SIZE, representative_images=images, route="nntool")
