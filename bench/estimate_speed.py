@@ -54,7 +54,7 @@ def bench_candidates(n: int, alpha: float, classes: int, seed: int) -> None:
         builds.append(build)
         evals.append(evaluation)
         print(f"{genome:<30} {build:>9.0f} {evaluation:>8.1f} {m.total_cycles / 1e6:>9.1f}")
-    first = [b + e for b, e in zip(builds, evals)]
+    first = [b + e for b, e in zip(builds, evals, strict=True)]
     print(f"\nmedian over {n} candidates: graph build {statistics.median(builds):.1f} ms, "
           f"model evaluation {statistics.median(evals):.1f} ms, "
           f"first estimate of a new candidate {statistics.median(first):.1f} ms (target < 50 ms)")

@@ -45,3 +45,21 @@ def test_candidates_of_different_shapes_evaluate(tiny_mnv2_supernet, synth_voc):
     for genome in ("1111" + MB.supernet_genome[4:], "0011111111111" + "10" + "100" + "1000" + "100" + "100"):
         result = evaluator.evaluate(MB.decode(genome))
         assert result.images == 3 and 0 <= result.error <= 1
+
+
+def test_candidate_evaluator_builds_each_candidate_once_for_costs_and_accuracy(tiny_mnv2_supernet, synth_voc,
+                                                                                monkeypatch):
+    from fmas_hw.eval.candidate import CandidateEvaluator
+    from fmas_hw.eval.costs import arch_costs
+
+    images, labels = load_split_arrays(VocDataset(synth_voc, 5), "val", 64, 0.2)
+    evaluator = CandidateEvaluator(tiny_mnv2_supernet, SubsetEvaluator(tiny_mnv2_supernet, images, labels))
+    builds = []
+    real_subnet = tiny_mnv2_supernet.subnet
+    monkeypatch.setattr(tiny_mnv2_supernet, "subnet", lambda arch, *a: builds.append(arch.key) or real_subnet(arch, *a))
+    arch = MB.decode("1111" + MB.supernet_genome[4:])
+    assert evaluator.costs(arch) == arch_costs(arch, 64, 5, 0.35)
+    error, seconds = evaluator.accuracy(arch)
+    assert builds == [arch.key] and 0 <= error <= 1 and seconds > 0
+    evaluator.costs(MB.supernet())
+    assert builds == [arch.key, MB.supernet().key]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import tensorflow as tf
 
 from ..errors import AdaptationError
@@ -101,7 +100,3 @@ def _describe(model: tf.keras.Model) -> list[str]:
             out.append(f"{lay.name}: non-integer ratio, factor rounded up and {b}x{r} pixels cropped")
     return out
 
-
-def argmax_agreement(a: np.ndarray, b: np.ndarray) -> float:
-    """Fraction of pixels where two logit maps pick the same class."""
-    return float(np.mean(np.argmax(a, -1) == np.argmax(b, -1)))

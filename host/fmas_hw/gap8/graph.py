@@ -122,7 +122,8 @@ def _consumers(model: tf.keras.Model) -> dict[str, int]:
     return counts
 
 
-def _same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+def tf_same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    """(begin, end) zero padding TensorFlow's 'SAME' applies along one axis of length ``size``."""
     effective = (kernel - 1) * dilation + 1
     out = -(-size // stride)
     total = max((out - 1) * stride + effective - size, 0)
@@ -164,7 +165,7 @@ def _conv_node(b: _Builder, layer, depthwise: bool) -> Node:
     in_shape = b.nodes[src].out_shape if src != "input" else _shape(b.model.input_shape)
     k, s, d = layer.kernel_size, layer.strides, layer.dilation_rate
     if layer.padding == "same":
-        pads = _same_padding(in_shape[0], k[0], s[0], d[0]) + _same_padding(in_shape[1], k[1], s[1], d[1])
+        pads = tf_same_padding(in_shape[0], k[0], s[0], d[0]) + tf_same_padding(in_shape[1], k[1], s[1], d[1])
     kernel = layer.get_weights()[0]
     bias = layer.get_weights()[1] if layer.use_bias else np.zeros(
         kernel.shape[2] if depthwise else kernel.shape[3], np.float32)

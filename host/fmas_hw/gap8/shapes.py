@@ -14,7 +14,7 @@ import numpy as np
 from ..model.blocks import pool_factors
 from ..model.mobilenetv2 import BLOCK_FILTERS, EXPANSION, GROUP_FIRST, make_divisible
 from ..space.mobilenetv2 import Layer, MobileNetV2Arch
-from .graph import Gap8Graph, Node, _same_padding
+from .graph import Gap8Graph, Node, tf_same_padding
 
 Shape = tuple[int, int, int]
 
@@ -29,7 +29,7 @@ class _Graph:
 
     def conv(self, name, src, shape: Shape, out_c, kernel=1, stride=1, act="relu6", layers=(), bias_note=None):
         h, w, c = shape
-        pads = _same_padding(h, kernel, stride, 1) + _same_padding(w, kernel, stride, 1)
+        pads = tf_same_padding(h, kernel, stride, 1) + tf_same_padding(w, kernel, stride, 1)
         out = (-(-h // stride), -(-w // stride), out_c)
         node = Node(name, "conv", (src.name if src else "input",), shape, out, (kernel, kernel), (stride, stride),
                     (1, 1), pads, act, _placeholder((kernel, kernel, c, out_c)), _placeholder((out_c,)),
@@ -52,7 +52,7 @@ def _block(g: _Graph, x: Node | None, shape: Shape, layer: Layer, alpha: float) 
         cur = src.out_shape
     dense = layer.stride if layer.dilation == 1 else 1
     d = layer.dilation
-    pads = _same_padding(h, 3, dense, d) + _same_padding(w, 3, dense, d)
+    pads = tf_same_padding(h, 3, dense, d) + tf_same_padding(w, 3, dense, d)
     e = cur[2]
     out = (-(-h // layer.stride), -(-w // layer.stride), e)
     keras = [p + "depthwise"] + ([p + "subsample"] if dense != layer.stride else []) + [
@@ -74,7 +74,7 @@ def _head(g: _Graph, x: Node, shape: Shape, classes: int, size: int) -> None:
     n = max(len(fh), len(fw))
     fh, fw = fh + [1] * (n - len(fh)), fw + [1] * (n - len(fw))
     src, cur = x, shape
-    for i, (a, b) in enumerate(zip(fh, fw)):
+    for i, (a, b) in enumerate(zip(fh, fw, strict=True)):
         out = (cur[0] // a, cur[1] // b, c)
         src = g.add(Node(f"image_pooling_avgpool{i}", "avgpool", (src.name,), cur, out, (a, b), (a, b),
                          keras_layers=[f"image_pooling_avgpool{i}"]))
