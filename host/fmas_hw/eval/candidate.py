@@ -8,7 +8,6 @@ three questions of :class:`fmas_hw.search.evaluation.CandidateEvaluator`.
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from ..errors import ConfigError
 from ..model.manifest import build_options
 from ..model.supernet import Supernet
 from ..space import Arch
-from .costs import count_params, model_flops
+from .costs import arch_costs
 from .evaluator import SubsetEvaluator
 
 
@@ -37,26 +36,16 @@ class CandidateEvaluator:
         self.supernet, self.subset, self.target_name = supernet, subset, target
         self.target = get_target(target)
         self.work_dir = Path(work_dir) if work_dir else None
-        self._built: tuple[str, object] | None = None
-        self._lock = threading.Lock()
-
-    def _subnet(self, arch: Arch):
-        # The search asks costs(arch) and then accuracy(arch) of the same candidate: build the
-        # sub-network (about a second of Keras construction) once for both.
-        with self._lock:
-            if self._built is None or self._built[0] != arch.key:
-                self._built = (arch.key, self.supernet.subnet(arch))
-            return self._built[1]
 
     def costs(self, arch: Arch) -> dict[str, int]:
         """FLOPs (TF-profiler definition) at the evaluation input size, and parameters."""
-        model = self._subnet(arch)
-        return {"params": count_params(model), "flops": model_flops(model)}
+        s = self.supernet
+        return arch_costs(arch, s.input_size, s.classes, s.alpha)
 
     def accuracy(self, arch: Arch) -> tuple[float, float]:
         """Error (1 - mIoU) on the validation subset without fine-tuning, and its seconds."""
         t0 = time.perf_counter()
-        result = self.subset.evaluate(arch, self._subnet(arch))
+        result = self.subset.evaluate(arch)
         return result.error, time.perf_counter() - t0
 
     def latency(self, arch: Arch) -> tuple[int, str, float]:

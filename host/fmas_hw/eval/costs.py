@@ -130,14 +130,21 @@ def model_flops(model: tf.keras.Model) -> int:
 
 @lru_cache(maxsize=4096)
 def _cached_costs(arch: Arch, input_size: int, classes: int, alpha: float) -> tuple[int, int]:
+    from ..errors import ArchitectureError
     from ..model.builder import build_model
+    from .counting import count_costs
 
-    model = build_model(arch, input_size, classes, alpha)
-    return count_params(model), model_flops(model)
+    try:
+        costs = count_costs(arch, input_size, classes, alpha)
+        return costs["params"], costs["flops"]
+    except ArchitectureError:  # outside the search space: count the built Keras model
+        model = build_model(arch, input_size, classes, alpha)
+        return count_params(model), model_flops(model)
 
 
 def arch_costs(arch: Arch, input_size: int, classes: int = 21, alpha: float = 1.0) -> dict[str, int]:
-    """Parameters and FLOPs of ``arch`` at ``input_size`` (cached).
+    """Parameters and FLOPs of ``arch`` at ``input_size`` (cached; no Keras model is built for
+    architectures of the search spaces, see :mod:`fmas_hw.eval.counting`).
 
     Returns:
         ``{"params": int, "flops": int}``.

@@ -1,19 +1,26 @@
 """Score a candidate on the validation subset without fine-tuning (SPEC §4).
 
 The subset is decoded once (:mod:`fmas_hw.data.cache`) and held as arrays; the supernet stays in
-memory; a candidate is built with the supernet's weights (:meth:`Supernet.subnet`) and run by ONE
-traced function with a fixed batch shape, so evaluation costs the forward passes and little else.
-The confusion matrix is accumulated on the device side (only K x K counts leave TensorFlow).
+memory. Candidates are not built at all: the whole search space runs as ONE function, traced once
+per evaluator, whose architecture choices are runtime inputs
+(:class:`~fmas_hw.model.executor.SwitchableSupernet`, the supernet's weights with BatchNorm folded).
+Selecting a candidate fills a control vector, so an evaluation costs its forward passes and little
+else. The confusion matrix is accumulated on the device side (only K x K counts leave TensorFlow).
+A Keras model can still be evaluated as such (e.g. the GAP8-adapted network).
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import tensorflow as tf
 
+from ..errors import ArchitectureError
+from ..model.executor import SwitchableSupernet
 from ..model.supernet import Supernet
 from ..space import Arch
 from .miou import ConfusionMatrix
@@ -30,7 +37,8 @@ class Evaluation:
         miou: mean IoU over the classes present (VOC metric).
         images: number of images evaluated.
         seconds: wall time of the whole evaluation (build + forward passes).
-        build_seconds: building the candidate and copying its weights.
+        build_seconds: selecting the candidate (plus, for an evaluator's first candidate, the
+            one-off trace of the search-space function; building a Keras model when one is used).
         forward_seconds: the forward passes and the metric.
     """
 
@@ -45,16 +53,23 @@ class Evaluation:
         return asdict(self)
 
 
-def _confusion_fn(model: tf.keras.Model, classes: int, batch: int, size: int):
-    spec = (tf.TensorSpec([batch, size, size, 3], tf.float32), tf.TensorSpec([batch, size, size], tf.uint8))
+def confusion_counts(logits: tf.Tensor, labels: tf.Tensor, classes: int) -> tf.Tensor:
+    """Flattened K x K confusion counts (row = label, column = prediction), ignore label excluded."""
+    predictions = tf.argmax(logits, axis=-1, output_type=tf.int32)
+    labels = tf.cast(labels, tf.int32)
+    keep = labels != IGNORE
+    index = tf.boolean_mask(labels * classes + predictions, keep)
+    return tf.math.bincount(index, minlength=classes * classes, maxlength=classes * classes)
 
-    @tf.function(input_signature=spec, reduce_retracing=True)
+
+def _batch_spec(batch: int, size: int) -> tuple[tf.TensorSpec, tf.TensorSpec]:
+    return tf.TensorSpec([batch, size, size, 3], tf.float32), tf.TensorSpec([batch, size, size], tf.uint8)
+
+
+def _confusion_fn(model: tf.keras.Model, classes: int, batch: int, size: int):
+    @tf.function(input_signature=_batch_spec(batch, size), reduce_retracing=True)
     def confusion(images, labels):
-        predictions = tf.argmax(model(images, training=False), axis=-1, output_type=tf.int32)
-        labels = tf.cast(labels, tf.int32)
-        keep = labels != IGNORE
-        index = tf.boolean_mask(labels * classes + predictions, keep)
-        return tf.math.bincount(index, minlength=classes * classes, maxlength=classes * classes)
+        return confusion_counts(model(images, training=False), labels, classes)
 
     return confusion
 
@@ -74,9 +89,14 @@ def confusion_matrix(model: tf.keras.Model, images: np.ndarray, labels: np.ndarr
                      batch: int = 8) -> ConfusionMatrix:
     """Accumulated confusion matrix of ``model`` over ``images`` (ignore label excluded)."""
     fn = _confusion_fn(model, classes, min(batch, len(images)), images.shape[1])
+    return _accumulate(fn, images, labels, classes, min(batch, len(images)))
+
+
+def _accumulate(fn: Callable, images: np.ndarray, labels: np.ndarray, classes: int, batch: int,
+                *extra) -> ConfusionMatrix:
     counts = np.zeros(classes * classes, np.int64)
-    for x, y in batches(images, labels, min(batch, len(images))):
-        counts += fn(x, y).numpy()
+    for x, y in batches(images, labels, batch):
+        counts += fn(x, y, *extra).numpy()
     cm = ConfusionMatrix(classes)
     cm.matrix[:] = counts.reshape(classes, classes)
     return cm
@@ -93,22 +113,48 @@ class SubsetEvaluator:
     """
 
     def __init__(self, supernet: Supernet, images: np.ndarray, labels: np.ndarray, batch: int = 8):
-        self.supernet, self.images, self.labels, self.batch = supernet, images, labels, batch
+        self.supernet, self.images, self.labels = supernet, images, labels
+        self.batch = min(batch, len(images))
+        self._switchable: tuple[SwitchableSupernet, Callable] | None = None
+        self._lock = threading.Lock()
+
+    def _search_space_fn(self) -> tuple[SwitchableSupernet, Callable]:
+        """The search space as one traced confusion function (traced and warmed on first use)."""
+        with self._lock:
+            if self._switchable is None:
+                net, classes = SwitchableSupernet(self.supernet), self.supernet.classes
+                spec = (*_batch_spec(self.batch, self.images.shape[1]), tf.TensorSpec([len(net.keys)], tf.int32))
+                fn = tf.function(lambda x, y, c: confusion_counts(net.logits(x, c), y, classes),
+                                 input_signature=spec, autograph=False)
+                x, y = next(batches(self.images, self.labels, self.batch))
+                fn(x, y, net.controls(net.supernet_arch))  # trace and optimise the graph once
+                self._switchable = (net, fn)
+            return self._switchable
 
     def evaluate(self, arch: Arch, model: tf.keras.Model | None = None) -> Evaluation:
         """Error (1 - mIoU) of ``arch`` on the subset, with timings.
 
         Args:
             arch: the candidate.
-            model: the candidate already built with the supernet's weights (skips the build).
+            model: evaluate this Keras model instead (e.g. the GAP8-adapted candidate).
         """
         t0 = time.perf_counter()
-        model = model if model is not None else self.supernet.subnet(arch)
+        fn, extra = self._runner(arch, model)
         t1 = time.perf_counter()
-        cm = confusion_matrix(model, self.images, self.labels, self.supernet.classes, self.batch)
+        cm = _accumulate(fn, self.images, self.labels, self.supernet.classes, self.batch, *extra)
         t2 = time.perf_counter()
         miou = cm.miou()
         return Evaluation(1.0 - miou, miou, len(self.images), t2 - t0, t1 - t0, t2 - t1)
+
+    def _runner(self, arch: Arch, model: tf.keras.Model | None) -> tuple[Callable, tuple]:
+        if model is None:
+            try:
+                net, fn = self._search_space_fn()
+                return fn, (net.controls(arch),)
+            except ArchitectureError:  # a hand-made architecture outside the search space
+                model = self.supernet.subnet(arch)
+        size = self.images.shape[1]
+        return _confusion_fn(model, self.supernet.classes, self.batch, size), ()
 
 
 def evaluate(arch: Arch, supernet: Supernet, data, fraction: float = 0.2, batch: int = 8) -> Evaluation:
