@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import click
 
+from ..demo import DemoConfig
 from .options import echo_json, json_option
+
+_DEFAULT = DemoConfig()
 
 
 @click.command()
 @click.option("--out", default="demo-out", show_default=True, type=click.Path(file_okay=False),
               help="Folder for the data, the store and the report.")
-@click.option("--population", type=click.IntRange(min=4), default=8, show_default=True)
-@click.option("--generations", type=click.IntRange(min=1), default=6, show_default=True)
-@click.option("--finetune-top", type=click.IntRange(min=1), default=3, show_default=True)
-@click.option("--finetune-epochs", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--population", type=click.IntRange(min=4), default=_DEFAULT.population, show_default=True)
+@click.option("--generations", type=click.IntRange(min=1), default=_DEFAULT.generations, show_default=True)
+@click.option("--finetune-top", type=click.IntRange(min=1), default=_DEFAULT.finetune_top, show_default=True)
+@click.option("--finetune-epochs", type=click.IntRange(min=1), default=_DEFAULT.finetune_epochs, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
 @json_option
 def demo(as_json: bool, **options) -> None:
     """Synthetic data -> shipped supernet -> search (estimate target) -> fine-tune -> report."""
-    from ..demo import DemoConfig, run_demo
+    from ..demo import run_demo
 
     out = run_demo(DemoConfig(**options), log=lambda m: click.echo(m, err=as_json))
     if as_json:
