@@ -6,7 +6,7 @@ evaluates as many distinct random genomes (plus the supernet) with the same eval
 scored by the hypervolume of the non-dominated set of everything they evaluated, in the search's
 normalised objective space (error, cycles / supernet cycles) with its fixed reference point.
 
-Usage: ``python bench/search_quality.py [--seeds 3] [--population 8] [--generations 4]``
+Usage: ``python bench/search_quality.py [--seeds 3] [--population 12] [--generations 25]``
 """
 
 from __future__ import annotations
@@ -59,8 +59,8 @@ def random_search(config: SearchConfig, budget: int, seed: int) -> list[tuple[fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--population", type=int, default=8)
-    parser.add_argument("--generations", type=int, default=4)
+    parser.add_argument("--population", type=int, default=12)
+    parser.add_argument("--generations", type=int, default=25)
     args = parser.parse_args()
     weights = models_dir() / SUPERNET
     manifest = json.loads(weights.with_suffix(".json").read_text())

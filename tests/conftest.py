@@ -30,6 +30,14 @@ def randomize_weights(model, seed: int) -> None:
         w.assign(values)
 
 
+def random_genomes(space, n: int, seed: int) -> list[str]:
+    """``n`` random genomes of ``space`` as bit strings (repaired, so every one is legal)."""
+    from fmas_hw.space.genome import format_genome
+
+    rng = np.random.default_rng(seed)
+    return [format_genome(space.random_genome(rng)) for _ in range(n)]
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _session_cache_dir(tmp_path_factory):
     """Keep the decode-once disk cache out of the user's home during tests."""

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from fmas_hw.eval.costs import analytic_flops, arch_costs, count_params, model_flops, profiler_flops
 from fmas_hw.model.builder import build_model
 from fmas_hw.space import MobileNetV2Space, XceptionSpace
+from tests.conftest import random_genomes
 
 XC = XceptionSpace()
 MB = MobileNetV2Space()
@@ -64,14 +64,10 @@ def test_flops_are_about_twice_the_macs():
     assert profiler_flops(model) == 2 * 8 * 8 * 4 * 6
 
 
-def _genomes(space, n, seed):
-    rng = np.random.default_rng(seed)
-    return ["".join("1" if b else "0" for b in space.random_genome(rng)) for _ in range(n)]
-
 
 @pytest.mark.parametrize("genome", [
     MB.supernet_genome, "1111" + MB.supernet_genome[4:], "0011111111111" + MB.supernet_genome[13:],
-    *_genomes(MB, 3, 5)])
+    *random_genomes(MB, 3, 5)])
 def test_analytic_flops_equal_the_profiler_for_mobilenetv2(genome):
     model = build_model(MB.decode(genome), input_size=77, classes=7, alpha=0.35)
     assert analytic_flops(model) == profiler_flops(model)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from fmas_hw.errors import ArchitectureError
@@ -11,13 +10,10 @@ from fmas_hw.eval.counting import count_costs
 from fmas_hw.model.builder import build_model
 from fmas_hw.space import MobileNetV2Space, XceptionSpace
 from fmas_hw.space.mobilenetv2 import Layer, MobileNetV2Arch
+from tests.conftest import random_genomes
 
 MB, XC = MobileNetV2Space(), XceptionSpace()
 
-
-def _genomes(space, n, seed):
-    rng = np.random.default_rng(seed)
-    return ["".join("1" if b else "0" for b in space.random_genome(rng)) for _ in range(n)]
 
 
 def _keras_counts(arch, size, classes, alpha=1.0):
@@ -27,7 +23,7 @@ def _keras_counts(arch, size, classes, alpha=1.0):
 
 @pytest.mark.parametrize("size", [64, 97])
 @pytest.mark.parametrize("genome", [MB.supernet_genome, "1111" + "000" + "000000" + MB.supernet_genome[13:],
-                                    *_genomes(MB, 4, 13)])
+                                    *random_genomes(MB, 4, 13)])
 def test_mobilenetv2_counts_equal_the_keras_model(genome, size):
     arch = MB.decode(genome)
     assert count_costs(arch, size, classes=7, alpha=0.35) == _keras_counts(arch, size, 7, 0.35)
@@ -35,7 +31,7 @@ def test_mobilenetv2_counts_equal_the_keras_model(genome, size):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("genome", [XC.supernet_genome, "0000000000000000000000", "1111111111011111111111",
-                                    *_genomes(XC, 3, 2)])
+                                    *random_genomes(XC, 3, 2)])
 def test_xception_counts_equal_the_keras_model(genome):
     arch = XC.decode(genome)
     assert count_costs(arch, 65, classes=3) == _keras_counts(arch, 65, 3)

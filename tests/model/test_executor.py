@@ -11,14 +11,10 @@ from fmas_hw.model.executor import SwitchableSupernet
 from fmas_hw.model.supernet import Supernet
 from fmas_hw.space import MobileNetV2Space, XceptionSpace
 from fmas_hw.space.mobilenetv2 import Layer, MobileNetV2Arch
-from tests.conftest import randomize_weights
+from tests.conftest import random_genomes, randomize_weights
 
 MB, XC = MobileNetV2Space(), XceptionSpace()
 
-
-def _genomes(space, n, seed):
-    rng = np.random.default_rng(seed)
-    return ["".join("1" if b else "0" for b in space.random_genome(rng)) for _ in range(n)]
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +28,7 @@ def images():
 
 
 MB_GENOMES = [MB.supernet_genome, "1111" + MB.supernet_genome[4:], "0000" + "000" + "000000" + MB.supernet_genome[13:],
-              "0011" + "111" + "111111" + "10" + "100" + "1000" + "100" + "100", *_genomes(MB, 6, 21)]
+              "0011" + "111" + "111111" + "10" + "100" + "1000" + "100" + "100", *random_genomes(MB, 6, 21)]
 
 
 @pytest.mark.parametrize("genome", MB_GENOMES)
@@ -48,7 +44,7 @@ def test_mobilenetv2_candidate_logits_equal_the_keras_subnetwork(tiny_mnv2_super
 def test_one_trace_serves_every_candidate(mnv2_net, images):
     mnv2_net.forward(images, mnv2_net.controls(MB.supernet()))
     traced = mnv2_net._forward.experimental_get_tracing_count()
-    for genome in _genomes(MB, 4, 8):
+    for genome in random_genomes(MB, 4, 8):
         mnv2_net.forward(images, mnv2_net.controls(MB.decode(genome)))
     assert mnv2_net._forward.experimental_get_tracing_count() == traced == 1
 
@@ -95,7 +91,7 @@ def test_xception_candidates_equal_the_keras_subnetworks():
     x = np.random.default_rng(5).uniform(-1, 1, (1, 48, 48, 3)).astype(np.float32)
     # Every gene's every value appears at least once.
     for genome in (XC.supernet_genome, "0000000000000000000000", "1111111111011111111111",
-                   "1001100111111111111111", "0110011010101010101010", *_genomes(XC, 2, 6)):
+                   "1001100111111111111111", "0110011010101010101010", *random_genomes(XC, 2, 6)):
         arch = XC.decode(genome)
         ours = net.forward(x, net.controls(arch)).numpy()
         keras = supernet.subnet(arch)(x, training=False).numpy()
