@@ -1,7 +1,8 @@
 """``fmas-hw calibrate``: refit the GAP8 cycle model from real per-layer measurements.
 
-Reads per-layer records from GVSoC or board runs (JSON lines or JSON, see
-:mod:`fmas_hw.targets.calibrate`), refits the constants (or only the global scale) by least
+Reads per-layer records from GVSoC or board runs — a JSON lines or JSON file (see
+:mod:`fmas_hw.targets.calibrate`), or measured projects whose run logs are joined with the model's
+features (:mod:`fmas_hw.targets.project_records`) — refits the constants (or only the global scale) by least
 squares and writes a cycle-model TOML that the estimate target uses with ``--cycle-model FILE``
 or ``FMAS_CYCLE_MODEL=FILE``.
 """
@@ -15,24 +16,39 @@ import click
 
 
 @click.command()
-@click.option("--measurements", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+@click.option("--measurements", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Per-layer measurements: JSON lines of {name, op, macs, bytes, cycles, ...}.")
+@click.option("--project", "projects", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A project measured on GVSoC or a board (its newest run log is read); repeatable.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("gap8_cycle_model.toml"),
               show_default=True, help="Cycle-model TOML to write.")
 @click.option("--cycle-model", type=click.Path(exists=True, dir_okay=False), envvar="FMAS_CYCLE_MODEL",
               default=None, help="Model to start from (default: the packaged one).")
 @click.option("--scale-only", is_flag=True, help="Refit only the global scale (few measurements).")
-def calibrate(measurements: Path, out: Path, cycle_model: str | None, scale_only: bool) -> None:
-    """Refit the cycle model from MEASUREMENTS and write it to --out."""
+def calibrate(measurements: Path | None, projects: tuple[Path, ...], out: Path, cycle_model: str | None,
+              scale_only: bool) -> None:
+    """Refit the cycle model from --measurements or measured --project folders; write it to --out."""
     from ..targets import calibrate as cal
     from ..targets.cycle_model import load_cycle_model, write_cycle_model
 
+    if (measurements is None) == (not projects):
+        raise click.UsageError("give either --measurements FILE or one or more --project DIR")
     start = load_cycle_model(cycle_model)
-    records = cal.load_records(measurements)
+    records, origin = _records(measurements, projects)
     result = cal.calibrate(records, start, scale_only=scale_only)
     lines = cal.report(result)
     notes = [f"GAP8 cycle model refitted by `fmas-hw calibrate` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-             f"from {measurements} ({result.records} layers), starting from {start.source}.", *lines]
+             f"from {origin} ({result.records} layers), starting from {start.source}.", *lines]
     write_cycle_model(result.model, out, notes)
     click.echo("\n".join(lines))
     click.echo(f"wrote {out}: use it with --cycle-model {out} or FMAS_CYCLE_MODEL={out}")
+
+
+def _records(measurements: Path | None, projects: tuple[Path, ...]):
+    from ..targets import calibrate as cal
+    from ..targets.project_records import project_records
+
+    if measurements is not None:
+        return cal.load_records(measurements), str(measurements)
+    records = [r for project in projects for r in project_records(project)]
+    return records, "the run logs of " + ", ".join(str(p) for p in projects)

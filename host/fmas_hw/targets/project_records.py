@@ -1,0 +1,94 @@
+"""Calibration records from measured projects: ``fmas-hw calibrate --project DIR``.
+
+A GVSoC or board run of a generated project prints one ``FMAS:LAYER name=<kernel> cycles=...``
+line per AutoTiler kernel, and the run log is kept in ``<project>/logs/``. The project's
+``model/layers.json`` maps each kernel name to the graph nodes it computes, and the estimate
+target gives the cycle model's features of those nodes for the project's candidate
+(``candidate.json``). Joining the three gives what :mod:`.calibrate` fits: per layer, the model's
+features and the measured cycles.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+
+from ..errors import MeasurementError
+from .calibrate import Record, record_from_dict
+
+log = logging.getLogger(__name__)
+
+#: Run logs the hardware targets keep: ``<gvsoc|board>-<UTC timestamp>[-<n>].log``.
+RUN_LOG = re.compile(r"^(?:gvsoc|board)-(?P<stamp>\d{8}T\d{6}Z)(?:-(?P<n>\d+))?\.log$")
+
+
+def latest_run_log(project: Path) -> Path:
+    """The newest GVSoC or board run log of ``project``.
+
+    Raises:
+        MeasurementError: the project has no run log yet.
+    """
+    logs = {p: m for p in (project / "logs").glob("*.log") if (m := RUN_LOG.match(p.name))}
+    if not logs:
+        raise MeasurementError(f"{project} has no GVSoC or board run log in logs/: measure it first "
+                               f"(`fmas-hw measure --target gvsoc --project {project}`)")
+    return max(logs, key=lambda p: (logs[p]["stamp"], int(logs[p]["n"] or 0)))
+
+
+def _kernel_table(project: Path) -> dict[str, dict]:
+    path = project / "model" / "layers.json"
+    try:
+        return {row["name"]: row for row in json.loads(path.read_text())}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise MeasurementError(f"{path} is missing or unreadable ({exc}): regenerate the project with "
+                               "`fmas-hw export`") from exc
+
+
+def project_records(project: str | Path, run_log: str | Path | None = None) -> list[Record]:
+    """Calibration records of one measured project.
+
+    Args:
+        project: a project written by ``fmas-hw export`` and measured on GVSoC or a board.
+        run_log: the run log to read (default: the newest in ``<project>/logs``).
+
+    Returns:
+        One record per measured kernel that the project's layer table knows.
+
+    Raises:
+        MeasurementError: no run log, an unreadable project, or a log whose kernels are not
+            this project's (regenerated after the run?).
+        ProtocolError: the log holds no usable cycle report.
+    """
+    from .estimate import EstimateTarget, read_candidate
+    from .gvsoc import parse_log
+
+    project = Path(project)
+    path = Path(run_log) if run_log else latest_run_log(project)
+    measured = parse_log(path).layers
+    table = _kernel_table(project)
+    candidate = read_candidate(project)
+    arch = _arch(candidate)
+    features, _ = EstimateTarget().features(arch, candidate["classes"], candidate["alpha"], candidate["input_size"])
+    by_node = {f.name: f for f in features}
+    records, unknown = [], []
+    for layer in measured:
+        row = table.get(layer.name)
+        if row is None or row["ir"][0] not in by_node:
+            unknown.append(layer.name)
+            continue
+        data = {**by_node[row["ir"][0]].to_dict(), "name": layer.name, "cycles": layer.cycles}
+        records.append(record_from_dict(data, f"{path}: {layer.name}"))
+    if not records:
+        raise MeasurementError(f"none of the {len(measured)} kernels in {path} is in {project}/model/layers.json: "
+                               "the log belongs to another project, or the project was regenerated after the run")
+    if unknown:
+        log.warning("%s: %d kernel(s) not in the layer table, left out: %s", path, len(unknown), ", ".join(unknown))
+    return records
+
+
+def _arch(candidate: dict):
+    from ..space import get_space
+
+    return get_space(candidate["backbone"]).decode(candidate["genome"])
