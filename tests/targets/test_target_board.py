@@ -257,3 +257,15 @@ def test_make_commands_of_the_board(fake_sdk, board, project, tmp_path, monkeypa
     assert args_file.read_text().splitlines() == [str(project), "run", "platform=board", "io=uart"]
     assert m.total_cycles == TOTAL and m.tool_versions["autotiler"] == "4.3.5"
     assert "config sourced: yes" in next((project / "logs").glob("board-run-*.log")).read_text()
+
+
+def test_board_usb_ids_and_baud_come_from_the_hardware_file(monkeypatch):
+    from fmas_hw.errors import ConfigError
+    from fmas_hw.hw import load as load_hw
+    from fmas_hw.targets import serial_link
+
+    assert serial_link.board_defaults() == {key: load_hw()["board"][key] for key in serial_link.BOARD_KEYS}
+    assert serial_link.board_defaults()["uart_baud"] == 115_200
+    monkeypatch.setattr(serial_link, "load_hw", lambda: {"board": {"usb_vid": 1}})
+    with pytest.raises(ConfigError, match="usb_pid, uart_interface, uart_baud"):
+        serial_link.board_defaults()

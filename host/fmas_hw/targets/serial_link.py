@@ -28,19 +28,24 @@ from typing import Any, BinaryIO
 import serial
 import serial.tools.list_ports
 
-from ..errors import DeviceNotFoundError, MeasurementError, RunTimeoutError
+from ..errors import ConfigError, DeviceNotFoundError, MeasurementError, RunTimeoutError
 from ..hw import load as load_hw
 from .protocol import FmasStreamParser, RunResult
 
-# GAPuino rev C FTDI chip (gap_sdk utils/gap_configs/configs/boards/gapuino_revc.json) and the
-# SDK's UART default (pulp-os conf.c __rt_iodev_uart_baudrate); hw/gap8.toml [board] overrides.
-_BOARD_DEFAULTS = {"usb_vid": 0x0403, "usb_pid": 0x6010, "uart_interface": 1, "uart_baud": 115_200}
+BOARD_KEYS = ("usb_vid", "usb_pid", "uart_interface", "uart_baud")
 
 
 def board_defaults() -> dict[str, int]:
-    """USB ids, UART interface and baud of the board: ``hw/gap8.toml`` ``[board]`` over defaults."""
+    """USB ids, UART interface and baud of the board, from ``hw/gap8.toml`` ``[board]``.
+
+    Raises:
+        ConfigError: the table or one of its keys is missing (the file names its sources).
+    """
     table = load_hw().get("board", {})
-    return {key: int(table.get(key, value)) for key, value in _BOARD_DEFAULTS.items()}
+    missing = [key for key in BOARD_KEYS if key not in table]
+    if missing:
+        raise ConfigError(f"hw/gap8.toml [board] lacks {', '.join(missing)}: restore the packaged file")
+    return {key: int(table[key]) for key in BOARD_KEYS}
 
 
 class LinkLostError(DeviceNotFoundError):
