@@ -150,6 +150,18 @@ def test_resume_with_another_config_names_the_keys(make_config):
         run(config.merge({"seed": 7}), resume=config.store)
 
 
+def test_resume_with_another_cycle_model_is_refused(make_config, monkeypatch, tmp_path):
+    from fmas_hw.targets.cycle_model import model_path
+
+    config = make_config()
+    run(config)
+    refit = tmp_path / "refit.toml"
+    refit.write_text(model_path().read_text().replace("scale =", "# recalibrated\nscale =", 1))
+    monkeypatch.setenv("FMAS_CYCLE_MODEL", str(refit))
+    with pytest.raises(StoreError, match=r"cycle_model: store has 'gap8_cycle_model.toml@\w+', now 'refit.toml@\w+'"):
+        run(config.merge({"generations": 4}), resume=config.store)
+
+
 def test_resume_cannot_shrink_a_search(make_config):
     config = make_config()
     run(config)

@@ -61,6 +61,11 @@ class SearchConfig:
     alpha: float | None = None
     evaluator: str = DEFAULT_EVALUATOR
     overlap: bool = True
+    #: Derived, not set by users: the estimate target's cycle model ("file@digest", from
+    #: ``$FMAS_CYCLE_MODEL`` or the packaged file), recomputed by :meth:`resolved`. It is part of
+    #: the identity, so a search cannot be resumed with another (e.g. recalibrated) cycle model and
+    #: mix two models' estimates in one front.
+    cycle_model: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "objectives", _parse_objectives(self.objectives))
@@ -113,6 +118,7 @@ class SearchConfig:
             store=str(Path(store).expanduser().resolve()),
             data=_absolute(self.data),
             weights=_absolute(self.weights),
+            cycle_model=_cycle_model_identity() if self.target == "estimate" else None,
         )
 
     # -- derived values ------------------------------------------------------------------
@@ -150,6 +156,12 @@ class SearchConfig:
             target=self.target,
             evaluator=self.evaluator,
         )
+
+
+def _cycle_model_identity() -> str:
+    from ..targets.cycle_model import model_identity
+
+    return model_identity()
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:

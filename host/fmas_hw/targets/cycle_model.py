@@ -21,6 +21,7 @@ depthwise MAC costs ~3x a pointwise one) and memory traffic (spilled tensors) â€
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import tomllib
@@ -106,6 +107,20 @@ def model_path(path: str | Path | None = None) -> Path:
     """The cycle-model file: ``path``, else ``$FMAS_CYCLE_MODEL``, else the packaged one."""
     chosen = path or os.environ.get(ENV_MODEL)
     return Path(chosen) if chosen else hw_file(DEFAULT_MODEL_FILE)
+
+
+def model_identity(path: str | Path | None = None) -> str:
+    """``<file name>@<12 hex digits of its content>`` of the cycle model :func:`model_path` picks.
+
+    Raises:
+        ConfigError: the file cannot be read.
+    """
+    file = model_path(path)
+    try:
+        digest = hashlib.sha256(file.read_bytes()).hexdigest()[:12]
+    except OSError as exc:
+        raise ConfigError(f"cannot read the cycle model {file}: {exc}; unset {ENV_MODEL} or fix the path") from exc
+    return f"{file.name}@{digest}"
 
 
 def load_cycle_model(path: str | Path | None = None) -> CycleModel:
