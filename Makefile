@@ -16,7 +16,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
-test: install
+test: install lint
 	$(BIN)/python -m pytest -q -ra
 
 test-fast: install
@@ -24,6 +24,7 @@ test-fast: install
 
 lint: install
 	$(BIN)/ruff check host tests bench
+	$(BIN)/mypy
 
 demo: install
 	$(BIN)/fmas-hw demo --out demo-out

@@ -8,11 +8,12 @@ import sqlite3
 
 import pytest
 
+from fmas_hw.cli.main import main
 from fmas_hw.demo import DemoConfig, run_demo
 
 
 @pytest.mark.slow
-def test_reduced_demo_searches_finetunes_and_reports(tmp_path):
+def test_reduced_demo_searches_finetunes_and_reports(tmp_path, capsys):
     out = run_demo(DemoConfig(out=str(tmp_path / "demo"), population=4, generations=2, finetune_top=2,
                               finetune_epochs=1), log=lambda m: None)
     front = out["front"]
@@ -31,6 +32,14 @@ def test_reduced_demo_searches_finetunes_and_reports(tmp_path):
     with sqlite3.connect(out["store"]) as conn:
         stored = dict(conn.execute("SELECT arch_key, error_full_after FROM finetune").fetchall())
     assert stored[row["arch_key"]] == pytest.approx(row["error_full_after"])
+
+    # Re-running the fine-tune resumes: nothing left to do, and the rows read back from the store
+    # print as the same JSON objects.
+    capsys.readouterr()
+    assert main(["finetune", "--store", out["store"], "--top", "2", "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)["candidates"]
+    assert [r["arch_key"] for r in again] == [r["arch_key"] for r in out["finetuned"]]
+    assert again[0]["error_full_after"] == pytest.approx(out["finetuned"][0]["error_full_after"])
 
     files = out["report"]["files"]
     with open(files["csv"]["candidates"]) as f:

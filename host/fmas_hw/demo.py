@@ -68,5 +68,5 @@ def run_demo(cfg: DemoConfig, log=print) -> dict:
     log("[4/4] report")
     report = write_report(store, out / "report", "md,csv,html")
     return {"store": str(store), "report": report.to_dict(), "front": result.front,
-            "finetuned": [dict(r) if isinstance(r, dict) else r.to_columns() for r in tuned],
+            "finetuned": [r.to_columns() for r in tuned],
             "seconds": time.perf_counter() - t0}

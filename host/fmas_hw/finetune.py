@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tensorflow as tf
 from tqdm import tqdm
@@ -30,6 +31,11 @@ from .model.weights import save_weights
 from .space import get_space
 from .store import Store
 from .training import Trainer
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from .finetune_store import FinetuneRow
 
 
 @dataclass
@@ -57,9 +63,9 @@ def final_front(store: Store, top: int) -> list[tuple[str, str, float]]:
         raise StoreError(f"{store.path} holds no finished generation: run (or resume) the search first")
     front = set(generations[-1].front)
     rows = [r for r in store.evaluations("ok") if r.arch_key in front]
-    best = {}
-    for r in sorted(rows, key=lambda r: r.error):
-        best.setdefault(r.arch_key, (r.arch_key, r.genome, float(r.error)))
+    best: dict[str, tuple[str, str, float]] = {}
+    for r in sorted((r for r in rows if r.error is not None), key=lambda r: float(r.error or 0.0)):
+        best.setdefault(r.arch_key, (r.arch_key, r.genome, float(r.error or 0.0)))
     return list(best.values())[:top]
 
 
@@ -119,7 +125,18 @@ def _finetune_one(session: _Session, key: str, genome: str, subset_error: float)
             "val_loss_json": json.dumps([initial_loss, *trainer.log.val_loss])}
 
 
-def finetune(cfg: FinetuneConfig, log=print) -> list[dict]:
+def _finetune_all(session: _Session, todo: list[tuple[str, str, float]], conn: sqlite3.Connection,
+                  done: dict[str, FinetuneRow], log) -> None:
+    from . import finetune_store
+
+    for key, genome, subset_error in todo:
+        row = finetune_store.record(conn, _finetune_one(session, key, genome, subset_error))
+        done[key] = row
+        log(f"{key}: full-set error {row.error_full_before:.4f} -> {row.error_full_after:.4f} "
+            f"({row.epochs} epochs, {row.seconds:.0f} s)")
+
+
+def finetune(cfg: FinetuneConfig, log=print) -> list[FinetuneRow]:
     """Fine-tune the final front's most accurate candidates; return their rows (done ones too).
 
     Raises:
@@ -138,11 +155,6 @@ def finetune(cfg: FinetuneConfig, log=print) -> list[dict]:
         chosen = final_front(store, cfg.top)
         todo = [c for c in chosen if c[0] not in done]
         log(f"fine-tuning {len(todo)} of {len(chosen)} front candidates ({len(chosen) - len(todo)} already done)")
-        session = _Session(cfg, search_cfg) if todo else None
-        for key, genome, subset_error in todo:
-            row = _finetune_one(session, key, genome, subset_error)
-            finetune_store.record(conn, row)
-            done[key] = row
-            log(f"{key}: full-set error {row['error_full_before']:.4f} -> {row['error_full_after']:.4f} "
-                f"({row['epochs']} epochs, {row['seconds']:.0f} s)")
+        if todo:  # the supernet and the data load only when there is work
+            _finetune_all(_Session(cfg, search_cfg), todo, conn, done, log)
         return [done[c[0]] for c in chosen]

@@ -35,7 +35,7 @@ def finetune(as_json: bool, **options) -> None:
 
     rows = run_finetune(FinetuneConfig(**options), log=lambda m: click.echo(m, err=as_json))
     if as_json:
-        echo_json({"store": options["store"], "candidates": rows})
+        echo_json({"store": options["store"], "candidates": [r.to_columns() for r in rows]})
         return
     for r in rows:
         click.echo(f"{r['genome']}  subset {r['error_subset_before']:.4f}  full {r['error_full_before']:.4f} "

@@ -82,12 +82,12 @@ def fit_to_square(image: np.ndarray, label: np.ndarray | None, size: int
     """
     h, w = fitted_size(image.shape[0], image.shape[1], size)
     out_image = np.full((size, size, 3), 128, dtype=np.uint8)
-    resized = Image.fromarray(image).resize((w, h), Image.BILINEAR)
+    resized = Image.fromarray(image).resize((w, h), Image.Resampling.BILINEAR)
     out_image[:h, :w] = np.asarray(resized)
     out_label = None
     if label is not None:
         out_label = np.full((size, size), IGNORE_LABEL, dtype=np.uint8)
-        out_label[:h, :w] = np.asarray(Image.fromarray(label).resize((w, h), Image.NEAREST))
+        out_label[:h, :w] = np.asarray(Image.fromarray(label).resize((w, h), Image.Resampling.NEAREST))
     return out_image, out_label, (h, w)
 
 

@@ -85,8 +85,13 @@ def class_specs(num_classes: int) -> list[ClassSpec]:
         pair = j // 2
         first, second = HUES[pair % len(HUES)], HUES[(pair + 3) % len(HUES)]
         specs.append(ClassSpec(j + 1, SHAPES[j % len(SHAPES)], TEXTURES[pair % len(TEXTURES)],
-                               (tuple(int(v) for v in first), tuple(int(v) for v in second))))
+                               (_rgb(first), _rgb(second))))
     return specs
+
+
+def _rgb(colour) -> tuple[int, int, int]:
+    r, g, b = (int(v) for v in colour)
+    return r, g, b
 
 
 def _jitter(rng: np.random.Generator, colours: tuple) -> np.ndarray:

@@ -62,7 +62,7 @@ def background(rng: np.random.Generator, grid: tuple[np.ndarray, np.ndarray]) ->
     elif kind == "clouds":
         cells = int(rng.integers(3, 7))
         coarse = Image.fromarray(rng.random((cells, cells), dtype=np.float32), mode="F")
-        weight = np.clip(np.asarray(coarse.resize((size, size), Image.BICUBIC)), 0, 1)
+        weight = np.clip(np.asarray(coarse.resize((size, size), Image.Resampling.BICUBIC)), 0, 1)
     else:
         period = size * rng.uniform(0.15, 0.5)
         weight = 0.5 + 0.5 * np.sin(2 * math.pi * u / period + rng.uniform(0, 2 * math.pi))

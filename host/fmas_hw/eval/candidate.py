@@ -15,6 +15,7 @@ from ..errors import ConfigError
 from ..model.manifest import build_options
 from ..model.supernet import Supernet
 from ..space import Arch
+from ..targets.estimate import EstimateTarget
 from .costs import arch_costs
 from .evaluator import SubsetEvaluator
 
@@ -51,7 +52,7 @@ class CandidateEvaluator:
     def latency(self, arch: Arch) -> tuple[int, str, float]:
         """GAP8 cycles of the adapted candidate, the target that produced them, and seconds."""
         t0 = time.perf_counter()
-        if self.target_name == "estimate":
+        if isinstance(self.target, EstimateTarget):
             m = self.target.estimate_arch(arch, classes=self.supernet.classes, alpha=self.supernet.alpha)
         else:
             m = self.target.measure(self._project(arch))

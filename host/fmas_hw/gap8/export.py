@@ -41,6 +41,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -69,6 +70,11 @@ class _NativeDilation:
             then pads explicitly as the dense convolution did and runs VALID with that stride,
             which selects exactly the pixels ``x[:, ::s, ::s]`` of the dense output.
     """
+
+    # Provided by the Keras convolution this mixin is combined with.
+    padding: str
+    kernel_size: tuple[int, int]
+    dilation_rate: tuple[int, int]
 
     def __init__(self, *args, subsample: int = 1, **kwargs):
         super().__init__(*args, **kwargs)
@@ -101,7 +107,7 @@ class _NativeDilation:
         return {**super().get_config(), "subsample": self.subsample}
 
 
-class NativeDilatedDepthwiseConv2D(_NativeDilation, layers.DepthwiseConv2D):
+class NativeDilatedDepthwiseConv2D(_NativeDilation, tf.keras.layers.DepthwiseConv2D):
     """``DepthwiseConv2D`` on ``DepthwiseConv2dNative(dilations=...)`` (see :class:`_NativeDilation`)."""
 
     def _native(self, x, strides, padding, dilations):
@@ -109,7 +115,7 @@ class NativeDilatedDepthwiseConv2D(_NativeDilation, layers.DepthwiseConv2D):
                                                 padding=padding, dilations=dilations)
 
 
-class NativeDilatedConv2D(_NativeDilation, layers.Conv2D):
+class NativeDilatedConv2D(_NativeDilation, tf.keras.layers.Conv2D):
     """``Conv2D`` on ``Conv2D(dilations=...)`` (see :class:`_NativeDilation`)."""
 
     def _native(self, x, strides, padding, dilations):
@@ -119,7 +125,7 @@ class NativeDilatedConv2D(_NativeDilation, layers.Conv2D):
 
 #: Keras layer type -> its conversion-only replacement (exact types: Conv2DTranspose and
 #: SeparableConv2D subclass these but lower differently).
-NATIVE = {layers.DepthwiseConv2D: NativeDilatedDepthwiseConv2D, layers.Conv2D: NativeDilatedConv2D}
+NATIVE: dict[type, Any] = {layers.DepthwiseConv2D: NativeDilatedDepthwiseConv2D, layers.Conv2D: NativeDilatedConv2D}
 
 
 def _inbound_names(nodes) -> list[str]:
@@ -131,7 +137,7 @@ def _inbound_names(nodes) -> list[str]:
     return []
 
 
-def _producers(model: keras.Model) -> dict[str, list[str]]:
+def _producers(model: tf.keras.Model) -> dict[str, list[str]]:
     """Layer name -> names of the layers feeding it, read from this model's own config."""
     try:
         config = model.get_config()
@@ -152,7 +158,7 @@ def _is_dilated(layer) -> bool:
     return _rewritable(layer) and tuple(layer.dilation_rate) != (1, 1)
 
 
-def _subsample_folds(model: keras.Model) -> dict[str, str]:
+def _subsample_folds(model: tf.keras.Model) -> dict[str, str]:
     """Convolution -> the Subsample2D it can absorb (its only consumer, a stride-1 convolution)."""
     producers = _producers(model)
     consumers = Counter(p for inputs in producers.values() for p in inputs)
@@ -166,10 +172,10 @@ def _subsample_folds(model: keras.Model) -> dict[str, str]:
     return folds
 
 
-def _replacements(model: keras.Model) -> dict[str, Callable[[], layers.Layer]]:
+def _replacements(model: tf.keras.Model) -> dict[str, Callable[[], tf.keras.layers.Layer]]:
     """Layer name -> factory of the layer that replaces it in the conversion clone."""
     folds = _subsample_folds(model)
-    out: dict[str, Callable[[], layers.Layer]] = {}
+    out: dict[str, Callable[[], tf.keras.layers.Layer]] = {}
     for layer in model.layers:
         if layer.name in folds:
             stride = model.get_layer(folds[layer.name]).stride
@@ -182,7 +188,7 @@ def _replacements(model: keras.Model) -> dict[str, Callable[[], layers.Layer]]:
     return out
 
 
-def prepare_for_export(model: keras.Model) -> keras.Model:
+def prepare_for_export(model: tf.keras.Model) -> tf.keras.Model:
     """The conversion-only clone of ``model`` whose dilated convolutions keep their dilation.
 
     Every dilated ``DepthwiseConv2D`` / ``Conv2D`` becomes a :class:`NativeDilatedDepthwiseConv2D`
@@ -225,7 +231,7 @@ def prepare_for_export(model: keras.Model) -> keras.Model:
 
 # -- input checks --------------------------------------------------------------------------------
 
-def _input_shape(model: keras.Model) -> tuple[int, ...]:
+def _input_shape(model: tf.keras.Model) -> tuple[int, ...]:
     """The (H, W, C) input shape of a single-input model."""
     if len(model.inputs) != 1:
         raise ExportError(f"model '{model.name}' has {len(model.inputs)} inputs: export needs one image input")
@@ -280,7 +286,7 @@ def _representative(images: np.ndarray) -> Callable[[], Iterator[list[np.ndarray
     return generate
 
 
-def export_tflite_int8(model: keras.Model, representative_images: np.ndarray, path: str | Path,
+def export_tflite_int8(model: tf.keras.Model, representative_images: np.ndarray, path: str | Path,
                        fold_dilations: bool = True) -> Path:
     """Full-integer post-training quantisation of ``model`` to a TFLite file.
 
@@ -420,7 +426,7 @@ def tflite_predict(path: str | Path, images: np.ndarray) -> np.ndarray:
     return np.concatenate(results)
 
 
-def argmax_agreement(keras_model: keras.Model, tflite_path: str | Path, images: np.ndarray,
+def argmax_agreement(keras_model: tf.keras.Model, tflite_path: str | Path, images: np.ndarray,
                      batch_size: int = 8) -> float:
     """Fraction of pixels whose argmax class is the same in the Keras model and its TFLite export.
 
@@ -447,7 +453,7 @@ def argmax_agreement(keras_model: keras.Model, tflite_path: str | Path, images: 
 
 # -- ONNX ----------------------------------------------------------------------------------------
 
-def export_onnx(model: keras.Model, path: str | Path, opset: int = 13) -> Path:
+def export_onnx(model: tf.keras.Model, path: str | Path, opset: int = 13) -> Path:
     """Export ``model`` (float) to ONNX with tf2onnx, batch 1, and check the file.
 
     The model goes through :func:`prepare_for_export` first, so dilations are attributes of

@@ -105,7 +105,8 @@ class Gap8Graph:
 
 
 def _shape(tensor_shape) -> tuple[int, int, int]:
-    return tuple(int(d) for d in tensor_shape[1:4])
+    h, w, c = (int(d) for d in tensor_shape[1:4])
+    return h, w, c
 
 
 def _inbound(layer) -> list[str]:
@@ -151,8 +152,7 @@ class _Builder:
     def fuse(self, layer, producer: str) -> Node | None:
         """The producer node if ``layer`` may be fused into it (its only consumer)."""
         node = self.nodes.get(producer)
-        keras_last = node.keras_layers[-1] if node else None
-        if node is None or self.consumers.get(keras_last, 0) != 1:
+        if node is None or self.consumers.get(node.keras_layers[-1], 0) != 1:
             return None
         return node
 

@@ -175,8 +175,8 @@ def merged_crops(graph: Gap8Graph) -> dict[str, str]:
     """
     consumers: dict[str, int] = {}
     for node in graph.nodes:
-        for src in node.inputs:
-            consumers[src] = consumers.get(src, 0) + 1
+        for name in node.inputs:
+            consumers[name] = consumers.get(name, 0) + 1
     producers = {n.name: n for n in graph.nodes}
     merged = {}
     for node in graph.nodes:

@@ -183,9 +183,16 @@ def _act_bound(activation: str, out_scale: float) -> int:
 # ---- per-node quantisation ------------------------------------------------------------------
 
 
+def _required(value: np.ndarray | None, node: Node, what: str) -> np.ndarray:
+    if value is None:
+        raise ExportError(f"layer '{node.name}' has no {what}: export the graph of a built network, "
+                          "not a weightless shape graph")
+    return value
+
+
 def _filter_layout(node: Node) -> np.ndarray:
     """Folded Keras weights in AutoTiler order: conv (Out, In, Fy, Fx), depthwise (C, Fy, Fx)."""
-    w = node.weights
+    w = _required(node.weights, node, "weights")
     if node.op == "depthwise":
         if w.shape[3] != 1:
             raise ExportError(f"layer '{node.name}': depth multiplier {w.shape[3]} is not supported "
@@ -201,7 +208,7 @@ def _quantize_conv(node: Node, s_in: float, s_out: float) -> dict[str, np.ndarra
     shape = (-1,) + (1,) * (w.ndim - 1)
     weights = np.clip(np.round(w / s_w.reshape(shape)), -127, 127).astype(np.int8)
     acc_scale = s_in * s_w
-    bias = np.clip(np.round(node.bias / acc_scale), -(2**31), 2**31 - 1).astype("<i4")
+    bias = np.clip(np.round(_required(node.bias, node, "bias") / acc_scale), -(2**31), 2**31 - 1).astype("<i4")
     mul_scale, mul_shift = quantize_multiplier(acc_scale / s_out)
     return {
         "weights": weights, "biases": bias, "mul_scale": mul_scale, "mul_shift": mul_shift,

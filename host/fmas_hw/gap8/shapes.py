@@ -48,8 +48,8 @@ def _block(g: _Graph, x: Node | None, shape: Shape, layer: Layer, alpha: float) 
     h, w, c = shape
     src, cur = x, shape
     if b:
-        src = g.conv(p + "expand", x, shape, EXPANSION[b] * c, layers=(p + "expand_BN", p + "expand_relu"))
-        cur = src.out_shape
+        expand = g.conv(p + "expand", x, shape, EXPANSION[b] * c, layers=(p + "expand_BN", p + "expand_relu"))
+        src, cur = expand, expand.out_shape
     dense = layer.stride if layer.dilation == 1 else 1
     d = layer.dilation
     pads = tf_same_padding(h, 3, dense, d) + tf_same_padding(w, 3, dense, d)
@@ -64,7 +64,7 @@ def _block(g: _Graph, x: Node | None, shape: Shape, layer: Layer, alpha: float) 
                   layers=(p + "project_BN",))
     if b in GROUP_FIRST:
         return proj, proj.out_shape
-    node = g.add(Node(p + "add", "add", (x.name, proj.name), shape, proj.out_shape, keras_layers=[p + "add"]))
+    node = g.add(Node(p + "add", "add", (x.name if x else "input", proj.name), shape, proj.out_shape, keras_layers=[p + "add"]))
     return node, node.out_shape
 
 

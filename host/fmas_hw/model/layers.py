@@ -12,7 +12,7 @@ keras = tf.keras
 
 
 @keras.utils.register_keras_serializable(package="fmas_hw")
-class BilinearResize(keras.layers.Layer):
+class BilinearResize(tf.keras.layers.Layer):
     """Bilinear resize to a fixed spatial size, ``align_corners=True`` as in DeepLab.
 
     keras-deeplab-v3-plus uses ``tf.compat.v1.image.resize(..., align_corners=True)`` inside
@@ -35,7 +35,7 @@ class BilinearResize(keras.layers.Layer):
 
 
 @keras.utils.register_keras_serializable(package="fmas_hw")
-class Subsample2D(keras.layers.Layer):
+class Subsample2D(tf.keras.layers.Layer):
     """Keep every ``stride``-th row and column (``x[:, ::s, ::s, :]``).
 
     Keras refuses a convolution with both stride > 1 and dilation > 1. The search space allows that

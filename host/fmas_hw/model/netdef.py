@@ -98,7 +98,8 @@ def logits(ops: Ops, x, classes: int, input_size: int):
 # -- MobileNetV2 ---------------------------------------------------------------------------------
 def _depthwise_variants(block: int) -> tuple[tuple[int, int], ...]:
     """(stride, dilation) pairs the search space gives ``block``."""
-    strides = dict(mspace.STRIDE_GENES).get(block, (mspace.SUPERNET_STRIDE[block],))
+    strides: tuple[int, ...] = dict(mspace.STRIDE_GENES).get(block, (mspace.SUPERNET_STRIDE[block],))
+    dilations: tuple[int, ...]
     if block in mspace.DILATION_BIT_GENES:
         dilations = (1, 2)
     elif block in mspace.DILATION_INDEX_GENES:

@@ -166,7 +166,8 @@ def display_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # -- the generation table ---------------------------------------------------------------------
 def generation_rows(data: SearchData) -> list[dict[str, Any]]:
     """Per generation: front size, hypervolume and its change, counts and device seconds."""
-    out, previous = [], None
+    out: list[dict[str, Any]] = []
+    previous: float | None = None
     for g in data.generations:
         change = None if not previous else 100 * (g.hypervolume - previous) / previous
         out.append({"generation": g.gen, "front_size": len(g.front), "hypervolume": g.hypervolume,

@@ -54,7 +54,7 @@ def format_genome(bits: np.ndarray | Sequence[bool]) -> str:
     return "".join("1" if b else "0" for b in bits)
 
 
-def bits_to_index(bits: Sequence[bool]) -> int:
+def bits_to_index(bits: Sequence[bool] | np.ndarray) -> int:
     """Decode a most-significant-bit-first binary index."""
     value = 0
     for b in bits:

@@ -179,7 +179,7 @@ class Target(ABC):
     name: ClassVar[str]
     measures_hardware: ClassVar[bool]
     needs_exclusive_device: ClassVar[bool] = False
-    default_timeout_s: ClassVar[float] = 600.0
+    default_timeout_s: float = 600.0  # instances may set their own
 
     @abstractmethod
     def prepare(self, project_dir: str | Path) -> None:
@@ -272,12 +272,15 @@ def get_target(name: str, **options: Any) -> Target:
         raise ConfigError(
             f"unknown measurement target {name!r}: choose one of {', '.join(available_targets())}"
         )
+    make: Callable[..., Target]
     if isinstance(factory, str):
         module_name, attr = factory.split(":")
-        factory = getattr(importlib.import_module(module_name), attr)
+        make = getattr(importlib.import_module(module_name), attr)
+    else:
+        make = factory
     try:
         # Checked before the call so that a TypeError raised inside a constructor is not masked.
-        inspect.signature(factory).bind(**options)
+        inspect.signature(make).bind(**options)
     except TypeError as exc:
         raise ConfigError(f"invalid options for target {name!r}: {exc}") from exc
-    return factory(**options)
+    return make(**options)

@@ -116,7 +116,7 @@ def record_from_dict(data: dict[str, Any], where: str = "record") -> Record:
     if kind not in KINDS:
         raise MeasurementError(f"{where}: op {values['kind']!r} unknown, expected one of pointwise, {', '.join(KINDS)}")
     try:
-        extra = {k: int(data[k]) for k in OPTIONAL_INT if k in data}
+        extra: dict[str, Any] = {k: int(data[k]) for k in OPTIONAL_INT if k in data}
         features = LayerFeatures(name=str(data["name"]), kind=kind, ops=int(values["ops"]),
                                  l1_bytes=int(values.get("l1_bytes", 0)),
                                  interpolation=str(data.get("interpolation", "nearest")), **extra)

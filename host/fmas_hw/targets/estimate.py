@@ -56,7 +56,7 @@ class EstimateTarget(Target):
 
     name: ClassVar[str] = "estimate"
     measures_hardware: ClassVar[bool] = False
-    default_timeout_s: ClassVar[float] = 120.0
+    default_timeout_s: float = 120.0
 
     def __init__(self, model_file: str | Path | None = None, input_size: int = GAP8_INPUT_SIZE,
                  cluster_freq_hz: int | None = None) -> None:
