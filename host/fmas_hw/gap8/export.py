@@ -75,6 +75,10 @@ class _NativeDilation:
     padding: str
     kernel_size: tuple[int, int]
     dilation_rate: tuple[int, int]
+    strides: tuple[int, int]
+    use_bias: bool
+    bias: Any
+    activation: Any
 
     def __init__(self, *args, subsample: int = 1, **kwargs):
         super().__init__(*args, **kwargs)
@@ -104,7 +108,8 @@ class _NativeDilation:
         return self.activation(y) if self.activation is not None else y
 
     def get_config(self):
-        return {**super().get_config(), "subsample": self.subsample}
+        # get_config comes from the Keras convolution mixed in after this class.
+        return {**super().get_config(), "subsample": self.subsample}  # type: ignore[misc]
 
 
 class NativeDilatedDepthwiseConv2D(_NativeDilation, tf.keras.layers.DepthwiseConv2D):
