@@ -5,13 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 
-tf = pytest.importorskip("tensorflow")
-
-from fmas_hw.data.cache import load_split_arrays  # noqa: E402
-from fmas_hw.data.pipeline import training_dataset  # noqa: E402
-from fmas_hw.data.voc import VocDataset  # noqa: E402
+from fmas_hw.data.cache import load_split_arrays
+from fmas_hw.data.pipeline import training_dataset
+from fmas_hw.data.voc import VocDataset
 
 
 def _epoch(ds) -> list[tuple[np.ndarray, np.ndarray]]:

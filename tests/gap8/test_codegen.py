@@ -296,7 +296,7 @@ def test_model_source_graph_structure(model_c, adapted):
 def test_model_source_compiles_against_the_autotiler_prototypes(model_c):
     gcc = shutil.which("gcc")
     if gcc is None:
-        pytest.skip("gcc not found")
+        pytest.skip("gcc not found: cannot syntax-check the generated model source against the AutoTiler stubs")
     result = subprocess.run([gcc, "-std=gnu99", "-fsyntax-only", "-Wall", "-Werror",
                              f"-I{STUBS / 'autotiler'}", str(model_c)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

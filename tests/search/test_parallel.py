@@ -39,7 +39,7 @@ def test_two_local_workers_same_front(make_config, fake_log, quick_sleeps):
 
 
 def test_dask_local_cluster_same_front(make_config, fake_log, quick_sleeps):
-    distributed = pytest.importorskip("distributed")
+    import distributed  # a pinned dependency: missing must fail, not skip
     serial = run(make_config("serial"))
     fake_log.unlink(missing_ok=True)
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",

@@ -137,6 +137,8 @@ class SwitchableSupernet:
         self.keys = sorted(netdef.choices(self.supernet_arch))
         self.slots = {key: i for i, key in enumerate(self.keys)}
         self.weights = _FoldedWeights(supernet.model)
+        # Traced on the first call, then once per new batch shape.
+        self._forward = tf.function(self.logits, reduce_retracing=True, autograph=False)
 
     def controls(self, arch: Arch) -> np.ndarray:
         """The control vector selecting ``arch`` (variant index per choice; 0 where unused).
@@ -159,8 +161,6 @@ class SwitchableSupernet:
 
     def forward(self, images, controls) -> tf.Tensor:
         """Logits of a batch (traced once per batch shape)."""
-        if not hasattr(self, "_forward"):
-            self._forward = tf.function(self.logits, reduce_retracing=True, autograph=False)
         return self._forward(tf.convert_to_tensor(images, tf.float32), tf.convert_to_tensor(controls, tf.int32))
 
 
