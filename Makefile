@@ -3,8 +3,15 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# NNTool (GAP SDK tools/nntool) needs Python 3.8 and its own pins (tools/nntool-requirements.txt):
+# a separate venv, built once, that the real-NNTool tests (tests/gap8/test_nntool.py) run with.
+# pyenv's 3.8 is on the machine image; any python3.8 on PATH does too. Override with PYTHON38=...
+PYTHON38     ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.8*/bin/python3.8) \
+                  $(shell command -v python3.8 2>/dev/null))
+NNTOOL_VENV  ?= .venv-nntool
+NNTOOL_STAMP := $(NNTOOL_VENV)/.installed
 
-.PHONY: install test test-fast lint demo clean
+.PHONY: install test test-fast lint demo clean nntool-env
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +23,24 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
-test: install lint
+# bfloat16 1.1 builds against numpy (so without build isolation, with numpy, Cython and wheel
+# installed first) and, on GCC >= 11, only with <memory> force-included (setuptools compiles
+# its .cc with $(CC), so CFLAGS carries it too; the other packages build without it).
+$(NNTOOL_STAMP): tools/nntool-requirements.txt
+	@test -n "$(PYTHON38)" || { echo "nntool-env: no Python 3.8 found (pyenv install 3.8.18, or" \
+	  "make PYTHON38=/path/to/python3.8)" >&2; exit 1; }
+	rm -rf $(NNTOOL_VENV)
+	$(PYTHON38) -m venv $(NNTOOL_VENV)
+	$(NNTOOL_VENV)/bin/pip install --quiet --upgrade "pip==24.3.1"
+	$(NNTOOL_VENV)/bin/pip install --quiet "wheel==0.45.1" $$(grep -E '^(numpy|Cython)==' $<)
+	CFLAGS="-include memory" CXXFLAGS="-include memory" $(NNTOOL_VENV)/bin/pip install --quiet \
+	  --no-build-isolation $$(grep -E '^bfloat16==' $<)
+	$(NNTOOL_VENV)/bin/pip install --quiet -r $<
+	touch $@
+
+nntool-env: $(NNTOOL_STAMP)
+
+test: install lint nntool-env
 	$(BIN)/python -m pytest -q -ra
 
 test-fast: install
@@ -30,4 +54,4 @@ demo: install
 	$(BIN)/fmas-hw demo --out demo-out
 
 clean:
-	rm -rf $(VENV) build dist host/*.egg-info .pytest_cache
+	rm -rf $(VENV) $(NNTOOL_VENV) build dist host/*.egg-info .pytest_cache

@@ -11,9 +11,9 @@ Three small representations, each built from the previous one (the DORY pattern)
 
 Lowering rules (gap8-toolchain.md §1.4, §2): conv/pointwise/depthwise ->
 ``CNN_ConvolutionPoolAct_SQ8`` (dilation through ``Dcx/Dcy``, asymmetric "same" padding through a
-``PADTYPE`` generator control), average pooling -> ``CNN_PoolAct_SQ8``, residual add ->
+``PADTYPE`` generator control, ``ENABLEIM2COL`` on 1x1 convolutions as NNTool sets it), average pooling -> ``CNN_PoolAct_SQ8``, residual add ->
 ``CNN_MatAddAct_SQ8``, stand-alone ReLU -> ``CNN_Act_SQ8``, upsampling ->
-``GenerateResizeMultiChannel``, channel concatenation -> ``AddStackedTensors`` (no kernel). The
+``GenerateResizeMultiChannel`` (a 1x1 input with the channels moved into the unchanged axis), channel concatenation -> ``AddStackedTensors`` (no kernel). The
 SDK has no crop generator: a crop directly after an upsampling (how the adaptations round a
 non-integer factor up) is merged into the resize, which then writes the cropped size; any other
 crop is refused with an :class:`~fmas_hw.errors.ExportError`.
@@ -151,6 +151,20 @@ def conv_padding(node: Node) -> tuple[int, str | None]:
         "cannot be expressed with the AutoTiler's 'same' padding (ConvPad + PADTYPE)")
 
 
+def _conv_ctrl(node: Node, pad_type: str | None) -> list[tuple[str, str]]:
+    """The generator controls of a convolution, as the SDK's own flow (NNTool) sets them.
+
+    NNTool (``generators/mult8/conv_pool_mult8.py``) sets ``ENABLEIM2COL=1`` on every 1x1
+    standard convolution: ``CNN_ConvolutionPoolAct_SQ8`` then maps it onto the MatMul kernels
+    when no pooling is fused and the kernel is undilated (it falls back to the convolution
+    kernels by itself when the MatMul tiling has no solution), which is faster on GAP8.
+    """
+    ctrl = [("PADTYPE", pad_type)] if pad_type else []
+    if node.op == "conv" and node.kernel == (1, 1):
+        ctrl.append(("ENABLEIM2COL", "1"))
+    return ctrl
+
+
 def _conv_call(node: Node, out_shape: tuple[int, int, int]) -> tuple[str, list, list]:
     conv_pad, pad_type = conv_padding(node)
     h, w, c_in = node.in_shape
@@ -158,7 +172,7 @@ def _conv_call(node: Node, out_shape: tuple[int, int, int]) -> tuple[str, list, 
     args = [4, 1, c_in, out_shape[2], w, h, kop, node.kernel[1], node.kernel[0],
             node.dilation[1], node.dilation[0], node.stride[1], node.stride[0], conv_pad,
             "KOP_NONE", 0, 0, 0, 0, 0, 0, 0, ACTIVATIONS[node.activation]]
-    return "CNN_ConvolutionPoolAct_SQ8", args, [("PADTYPE", pad_type)] if pad_type else []
+    return "CNN_ConvolutionPoolAct_SQ8", args, _conv_ctrl(node, pad_type)
 
 
 def _pool_call(node: Node, out_shape: tuple[int, int, int]) -> tuple[str, list, list]:
@@ -170,9 +184,32 @@ def _pool_call(node: Node, out_shape: tuple[int, int, int]) -> tuple[str, list, 
     return "CNN_PoolAct_SQ8", args, []
 
 
+def resize_geometry(node: Node, out_shape: tuple[int, int, int]) -> tuple[int, int, int, int, int]:
+    """``(Win, Hin, Wout, Hout, Channels)`` of the resize generator for an upsampling node.
+
+    The AutoTiler finds no tiling for a 1x1 input (NNTool,
+    ``generators/general/resizer.py``). A 1x1xC input resized along one axis only is, in the
+    CHW layout, one C-row (or C-column) image resized along the other: it is lowered so, with
+    the channels in the axis that does not change, as NNTool does. Resizing both axes of a 1x1
+    input has no such form (:func:`fmas_hw.gap8.adapt.adapt` splits it into two resizes).
+
+    Raises:
+        ExportError: a 1x1 input resized along both axes.
+    """
+    (h, w, c), (oh, ow, _) = node.in_shape, out_shape
+    if (h, w) != (1, 1) or (oh, ow) == (1, 1):
+        return w, h, ow, oh, c
+    if oh == 1:
+        return w, c, ow, c, 1
+    if ow == 1:
+        return c, h, c, oh, 1
+    raise ExportError(
+        f"layer '{node.name}': resizing a 1x1x{c} input to {oh}x{ow} has no AutoTiler tiling; "
+        f"split it into a 1x{ow} and an {oh}x1 upsampling (fmas_hw.gap8.adapt does so)")
+
+
 def _resize_call(node: Node, out_shape: tuple[int, int, int]) -> tuple[str, list, list]:
-    h, w, c = node.in_shape
-    args = [w, h, out_shape[1], out_shape[0], c, "SIGNED_INOUT", RESIZE_KOPS[node.interpolation]]
+    args = [*resize_geometry(node, out_shape), "SIGNED_INOUT", RESIZE_KOPS[node.interpolation]]
     return "GenerateResizeMultiChannel", args, []
 
 
