@@ -140,6 +140,41 @@ def test_pad_types_split_the_total():
     assert all(sum(split(t)) == t for split in PAD_TYPES.values() for t in range(6))
 
 
+# ---- controls and resize geometry ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("node,expected", [
+    (_conv((8, 8), 1, 1, 1, (0, 0, 0, 0), (8, 8)), [("ENABLEIM2COL", "1")]),         # pointwise
+    (_conv((8, 8), 1, 2, 1, (0, 0, 0, 0), (4, 4)), [("ENABLEIM2COL", "1")]),         # strided 1x1
+    (_conv((64, 64), 3, 2, 1, (0, 1, 0, 1), (32, 32)), [("PADTYPE", "PAD_BALANCED_RIGHT")]),
+    (_conv((8, 8), 3, 1, 1, (1, 1, 1, 1), (8, 8), "depthwise"), []),
+], ids=["pointwise", "strided-1x1", "3x3-padtype", "depthwise"])
+def test_convolution_controls_are_nntools(node, expected):
+    """ENABLEIM2COL on every 1x1 standard convolution, as NNTool's conv_pool_mult8.py sets it."""
+    assert codegen._conv_call(node, node.out_shape)[2] == expected
+
+
+def _upsample(in_hw, out_hw, c=256):
+    factor = (out_hw[0] // in_hw[0], out_hw[1] // in_hw[1])
+    return Node("up", "upsample", ("input",), (*in_hw, c), (*out_hw, c), stride=factor)
+
+
+@pytest.mark.parametrize("node,expected", [
+    (_upsample((3, 3), (6, 9)), (3, 3, 9, 6, 256)),     # (Win, Hin, Wout, Hout, Channels)
+    (_upsample((1, 1), (1, 48)), (1, 256, 48, 256, 1)),  # channels into the unchanged H axis
+    (_upsample((1, 48), (48, 48)), (48, 1, 48, 48, 256)),
+    (_upsample((1, 1), (48, 1)), (256, 1, 256, 48, 1)),  # channels into the unchanged W axis
+], ids=["plain", "1x1-along-w", "1xw-along-h", "1x1-along-h"])
+def test_resize_geometry(node, expected):
+    assert codegen.resize_geometry(node, node.out_shape) == expected
+
+
+def test_resizing_a_1x1_input_along_both_axes_is_refused():
+    node = _upsample((1, 1), (48, 48))
+    with pytest.raises(ExportError, match="'up': resizing a 1x1x256 input to 48x48 has no AutoTiler"):
+        codegen.resize_geometry(node, node.out_shape)
+
+
 # ---- lowering errors ---------------------------------------------------------------------------
 
 
@@ -271,8 +306,17 @@ def test_model_source_lists_exactly_the_keras_layers(model_c, adapted):
             consumers = [n for n in graph if n.inputs == (keras_name,) and n.op == "crop"]
             oh, ow, _ = (consumers[0] if consumers else node).out_shape
             kop = {"nearest": "KOP_NEAREST_NEIGHBOR_RESIZE", "bilinear": "KOP_BILINEAR_RESIZE"}
-            assert args == [str(w), str(h), str(ow), str(oh), str(c), "SIGNED_INOUT", kop[layer.interpolation]]
+            geometry = [w, h, ow, oh, c]
+            if (h, w) == (1, 1):  # the channels take the axis that does not change (NNTool's form)
+                assert 1 in (oh, ow) and (oh, ow) != (1, 1)
+                geometry = [w, c, ow, c, 1] if oh == 1 else [c, h, c, oh, 1]
+            assert args == [*map(str, geometry), "SIGNED_INOUT", kop[layer.interpolation]]
     assert any(n.op == "crop" for n in graph) and any(n.dilation != (1, 1) and n.stride != (1, 1) for n in graph)
+    # NNTool's control on 1x1 standard convolutions (MatMul kernels), on them only
+    im2col = set(re.findall(r'CNN_SetGenCtrl\(&gen_ctrl_(\w+), "ENABLEIM2COL", AT_OPT_VAL\(1\)\);', text))
+    pointwise = {name for (generator, name, args) in calls
+                 if generator == "CNN_ConvolutionPoolAct_SQ8" and args[6:9] == ["KOP_CONV", "1", "1"]}
+    assert im2col == pointwise and pointwise
 
 
 def test_model_source_graph_structure(model_c, adapted):
