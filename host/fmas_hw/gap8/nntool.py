@@ -34,6 +34,8 @@ NNTOOL_VENV = ".venv-nntool"
 DEFAULT_TIMEOUT = 600
 #: Lines of a failing command's log quoted in the error.
 LOG_TAIL = 20
+#: How NNTool's shell reports a failed command (its exit code stays 0).
+EXCEPTION = "EXCEPTION of type"
 
 
 @dataclass(frozen=True)
@@ -85,24 +87,80 @@ def _environment(sources: SdkSources) -> dict[str, str]:
     return env
 
 
-def _run(command: list[str], cwd: Path, env: dict[str, str], log: Path, timeout: float) -> None:
-    """Run one NNTool command, appending its output to ``log``.
+def _run(command: list[str], cwd: Path, env: dict[str, str], log: Path, timeout: float) -> str:
+    """Run one NNTool command, appending its output to ``log``; returns that output.
 
     Raises:
-        ExportError: the command failed or timed out (the command, exit code and log tail).
+        ExportError: the command failed, reported an exception or timed out (the command, exit
+            code and the tail of its output).
     """
     with log.open("a") as out:
         out.write(f"$ {' '.join(command)}\n")
         out.flush()
+        start = out.tell()
         try:
             code = subprocess.run(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
                                   timeout=timeout, check=False).returncode
         except subprocess.TimeoutExpired:
             code = None
-    if code != 0:
-        tail = "\n".join(log.read_text().splitlines()[-LOG_TAIL:])
-        status = f"timed out after {timeout:g} s" if code is None else f"exited with code {code}"
+    with log.open() as done:
+        done.seek(start)
+        output = done.read()
+    # NNTool's shell reports a failing script command and carries on: it exits 0 all the same.
+    if code != 0 or EXCEPTION in output:
+        tail = "\n".join(output.splitlines()[-LOG_TAIL:])
+        errors = [line for line in output.splitlines() if EXCEPTION in line][:3]
+        status = (f"timed out after {timeout:g} s" if code is None else
+                  f"exited with code {code}" if code else
+                  "exited 0 but reported: " + " | ".join(errors))
         raise ExportError(f"NNTool {status}: {' '.join(command)} (in {cwd}; full log {log}):\n{tail}")
+    return output
+
+
+def _prepare(model: Path, script: Path, build: Path, python: Path | None,
+             sources: SdkSources | None) -> tuple[list[str], dict[str, str]]:
+    """Check the inputs and the environment, copy ``model`` into ``build``; NNTool's argv and env.
+
+    Raises:
+        ExportError: what is missing and what to do.
+    """
+    python = python or default_python()
+    sources = sources or find_sdk_sources()
+    reason = missing_environment(python, sources)
+    if reason or sources is None:
+        raise ExportError(f"cannot run NNTool: {reason}")
+    for path, what in ((model, "model file"), (script, "NNTool script")):
+        if not path.is_file():
+            raise ExportError(f"no {what} at {path}: write the project with representative images")
+    build.mkdir(parents=True, exist_ok=True)
+    if (build / "Makefile").exists():
+        raise ExportError(f"{build} holds a Makefile, which NNTool's `make -pn` would read: use a "
+                          "build folder of its own")
+    shutil.copyfile(model, build / model.name)
+    return [str(python), str(sources.nntool / "scripts" / "nntool")], _environment(sources)
+
+
+def run_script(model: str | Path, script: str | Path, build_dir: str | Path, *args: str,
+               python: Path | None = None, sources: SdkSources | None = None,
+               timeout: float = DEFAULT_TIMEOUT) -> str:
+    """Open a model file (TFLite or ONNX) in NNTool and run a script on it; returns NNTool's output.
+
+    Args:
+        model: the model file; copied into ``build_dir`` (NNTool names its state after it).
+        script: the NNTool script.
+        build_dir: where NNTool runs (created; must not hold a Makefile); ``nntool.log`` there.
+        args: more NNTool options (``-q``: the TFLite is already quantised).
+        python, sources, timeout: as for :func:`run_nntool`.
+
+    Raises:
+        ExportError: as for :func:`run_nntool`.
+    """
+    model, build = Path(model), Path(build_dir)
+    nntool, env = _prepare(model, Path(script).resolve(), build, python, sources)
+    log = build / "nntool.log"
+    log.write_text("")
+    return _run(nntool + ["-s", str(Path(script).resolve()), model.name, *args], build, env, log,
+                timeout)
 
 
 def run_nntool(tflite: str | Path, script: str | Path, build_dir: str | Path, *,
@@ -112,7 +170,8 @@ def run_nntool(tflite: str | Path, script: str | Path, build_dir: str | Path, *,
 
     Args:
         tflite: the int8 TFLite (a project's ``model/<prefix>.tflite``).
-        script: the NNTool script (a project's ``model/nntool_script``).
+        script: the NNTool script (a project's ``model/nntool_script``; it ends in
+            ``save_state``, which writes ``<tflite stem>.json``).
         build_dir: where NNTool runs and writes (created; must not hold a Makefile).
         prefix: model prefix (``<prefix>Model.c``, ``<prefix>Info.h``).
         python: NNTool's Python (default: ``.venv-nntool`` of this checkout).
@@ -126,25 +185,13 @@ def run_nntool(tflite: str | Path, script: str | Path, build_dir: str | Path, *,
         ExportError: missing inputs or environment (saying what to do), or a failing NNTool
             command (the command, its exit code and the log's tail).
     """
-    python = python or default_python()
-    sources = sources or find_sdk_sources()
-    reason = missing_environment(python, sources)
-    if reason or sources is None:
-        raise ExportError(f"cannot run NNTool: {reason}")
-    tflite, script, build = Path(tflite), Path(script).resolve(), Path(build_dir)
-    for path, what in ((tflite, "int8 TFLite"), (script, "NNTool script")):
-        if not path.is_file():
-            raise ExportError(f"no {what} at {path}: write the project with representative images")
-    build.mkdir(parents=True, exist_ok=True)
-    if (build / "Makefile").exists():
-        raise ExportError(f"{build} holds a Makefile, which NNTool's `make -pn` would read: use a "
-                          "build folder of its own")
-    shutil.copyfile(tflite, build / f"{prefix}.tflite")
-    log, env = build / "nntool.log", _environment(sources)
-    log.write_text("")
-    nntool = [str(python), str(sources.nntool / "scripts" / "nntool")]
-    _run(nntool + ["-s", str(script), f"{prefix}.tflite", "-q"], build, env, log, timeout)
-    state = build / f"{prefix}.json"
+    tflite, build = Path(tflite), Path(build_dir)
+    run_script(tflite, script, build, "-q", python=python, sources=sources, timeout=timeout)
+    state = build / f"{tflite.stem}.json"
+    if not state.is_file():
+        raise ExportError(f"NNTool wrote no state {state}: does {script} end in save_state?")
+    nntool, env = _prepare(tflite, Path(script).resolve(), build, python, sources)
+    log = build / "nntool.log"
     _run(nntool + ["-g", "-M", ".", "-m", f"{prefix}Model.c", "-T", "tensors",
                    "-H", f"{prefix}Info.h", state.name], build, env, log, timeout)
     result = NntoolResult(build, state, build / f"{prefix}Model.c", build / "tensors", log)
