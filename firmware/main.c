@@ -8,6 +8,7 @@
  *   fmas_protocol.h  the fmas line protocol (FMAS:BEGIN/LAYER/TOTAL/CHECKSUM/END)
  *
  * Sequence (gap8-toolchain.md §3.2): BEGIN; open the cluster and set the FC/cluster clocks;
+ * with I/O in L3, open the HyperRAM (the application owns it, see below);
  * <prefix>CNN_Construct() (after the cluster is on: it allocates L1 and loads the constants);
  * allocate the input/output (L2, or L3 HyperRAM when they do not fit L2); load the input
  * (embedded array, or a file read over semihosting and written to HyperRAM); run the graph on the
@@ -31,8 +32,22 @@
 
 #if FMAS_IO_IN_L3
 #include "bsp/ram.h"
+#include "bsp/ram/hyperram.h"
 #include "bsp/fs.h"
 #include "bsp/fs/hostfs.h"
+#endif
+
+/* Base of the constants in flash, which the kernels add to every constant's offset: 0, the start
+ * of the readfs file. The application defines it (declared in <prefix>.h), as NNTool's mains do. */
+AT_HYPERFLASH_FS_EXT_ADDR_TYPE FMAS_L3_FLASH = 0;
+
+#if FMAS_IO_IN_L3
+/* The HyperRAM device, owned here because the input and output live in it: main.c fills and reads
+ * them. The model declares L3 RAM externally managed (SetMemoryDeviceInfos ExtManaged=1, NNTool's
+ * l3_ram_ext_managed), so the kernels refer to `extern AT_HYPERRAM_T HyperRam` (the AutoTiler's
+ * name) and <prefix>CNN_Construct() allocates its L3 arena from it. With the graph managing L3,
+ * the device is static to <prefix>Kernels.c and out of the application's reach. */
+AT_HYPERRAM_T HyperRam;
 #endif
 
 /* Number of graph nodes the AutoTiler monitors: the length of its perf array. */
@@ -90,7 +105,7 @@ static int load_input(signed char *chunk)
             status = FMAS_STATUS_INPUT;   /* short file: not this candidate's input */
             break;
         }
-        pi_ram_write(&FMAS_L3_RAM, input_l3 + done, chunk, want);
+        pi_ram_write(&HyperRam, input_l3 + done, chunk, want);
         done += want;
     }
     if (file) pi_fs_close(file);
@@ -104,7 +119,7 @@ static uint32_t output_checksum(signed char *chunk)
     for (uint32_t done = 0; done < FMAS_OUTPUT_BYTES; done += FMAS_IO_CHUNK_BYTES) {
         uint32_t size = FMAS_OUTPUT_BYTES - done < FMAS_IO_CHUNK_BYTES ? FMAS_OUTPUT_BYTES - done
                                                                       : FMAS_IO_CHUNK_BYTES;
-        pi_ram_read(&FMAS_L3_RAM, output_l3 + done, chunk, size);
+        pi_ram_read(&HyperRam, output_l3 + done, chunk, size);
         hash = fnv1a32_update(hash, (const unsigned char *)chunk, size);
     }
     return hash;
@@ -114,18 +129,33 @@ static int io_open(signed char **chunk)
 {
     *chunk = (signed char *)pi_l2_malloc(FMAS_IO_CHUNK_BYTES);
     if (*chunk == NULL) return FMAS_STATUS_ALLOC;
-    input_l3_ok = pi_ram_alloc(&FMAS_L3_RAM, &input_l3, FMAS_INPUT_BYTES) == 0;
-    output_l3_ok = pi_ram_alloc(&FMAS_L3_RAM, &output_l3, FMAS_OUTPUT_BYTES) == 0;
+    input_l3_ok = pi_ram_alloc(&HyperRam, &input_l3, FMAS_INPUT_BYTES) == 0;
+    output_l3_ok = pi_ram_alloc(&HyperRam, &output_l3, FMAS_OUTPUT_BYTES) == 0;
     if (!input_l3_ok || !output_l3_ok) return FMAS_STATUS_ALLOC;
     return load_input(*chunk);
 }
 
 static void io_close(signed char *chunk)
 {
-    if (output_l3_ok) pi_ram_free(&FMAS_L3_RAM, output_l3, FMAS_OUTPUT_BYTES);
-    if (input_l3_ok) pi_ram_free(&FMAS_L3_RAM, input_l3, FMAS_INPUT_BYTES);
+    if (output_l3_ok) pi_ram_free(&HyperRam, output_l3, FMAS_OUTPUT_BYTES);
+    if (input_l3_ok) pi_ram_free(&HyperRam, input_l3, FMAS_INPUT_BYTES);
     output_l3_ok = input_l3_ok = 0;
     if (chunk) pi_l2_free(chunk, FMAS_IO_CHUNK_BYTES);
+}
+
+/* Open the HyperRAM before the constructor allocates from it; 1 (as the constructor's own
+ * "L3 device open failed") when it cannot be opened. */
+static int ram_open(void)
+{
+    struct pi_hyperram_conf conf;
+    pi_hyperram_conf_init(&conf);
+    pi_open_from_conf(&HyperRam, &conf);
+    return pi_ram_open(&HyperRam) ? FMAS_STATUS_CONSTRUCT_OPEN : FMAS_STATUS_OK;
+}
+
+static void ram_close(void)
+{
+    pi_ram_close(&HyperRam);
 }
 
 #else /* input and output in L2, the input embedded in input.h */
@@ -147,6 +177,16 @@ static void io_close(signed char *chunk)
 {
     (void)chunk;
     if (output_l2) pi_l2_free(output_l2, FMAS_OUTPUT_BYTES);
+}
+
+/* The generated constructor opens the HyperRAM itself. */
+static int ram_open(void)
+{
+    return FMAS_STATUS_OK;
+}
+
+static void ram_close(void)
+{
 }
 
 #endif
@@ -196,10 +236,14 @@ static int fmas_main(void)
     pi_freq_set(PI_FREQ_DOMAIN_CL, FMAS_FREQ_CL_HZ);
 
     /* Must run after the cluster is on; 1..4 = device open / L3 / L2 / L1 allocation failed. */
-    int status = FMAS_CNN_CONSTRUCT();
+    int status = ram_open();
     if (status == FMAS_STATUS_OK) {
-        status = infer(&cluster, &layers);
-        FMAS_CNN_DESTRUCT();
+        status = FMAS_CNN_CONSTRUCT();
+        if (status == FMAS_STATUS_OK) {
+            status = infer(&cluster, &layers);
+            FMAS_CNN_DESTRUCT();
+        }
+        ram_close();
     }
     pi_cluster_close(&cluster);
     fmas_end(status, layers);

@@ -8,8 +8,6 @@ kernel, stride, dilation, padding, channels, sizes and activation.
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -27,11 +25,12 @@ from fmas_hw.model.layers import Subsample2D
 from fmas_hw.resources import templates_dir
 from fmas_hw.space import MobileNetV2Space
 
+from .sdk_compile import check_model_source
+
 MB = MobileNetV2Space()
 #: strides 2/3, a strided dilated depthwise, skipped blocks, a crop after the final upsampling.
 FIXED_GENOME = "0110" + "101" + "110110" + "10" + "101" + "1001" + "110" + "011"
 SIZE = 64
-STUBS = Path(__file__).parent / "stubs"
 CONV_ROLES = ["weights", "biases", "mul_scale", "mul_shift", "infos"]
 
 
@@ -337,13 +336,46 @@ def test_model_source_graph_structure(model_c, adapted):
     assert int(cargs[1]) == text.count("ARG_SCOPE_GLOBAL") + 2
 
 
-def test_model_source_compiles_against_the_autotiler_prototypes(model_c):
-    gcc = shutil.which("gcc")
-    if gcc is None:
-        pytest.skip("gcc not found: cannot syntax-check the generated model source against the AutoTiler stubs")
-    result = subprocess.run([gcc, "-std=gnu99", "-fsyntax-only", "-Wall", "-Werror",
-                             f"-I{STUBS / 'autotiler'}", str(model_c)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+def _model_source(arch, supernet, folder: Path, io_location: str, size: int = SIZE) -> Path:
+    model = adapt(arch, supernet.model, 5, 0.35, input_size=size).model
+    graph = extract_graph(model)
+    memory = {"l1": 52736, "l2": 400000, "l3": 8000000, "l3_flash": 64 << 20}
+    context = model_context(lower(graph, _roles(graph)), "fmas", memory, io_location, "model/tensors")
+    context |= {"candidate": {"key": "k", "backbone": "mobilenetv2", "genome": MB.encode(arch),
+                              "input_size": size, "classes": 5, "alpha": 0.35},
+                "fmas_version": "test", "tensor_dir": "model/tensors"}
+    path = folder / "fmasModel.c"
+    path.write_text(render("Model.c.j2", context))
+    return path
+
+
+#: The fixed genome, the supernet and a minimal one (stride 3 everywhere, fewest blocks).
+COMPILE_GENOMES = {"fixed": FIXED_GENOME, "supernet": MB.supernet_genome,
+                   "minimal": "1111" + "000" + "000000" + "10" + "100" + "1000" + "100" + "100"}
+
+
+@pytest.mark.sdk_sources
+@pytest.mark.parametrize("io_location", ["AT_MEM_L2", "AT_MEM_L3_HRAM"])
+@pytest.mark.parametrize("genome", COMPILE_GENOMES.values(), ids=COMPILE_GENOMES.keys())
+def test_model_source_compiles_against_the_real_autotiler_headers(
+        genome, io_location, tiny_mnv2_supernet, sdk_sources, tmp_path):
+    """Every generator call matches the SDK's prototypes (AutoTilerLib.h, CNN_Generators_SQ8.h,
+    CNN_Copy_Generators.h, ResizeGenerator.h): gcc -Wall -Werror, with the SDK's include folders."""
+    source = _model_source(MB.decode(genome), tiny_mnv2_supernet, tmp_path, io_location)
+    ext_managed = int(io_location == "AT_MEM_L3_HRAM")
+    assert f'"fmas_L3_Memory", 0, {ext_managed},' in source.read_text()
+    check_model_source(source, sdk_sources)
+
+
+@pytest.mark.sdk_sources
+def test_model_source_compile_check_can_fail(model_c, sdk_sources, tmp_path):
+    """A generator call with one argument too many is an error against the real prototypes."""
+    broken = tmp_path / "fmasModel.c"
+    broken.write_text(re.sub(r"(CNN_MatAddAct_SQ8\(\"\w+\", 0, )", r"\g<1>1, ", model_c.read_text(),
+                             count=1))
+    assert broken.read_text() != model_c.read_text()
+    with pytest.raises(AssertionError, match="too many arguments to function 'CNN_MatAddAct_SQ8'"):
+        check_model_source(broken, sdk_sources)
 
 
 def test_codegen_at_gap8_size(tiny_mnv2_supernet):
@@ -355,7 +387,8 @@ def test_codegen_at_gap8_size(tiny_mnv2_supernet):
     assert len(pools) == 2 and np.prod([int(p.args[4]) for p in pools]) == 16
 
 
-def test_hostile_layer_names_render_to_compilable_c(tmp_path):
+@pytest.mark.sdk_sources
+def test_hostile_layer_names_render_to_compilable_c(tmp_path, sdk_sources):
     """Hostile Keras names (incl. '*/', quotes, keywords, names equal after sanitising) end up as
     valid, unique C identifiers and safe comments in a model source gcc accepts."""
     names = list(HOSTILE.values()) + ["conv 1", "conv-1", "conv_1"]
@@ -373,7 +406,4 @@ def test_hostile_layer_names_render_to_compilable_c(tmp_path):
     added = re.findall(r'AddNode\("([^"]*)"', source.read_text())
     assert len(added) == len(set(added)) == len(names)
     assert all(re.fullmatch(r"S\d+_?[A-Za-z0-9_]*", a) and len(a) <= 48 for a in added)
-    if shutil.which("gcc"):
-        result = subprocess.run(["gcc", "-std=gnu99", "-fsyntax-only", "-Wall", "-Werror",
-                                 f"-I{STUBS / 'autotiler'}", str(source)], capture_output=True, text=True)
-        assert result.returncode == 0, result.stderr
+    check_model_source(source, sdk_sources)

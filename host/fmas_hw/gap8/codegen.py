@@ -41,6 +41,7 @@ OUTPUTS: dict[str, str] = {
     "common/model_decl.mk": "common/model_decl.mk.j2",
     "common/model_rules.mk": "common/model_rules.mk.j2",
     "app_config.h": "app_config.h.j2",
+    "{prefix}.h": "model_header.h.j2",
     "input.h": "input.h.j2",
     "README.md": "README.md.j2",
 }
@@ -344,6 +345,9 @@ def model_context(model: AtModel, prefix: str, memory: dict[str, int], io_locati
                "file": f"{tensor_dir}/{c.name}.tensor"} for c in model.consts]
     io = {"ctype": "signed char", "home": io_location, "exec": io_location}
     return {
+        # I/O in HyperRAM: the application owns the device (it writes the input and reads the
+        # output there); otherwise the generated constructor opens it, file-static to the kernels.
+        "l3_ram_ext_managed": int(io_location == "AT_MEM_L3_HRAM"),
         "prefix": prefix,
         "layers": model.layers,
         "graph_input": {**io, "name": INPUT_TENSOR},
@@ -353,7 +357,9 @@ def model_context(model: AtModel, prefix: str, memory: dict[str, int], io_locati
         "locals": model.locals,
         "stacks": model.stacks,
         "memory": memory,
-        "used_files": ["Gap.h", "CNN_BasicKernels_SQ8.h", "CNN_Copy.h", "ResizeBasicKernels.h"],
+        # <prefix>Kernels.h includes these; <prefix>.h declares <prefix>_L3_Flash (NNTool's order).
+        "used_files": ["Gap.h", f"{prefix}.h", "CNN_BasicKernels_SQ8.h", "CNN_Copy.h",
+                       "ResizeBasicKernels.h"],
     }
 
 

@@ -233,6 +233,7 @@ def _files(prefix: str, exports: dict[str, str], io_in_l3: bool) -> list[tuple[s
         ("common/model_decl.mk, common/model_rules.mk", "model build variables and rules"),
         ("main.c, fmas_protocol.h", "the hand-written firmware and its line protocol"),
         ("app_config.h", "generated glue: model prefix, I/O sizes and placement, clocks, stacks"),
+        (f"{prefix}.h", "project header the generated kernels include (declares the flash base)"),
         ("input.h", "the int8 test input" + (" (not embedded: input/output in L3)" if io_in_l3 else "")),
         (f"model/{prefix}Model.c", "fmas-hw's AutoTiler model (autotiler route)"),
         ("model/tensors/", "its int8/int32 constants, raw little-endian, CHW"),

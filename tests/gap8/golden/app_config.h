@@ -13,6 +13,8 @@
 #define FMAS_CNN_CONSTRUCT fmasCNN_Construct
 #define FMAS_CNN fmasCNN
 #define FMAS_CNN_DESTRUCT fmasCNN_Destruct
+/* Flash base of the constants, declared in fmas.h, defined by the application */
+#define FMAS_L3_FLASH fmas_L3_Flash
 /* Kernels of the autotiler route (the nntool route may fuse differently; main.c counts AT_GraphPerf). */
 #define FMAS_AT_KERNELS 44
 
@@ -31,8 +33,9 @@
  * 1: both live in L3 HyperRAM, the input is read from FMAS_INPUT_PATH;
  * 0: both in L2, the input embedded in input.h. */
 #define FMAS_IO_IN_L3 0
-/* HyperRAM device opened by the generated <prefix>CNN_Construct() (L3 not externally managed). */
-#define FMAS_L3_RAM HyperRam
+/* With FMAS_IO_IN_L3, main.c defines and opens `struct pi_device HyperRam` before
+ * fmasCNN_Construct() (the model declares L3 RAM externally managed); without, the
+ * generated constructor opens its own. */
 #define FMAS_IO_CHUNK_BYTES 4096u
 #ifndef FMAS_INPUT_PATH
 #define FMAS_INPUT_PATH "model/input.bin" /* the Makefile passes the absolute path */

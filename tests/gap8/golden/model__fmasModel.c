@@ -16,13 +16,15 @@
 void fmasModel(unsigned int L1Memory, unsigned int L2Memory, unsigned int L3Memory, unsigned int L3Flash)
 {
     SetSymbolDynamics();
-    SetUsedFilesNames(0, 4, "Gap.h", "CNN_BasicKernels_SQ8.h", "CNN_Copy.h", "ResizeBasicKernels.h");
+    SetUsedFilesNames(0, 5, "Gap.h", "fmas.h", "CNN_BasicKernels_SQ8.h", "CNN_Copy.h", "ResizeBasicKernels.h");
     SetGeneratedFilesNames("fmasKernels.c", "fmasKernels.h");
     AT_SetGraphCtrl(AT_GRAPH_MONITOR_CYCLES, AT_OPT_ON);
     AT_SetGraphCtrl(AT_GRAPH_PRODUCE_NODE_NAMES, AT_OPT_ON);
     AT_SetGraphCtrl(AT_GRAPH_PRODUCE_OPERINFOS, AT_OPT_ON);
     AT_SetGraphCtrl(AT_GRAPH_REORDER_CONSTANT_IN, AT_OPT_ON);
 
+    /* L3 RAM ExtManaged = 1 when the graph's input/output live there: the application opens the
+     * HyperRAM device (struct pi_device HyperRam) to fill and read them, and the kernels use it. */
     SetMemoryDeviceInfos(4,
         AT_MEM_L1, L1Memory, "fmas_L1_Memory", 0, 0,
         AT_MEM_L2, L2Memory, "fmas_L2_Memory", 0, 1,
