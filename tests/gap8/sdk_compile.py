@@ -90,11 +90,19 @@ def check_model_source(source: Path, sdk: SdkSources, *extra: str) -> None:
     _run([gcc, "-std=gnu99", "-fsyntax-only", *WARNINGS, *extra, *model_flags(sdk), str(source)])
 
 
+def _has_libc(gcc: str) -> bool:
+    # gcc prints the bare name back when no specs file of that name is installed
+    found = subprocess.run([gcc, "-print-file-name=picolibc.specs"], capture_output=True,
+                           text=True, timeout=60).stdout.strip()
+    return Path(found).is_absolute()
+
+
 def riscv_gcc() -> str:
-    """The cross compiler; skips outside CI (fails under CI) when it is not installed."""
+    """The cross compiler; skips outside CI (fails under CI) when it or its libc is missing."""
     found = shutil.which(RISCV_GCC)
-    if found is None:
-        reason = (f"{RISCV_GCC} not found: cannot compile the firmware for GAP8 "
+    if found is None or not _has_libc(found):
+        missing = RISCV_GCC if found is None else "picolibc for " + RISCV_GCC
+        reason = (f"{missing} not found: cannot compile the firmware for GAP8 "
                   f"(install it with: {RISCV_INSTALL})")
         if os.environ.get("CI"):
             pytest.fail(reason + " (.ci/run installs it)")
