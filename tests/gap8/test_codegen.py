@@ -368,6 +368,15 @@ def test_model_source_compiles_against_the_real_autotiler_headers(
 
 
 @pytest.mark.sdk_sources
+def test_model_source_at_gap8_size_compiles_with_io_in_l3(tiny_mnv2_supernet, sdk_sources, tmp_path):
+    """The 384x384 candidate, whose input/output only fit HyperRAM (two-step pooling)."""
+    source = _model_source(MB.decode(FIXED_GENOME), tiny_mnv2_supernet, tmp_path, "AT_MEM_L3_HRAM",
+                           size=384)
+    assert source.read_text().count("CNN_PoolAct_SQ8(") == 2
+    check_model_source(source, sdk_sources)
+
+
+@pytest.mark.sdk_sources
 def test_model_source_compile_check_can_fail(model_c, sdk_sources, tmp_path):
     """A generator call with one argument too many is an error against the real prototypes."""
     broken = tmp_path / "fmasModel.c"
