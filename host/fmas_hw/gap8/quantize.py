@@ -19,8 +19,13 @@ Choices (documented because NNTool would make them for the TFLite route):
 * operations that cannot rescale share one scale between input(s) and output: resizes and crops
   (pure data movement), channel concatenations (no kernel: producers write into slices of the
   stacked output), pooling and stand-alone activations (kept simple; their range only shrinks);
-* ``Infos`` uses the 9-byte layout of the GAP8-era SQ8 generators (``AT_INF_DIM 9`` in
-  ``CNN_Generators_SQ8.c`` of gap_sdk 4.x), given as data in :data:`INFOS_LAYOUT`.
+* ``Infos`` uses the 13-byte layout of the pinned SDK (``AT_INF_DIM`` = 13 in
+  ``CNN_Libraries_SQ8/CNN_Infos_SQ8.h`` of gap_sdk 4.22), given as data in :data:`INFOS_LAYOUT`
+  (offset and width of each field; a test compares it with the real header);
+* the kernels apply the activation as ``AT_SCALE(act(x), ActScale, ActScaleN)`` and pooling as
+  the same rescale, so every node that carries ``Infos`` gets ``ActScale = 1, ActScaleN = 0`` (the
+  identity, what NNTool writes when input and output share a scale); an ``ActScale`` of 0 would
+  make every ReLU6 convolution and every pooling layer output zeros.
 
 The tensor files are raw little-endian arrays in AutoTiler (CHW) order, what
 ``ConstInfo(file, 1, 1, bits, 0)`` reads.
@@ -36,12 +41,16 @@ import numpy as np
 from ..errors import ExportError
 from .graph import Gap8Graph, Node
 
-#: Byte offsets of the SQ8 ``Infos`` array (gap_sdk 4.x ``CNN_Generators_SQ8.c``).
-INFOS_LAYOUT: dict[str, int] = {
-    "ACTSCALE": 0, "ACTSCALEN": 1, "A0": 2, "B0": 3, "C0": 4,
-    "BIASN": 5, "IN1SCALE": 5, "IN1SCALEN": 6, "OUTSCALE": 7, "OUTSCALEN": 8,
+#: ``(byte offset, width in bytes)`` of the SQ8 ``Infos`` fields the project writes, from the
+#: ``AT_INF_*`` defines of ``CNN_Libraries_SQ8/CNN_Infos_SQ8.h`` (gap_sdk 4.22, the pinned SDK;
+#: multi-byte fields little-endian). IN1SCALE/N alias BIASN/SCALEN, OUTSCALE aliases OUTZEROPOINT.
+INFOS_LAYOUT: dict[str, tuple[int, int]] = {
+    "ACTSCALE": (0, 1), "ACTSCALEN": (1, 1), "A0": (2, 2), "B0": (4, 2), "C0": (6, 2),
+    "BIASN": (8, 1), "IN1SCALE": (8, 1), "IN1SCALEN": (9, 1), "OUTSCALE": (10, 1),
+    "OUTSCALEN": (11, 1), "PRENORM": (12, 1),
 }
-INFOS_DIM = 9
+#: ``AT_INF_DIM``: bytes of one ``Infos`` tensor.
+INFOS_DIM = 13
 #: Upper bound of ReLU6 in real units.
 RELU6 = 6.0
 #: Largest shift a ``Mul_shift`` can take (the product stays a 32-bit integer).
@@ -169,10 +178,19 @@ def quantize_multiplier(multiplier: np.ndarray | float) -> tuple[np.ndarray, np.
 
 
 def _infos(**values: int) -> np.ndarray:
-    infos = np.zeros(INFOS_DIM, np.int16)
+    """One ``Infos`` tensor; ``ActScale`` defaults to the identity rescale (1, shift 0)."""
+    values = {"ACTSCALE": 1, "ACTSCALEN": 0, **values}
+    infos = bytearray(INFOS_DIM)
     for key, value in values.items():
-        infos[INFOS_LAYOUT[key]] = value
-    return infos.astype(np.uint8).view(np.int8)  # bytes as the kernels read them
+        offset, width = INFOS_LAYOUT[key]
+        infos[offset: offset + width] = int(value).to_bytes(width, "little", signed=value < 0)
+    return np.frombuffer(bytes(infos), np.int8).copy()  # bytes as the kernels read them
+
+
+def infos_field(infos: np.ndarray, key: str) -> int:
+    """The value of field ``key`` of an ``Infos`` tensor (unsigned, as the kernels read scales)."""
+    offset, width = INFOS_LAYOUT[key]
+    return int.from_bytes(np.asarray(infos, np.int8).tobytes()[offset: offset + width], "little")
 
 
 def _act_bound(activation: str, out_scale: float) -> int:
@@ -233,7 +251,7 @@ def _quantize_node(node: Node, s_in: tuple[float, ...], s_out: float) -> dict[st
             raise ExportError(f"layer '{node.name}': MatAdd takes 2 inputs, got {len(s_in)}")
         return _quantize_add(node, s_in, s_out)
     if node.op in ("avgpool", "act"):  # same scale in and out: identity rescale
-        return {"infos": _infos(A0=_act_bound(node.activation, s_out), OUTSCALE=1)}
+        return {"infos": _infos(A0=_act_bound(node.activation, s_out))}
     return {}  # upsample, crop, concat: no constants
 
 
