@@ -22,9 +22,10 @@ from fmas_hw.gap8.adapt import adapt
 from fmas_hw.gap8.execute import run_graph
 from fmas_hw.gap8.graph import extract_graph
 from fmas_hw.gap8.int8_reference import output_int8
-from fmas_hw.gap8.project import write_project
+from fmas_hw.gap8.project import RANDOM_CALIBRATION, write_project
 from fmas_hw.gap8.quantize import INFOS_DIM, quantize_graph, quantize_input
 from fmas_hw.space import MobileNetV2Space
+from fmas_hw.targets.protocol import fnv1a32
 
 from .sdk_compile import compile_firmware, write_kernels_standin
 
@@ -138,6 +139,21 @@ def test_weights_tensor_holds_the_quantised_kernel(project, tiny_mnv2_supernet):
     q = weights.transpose(2, 3, 1, 0)  # AutoTiler (Out, In, Fy, Fx) -> HWIO
     big = np.abs(q) > 10
     assert np.all(np.sign(q[big]) == np.sign(kernel[big]))  # folding scales by gamma/sigma > 0
+
+
+def test_expected_output_is_the_int8_reference_of_the_input(project, tiny_mnv2_supernet):
+    """model/expected.json: what the live targets compare the firmware's checksum with."""
+    expected = json.loads((project / "model" / "expected.json").read_text())
+    graph = extract_graph(adapt(MB.decode(FIXED_GENOME), tiny_mnv2_supernet.model, 5, 0.35,
+                                input_size=SIZE).model)
+    calibration = np.random.default_rng(0).uniform(-1, 1, (RANDOM_CALIBRATION, SIZE, SIZE, 3))
+    qgraph = quantize_graph(graph, calibration.astype(np.float32))  # write_project's seeded images
+    input_q = np.fromfile(project / "model" / "input.bin", np.int8).reshape(3, SIZE, SIZE)
+    output = output_int8(graph, qgraph, input_q)
+    assert output.shape == (5, SIZE, SIZE) and len(np.unique(output)) > 10  # a real output
+    assert expected == {"input": "model/input.bin", "output_shape_chw": [5, SIZE, SIZE],
+                        "output_bytes": 5 * SIZE * SIZE, "output_checksum": fnv1a32(output.tobytes()),
+                        "reference": "fmas_hw.gap8.int8_reference"}
 
 
 # ---- quantisation semantics: the package's int8 reference agrees with the float graph ---------

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 import serial.tools.list_ports
 from fmas_targets_testkit import LAYERS, FakeBoard, render_run
+from test_target_gvsoc import live_project
 
 from fmas_hw.errors import DeviceNotFoundError, RunTimeoutError, SdkMissingError
 from fmas_hw.targets.board import BoardTarget, CommandTrigger, TriggerFailedError
@@ -231,12 +232,13 @@ def test_unopenable_port(tmp_path) -> None:
 
 @pytest.mark.board
 @pytest.mark.skipif(not os.environ.get("FMAS_BOARD_PORT"), reason="needs a GAP8 board: FMAS_BOARD_PORT unset")
-def test_live_board() -> None:
-    project = os.environ.get("FMAS_BOARD_PROJECT")
-    if not project:
-        pytest.skip("set FMAS_BOARD_PROJECT to a generated GAP8 project to measure it on the board")
+def test_live_board(tiny_mnv2_supernet, tmp_path) -> None:
+    """A small project of its own on the board: cycles, and the output of the host int8 reference."""
+    project = live_project(tiny_mnv2_supernet, tmp_path)
     m = BoardTarget(port=os.environ["FMAS_BOARD_PORT"]).measure(project)
     assert m.total_cycles > 0 and m.source == "board"
+    assert m.expected_checksum is not None and m.checksum == m.expected_checksum, (
+        f"board output checksum {m.checksum} != expected {m.expected_checksum} (host int8 reference)")
 
 
 def test_make_commands_of_the_board(fake_sdk, board, project, tmp_path, monkeypatch) -> None:

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 from fmas_targets_testkit import FIXTURES, LAYERS, render_run
 
-from fmas_hw.errors import BuildError, RunTimeoutError, SdkMissingError
+from fmas_hw.errors import BuildError, MeasurementError, RunTimeoutError, SdkMissingError
 from fmas_hw.targets import sdk
+from fmas_hw.targets.base import Measurement
 from fmas_hw.targets.gvsoc import GvsocTarget
 from fmas_hw.targets.protocol import FirmwareStatusError, TimerNotStartedError
 from fmas_hw.targets.sdk import check_sdk
+
+#: The smallest candidate of the space: its project builds and runs in a short GVSoC session.
+LIVE_GENOME = "1111" + "000" + "000000" + "10" + "100" + "1000" + "100" + "100"
+
+
+def live_project(supernet, folder: Path) -> Path:
+    """A small project of the tiny supernet (64 px), whose model/expected.json the run is checked
+    against."""
+    from fmas_hw.gap8.project import write_project
+    from fmas_hw.space import MobileNetV2Space
+
+    return write_project(MobileNetV2Space().decode(LIVE_GENOME), supernet, folder / "live",
+                         classes=5, alpha=0.35, input_size=64)
 
 
 def _args_seen(tmp_path: Path) -> list[str]:
@@ -110,12 +125,38 @@ def test_run_timeout(fake_sdk, project, monkeypatch) -> None:
         GvsocTarget().run(project, timeout_s=0.3)
 
 
+@pytest.mark.parametrize(("expected", "ok"), [(0x5A17C0DE, True), (0x12345678, False), (None, None)],
+                         ids=["same", "different", "no-expected-file"])
+def test_measured_checksum_is_compared_with_the_expected_one(fake_sdk, project, monkeypatch, caplog,
+                                                             expected, ok):
+    if expected is not None:
+        (project / "model").mkdir()
+        (project / "model" / "expected.json").write_text(json.dumps({"output_checksum": expected}))
+    monkeypatch.setenv("FMAS_FAKE_OUTPUT", str(FIXTURES / "gvsoc_fmas.log"))
+    m = GvsocTarget().run(project, timeout_s=30)
+    assert (m.checksum, m.expected_checksum, m.output_ok) == (0x5A17C0DE, expected, ok)
+    assert Measurement.from_dict(json.loads(json.dumps(m.to_dict()))) == m
+    warned = [r.getMessage() for r in caplog.records if "differs from the expected" in r.getMessage()]
+    assert warned == ([f"output checksum 0x5a17c0de differs from the expected 0x12345678 (host int8 "
+                       f"reference): the firmware did not compute the exported network; see {m.log_path}"]
+                      if ok is False else [])
+
+
+def test_unreadable_expected_file_is_a_measurement_error(fake_sdk, project, monkeypatch):
+    (project / "model").mkdir()
+    (project / "model" / "expected.json").write_text("{")
+    monkeypatch.setenv("FMAS_FAKE_OUTPUT", str(FIXTURES / "gvsoc_fmas.log"))
+    with pytest.raises(MeasurementError, match="expected.json is unreadable.*fmas-hw export"):
+        GvsocTarget().run(project, timeout_s=30)
+
+
 @pytest.mark.sdk
 @pytest.mark.skipif(not os.environ.get("GAP_SDK_HOME"), reason="needs the GAP SDK: GAP_SDK_HOME unset")
-def test_live_gvsoc() -> None:
+def test_live_gvsoc(tiny_mnv2_supernet, tmp_path) -> None:
+    """A small project of its own on GVSoC: cycles, and the output of the host int8 reference."""
     check_sdk(("sdk", "toolchain", "autotiler"))
-    project = os.environ.get("FMAS_GVSOC_PROJECT")
-    if not project:
-        pytest.skip("set FMAS_GVSOC_PROJECT to a generated GAP8 project to measure it on GVSoC")
+    project = live_project(tiny_mnv2_supernet, tmp_path)
     m = GvsocTarget().measure(project)
     assert m.total_cycles > 0 and m.source == "gvsoc" and Path(m.log_path).is_file()
+    assert m.expected_checksum is not None and m.checksum == m.expected_checksum, (
+        f"GVSoC output checksum {m.checksum} != expected {m.expected_checksum} (host int8 reference)")

@@ -15,6 +15,7 @@ failing candidate can be rebuilt by hand::
     <out>/model/nntool_script      the NNTool script of the TFLite route
     <out>/model/<prefix>.tflite, .onnx   int8 TFLite and ONNX (when representative images are given)
     <out>/model/input.bin          the int8 CHW test input; model/layers.json the layer table
+    <out>/model/expected.json      its expected int8 output checksum (the int8 reference)
     <out>/memory_plan.json         the memory plan (when fmas_hw.gap8.memory is available)
     <out>/logs/                    where the gvsoc/board targets keep their logs
 """
@@ -33,9 +34,11 @@ from ..errors import ExportError
 from ..hw import load as load_hw
 from ..resources import firmware_dir
 from ..space import Arch, get_space
+from ..targets.protocol import fnv1a32
 from .adapt import GAP8_INPUT_SIZE, adapt
 from .codegen import AtModel, lower, model_context, render_outputs
 from .graph import Gap8Graph, extract_graph
+from .int8_reference import output_int8
 from .naming import c_comment, c_string, check_prefix
 from .quantize import QuantizedGraph, quantize_graph, quantize_input, write_tensor
 
@@ -48,6 +51,8 @@ IO_CHUNK_BYTES = 4096
 #: Calibration images drawn when none are given (seeded, so the project is reproducible).
 RANDOM_CALIBRATION = 4
 TENSOR_DIR = "model/tensors"
+#: The expected output of ``model/input.bin`` (int8 reference): what the live targets check.
+EXPECTED_FILE = "model/expected.json"
 
 
 def write_project(arch: Arch, supernet_or_model: Any, out_dir: str | Path, *, classes: int,
@@ -102,6 +107,7 @@ def write_project(arch: Arch, supernet_or_model: Any, out_dir: str | Path, *, cl
     _write_tensors(out, at_model, qgraph)
     input_q = quantize_input(images[0], qgraph.input_scale)
     write_tensor(out / "model" / "input.bin", input_q)
+    _write_json(out / EXPECTED_FILE, expected_output(graph, qgraph, input_q))
     exports = _export_models(adapted.model, representative_images, out / "model", prefix)
     candidate = _candidate(arch, classes, alpha, input_size, prefix, route, adapted.changes)
     _write_json(out / "candidate.json", candidate)
@@ -117,6 +123,20 @@ def write_project(arch: Arch, supernet_or_model: Any, out_dir: str | Path, *, cl
 
 
 # ---- inputs -------------------------------------------------------------------------------------
+
+
+def expected_output(graph: Gap8Graph, qgraph: QuantizedGraph, input_q: np.ndarray) -> dict[str, Any]:
+    """``model/expected.json``: the int8 output of ``model/input.bin`` the firmware should produce.
+
+    Computed by the package's int8 reference of the SQ8 kernels
+    (:mod:`fmas_hw.gap8.int8_reference`); the checksum is the firmware's FNV-1a 32 over the
+    int8 CHW output tensor, so a measured ``FMAS:CHECKSUM`` can be compared with it.
+    """
+    output = output_int8(graph, qgraph, input_q)
+    data = np.ascontiguousarray(output).tobytes()
+    return {"input": "model/input.bin", "output_shape_chw": list(output.shape),
+            "output_bytes": len(data), "output_checksum": fnv1a32(data),
+            "reference": "fmas_hw.gap8.int8_reference"}
 
 
 def _calibration_images(images: np.ndarray | None, size: int) -> tuple[np.ndarray, str]:
@@ -238,6 +258,8 @@ def _files(prefix: str, exports: dict[str, str], io_in_l3: bool) -> list[tuple[s
         (f"model/{prefix}Model.c", "fmas-hw's AutoTiler model (autotiler route)"),
         ("model/tensors/", "its int8/int32 constants, raw little-endian, CHW"),
         ("model/input.bin", "the int8 CHW test input"),
+        ("model/expected.json", "its expected output checksum (host int8 reference of the SQ8 "
+                                "kernels), checked by the gvsoc/board targets"),
         ("model/layers.json", "kernel names -> generator arguments, Keras layers, scales"),
         ("model/nntool_script", "NNTool script (nntool route)"),
         ("logs/", "build and run logs of the gvsoc/board targets"),
@@ -252,10 +274,12 @@ def _limits(model: AtModel, io_in_l3: bool) -> list[str]:
     limits = [
         "Quantisation of the autotiler route is fmas-hw's own (symmetric per-channel weights, "
         "max-abs activation scales); the nntool route uses the TFLite's. The output checksum "
-        "is reproducible between runs and between GVSoC and a board, not across routes; "
+        "is reproducible between runs and between GVSoC and a board, not across routes: "
+        "`model/expected.json` holds the autotiler route's; "
         "with `ROUTE=nntool` the same input bytes meet the TFLite's input quantisation (fine "
         "for cycles, not for accuracy).",
-        "The SQ8 `Infos` byte layout is the GAP8-era one (gap_sdk 4.x); newer SDKs changed it.",
+        "The SQ8 `Infos` byte layout is that of the pinned SDK (13 bytes, gap_sdk 4.22 "
+        "`CNN_Infos_SQ8.h`); other SDK versions may lay it out differently.",
     ]
     if io_in_l3:
         limits.append("The input is read over semihosting: this works on GVSoC and on a board "

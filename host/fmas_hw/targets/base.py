@@ -74,6 +74,8 @@ class Measurement:
         tool_versions: versions of the tools involved (SDK tag, AutoTiler, protocol, model...).
         log_path: the kept log of the build/run, when there is one.
         checksum: checksum of the network output the firmware reported, when it did.
+        expected_checksum: the checksum the project expects for its test input
+            (``model/expected.json``, from the host's int8 reference), when it records one.
 
     Raises:
         MeasurementError: on construction, for an unknown source, negative cycles, a non-positive
@@ -88,6 +90,7 @@ class Measurement:
     tool_versions: dict[str, str] = field(default_factory=dict)
     log_path: str | None = None
     checksum: int | None = None
+    expected_checksum: int | None = None
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -101,6 +104,18 @@ class Measurement:
         # The one rule that keeps reports honest: the analytical model never passes as hardware.
         if self.source == "estimate" and not self.estimated:
             raise MeasurementError("a measurement from the 'estimate' target must be estimated=True")
+
+    @property
+    def output_ok(self) -> bool | None:
+        """Whether the reported output checksum equals the expected one (None: nothing to compare).
+
+        A mismatch means the firmware computed another output than the host's int8 reference
+        (wrong constants, a kernel outside its assumptions, a memory overlap): its cycles are
+        still measured, but the network did not compute what was exported.
+        """
+        if self.checksum is None or self.expected_checksum is None:
+            return None
+        return self.checksum == self.expected_checksum
 
     @property
     def latency_ms(self) -> float:
@@ -132,6 +147,7 @@ class Measurement:
             "tool_versions": dict(self.tool_versions),
             "log_path": self.log_path,
             "checksum": self.checksum,
+            "expected_checksum": self.expected_checksum,
         }
 
     @classmethod
@@ -157,6 +173,8 @@ class Measurement:
                 tool_versions={str(k): str(v) for k, v in data.get("tool_versions", {}).items()},
                 log_path=data.get("log_path"),
                 checksum=None if data.get("checksum") is None else int(data["checksum"]),
+                expected_checksum=(None if data.get("expected_checksum") is None
+                                   else int(data["expected_checksum"])),
             )
         except KeyError as exc:
             raise MeasurementError(f"measurement record lacks the field {exc}") from exc

@@ -24,6 +24,7 @@ from typing import BinaryIO, ClassVar, Protocol, runtime_checkable
 from ..errors import ConfigError, MeasurementError, RunTimeoutError
 from .base import Measurement, Target
 from .gvsoc import default_cluster_freq_hz
+from .project_records import checked_output, expected_checksum
 from .protocol import RunResult, is_transient
 from .sdk import (
     build_project,
@@ -267,9 +268,10 @@ class BoardTarget(Target):
             log = new_log_path(project, "board")
             with open(log, "ab") as transcript:
                 result = self._attempts(port, trigger, timeouts, transcript, log)
-        return result.to_measurement(
-            "board", self.cluster_freq_hz, tool_versions=self._versions(), log_path=str(log)
-        )
+        return checked_output(result.to_measurement(
+            "board", self.cluster_freq_hz, tool_versions=self._versions(), log_path=str(log),
+            expected_checksum=expected_checksum(project),
+        ))
 
     # ---- internals ------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from typing import ClassVar
 from ..errors import ProtocolError
 from ..hw import load as load_hw
 from .base import Measurement, Target
+from .project_records import checked_output, expected_checksum
 from .protocol import FirmwareStatusError, RunResult, has_fmas_lines, parse_output
 from .sdk import build_project, check_sdk, make_failure, run_make, sdk_versions
 
@@ -120,9 +121,10 @@ class GvsocTarget(Target):
         if status != 0:
             self._raise_run_failure(status, log)
         result = parse_log(log)
-        return result.to_measurement(
-            "gvsoc", self.cluster_freq_hz, tool_versions=sdk_versions(sdk), log_path=str(log)
-        )
+        return checked_output(result.to_measurement(
+            "gvsoc", self.cluster_freq_hz, tool_versions=sdk_versions(sdk), log_path=str(log),
+            expected_checksum=expected_checksum(project_dir),
+        ))
 
     def _raise_run_failure(self, status: int, log: Path) -> None:
         """A failed ``make run``: the firmware's own status explains it best, when it printed one."""

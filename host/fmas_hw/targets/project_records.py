@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 from ..errors import MeasurementError
+from .base import Measurement
 from .calibrate import Record, record_from_dict
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,34 @@ def latest_run_log(project: Path) -> Path:
         raise MeasurementError(f"{project} has no GVSoC or board run log in logs/: measure it first "
                                f"(`fmas-hw measure --target gvsoc --project {project}`)")
     return max(logs, key=lambda p: (logs[p]["stamp"], int(logs[p]["n"] or 0)))
+
+
+def expected_checksum(project: str | Path) -> int | None:
+    """The output checksum ``project`` expects for its test input (``model/expected.json``).
+
+    Returns:
+        The FNV-1a 32 checksum, or None for a project exported before the file existed.
+
+    Raises:
+        MeasurementError: the file exists but is unreadable.
+    """
+    path = Path(project) / "model" / "expected.json"
+    if not path.exists():
+        return None
+    try:
+        return int(json.loads(path.read_text())["output_checksum"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise MeasurementError(f"{path} is unreadable ({exc}): regenerate the project with "
+                               "`fmas-hw export`") from exc
+
+
+def checked_output(measurement: Measurement) -> Measurement:
+    """``measurement``, logging a warning when its output checksum is not the expected one."""
+    if measurement.output_ok is False:
+        log.warning("output checksum %#010x differs from the expected %#010x (host int8 reference):"
+                    " the firmware did not compute the exported network; see %s",
+                    measurement.checksum, measurement.expected_checksum, measurement.log_path)
+    return measurement
 
 
 def _kernel_table(project: Path) -> dict[str, dict]:

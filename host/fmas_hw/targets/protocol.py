@@ -134,6 +134,7 @@ class RunResult:
         default_freq_hz: int,
         tool_versions: dict[str, str] | None = None,
         log_path: str | None = None,
+        expected_checksum: int | None = None,
     ) -> Measurement:
         """A :class:`Measurement` of this run (never an estimate).
 
@@ -142,6 +143,7 @@ class RunResult:
             default_freq_hz: cluster clock to use when the output does not state it.
             tool_versions: versions to record; the output format is added.
             log_path: the kept log the run was parsed from.
+            expected_checksum: the project's expected output checksum (``model/expected.json``).
         """
         versions = dict(tool_versions or {})
         versions["output_format"] = self.output_format
@@ -156,6 +158,7 @@ class RunResult:
             tool_versions=versions,
             log_path=log_path,
             checksum=self.checksum,
+            expected_checksum=expected_checksum,
         )
 
 
