@@ -42,7 +42,7 @@ SUPERNET_GENOME = "0000" + "1" * 24
 SIZE = 64
 DRIVER = Path(__file__).parent / "sq8" / "sq8_driver.c"
 #: The SQ8 basic-kernel sources the driver calls into (TILER_CNN_KERNEL_PATH_SQ8).
-KERNEL_SOURCES = ("CNN_Conv_SQ8.c", "CNN_Conv_DW_SQ8.c", "CNN_Bias_Linear_SQ8.c",
+KERNEL_SOURCES = ("CNN_Conv_SQ8.c", "CNN_Conv_DW_Red_SQ8.c", "CNN_Bias_Linear_SQ8.c",
                   "CNN_Activation_SQ8.c", "CNN_Pooling_SQ8.c", "CNN_MatAlgebra_SQ8.c")
 MIN_WITHIN_1LSB = 0.999
 MIN_ARGMAX_AGREEMENT = 0.90

@@ -62,9 +62,36 @@ typedef void (*reduct_fn)(KerConvLinReduct_SQ8_T *);
 static const reduct_fn REDUCT[] = {KerParReduct_CC_SQ8, KerParReduct_CC_ReLU_SQ8,
                                    KerParReduct_CC_ReLUN_SQ8};
 
-/* CNN_ConvolutionPoolAct_SQ8, KOP_CONV / KOP_CONV_DW: KerParSetBiasB32_SQ8 initialises the int32
- * accumulator of a standard convolution (the depthwise B32 kernel adds its own bias), the general
- * NxM kernel accumulates, KerParReduct_CC_* scales each channel to int8 and applies the activation. */
+typedef void (*dw_fn)(KerConvRedAct_SQ8_T *);
+static const dw_fn DW_RED_ACT[] = {KerParConvDWRedActNxMDxDyStrideSxSyB32_SQ8,
+                                   KerParConvDWRedActNxMDxDyStrideSxSyB32_ReLU_SQ8,
+                                   KerParConvDWRedActNxMDxDyStrideSxSyB32_ReLUN_SQ8};
+
+/* CNN_ConvolutionPoolAct_SQ8, KOP_CONV_DW (CNN_CHW_DWConvolutionPoolAct_SQ8_Internal): one fused
+ * kernel adds the int32 bias (shifted by Infos[AT_INF_BIASN]), convolves, reduces each channel
+ * with Scale/ScaleN and applies the activation. The general NxM DxDy SxSy variant is used for
+ * every geometry (the generator may match a specialised 3x3 one: same arithmetic). */
+static int run_dw(char **a, int c, int h, int w, int fx, int fy, int sx, int sy, int dx, int dy,
+                  v4s pad, int act, int wo, int ho)
+{
+    signed char *in = load(a[15], (size_t)c * h * w), *filter = load(a[16], (size_t)c * fx * fy);
+    signed char *bias = load(a[17], 4u * c);
+    signed char *scale = load(a[18], c), *scalen = load(a[19], c), *infos = load(a[20], AT_INF_DIM);
+    signed char *out = calloc((size_t)c * ho * wo, 1);
+    KerConvRedAct_SQ8_T conv = {
+        .In = in, .Filter = filter, .Bias = bias, .Scale = scale, .ScaleN = scalen, .Infos = infos,
+        .Out = out, .W = w, .UsedW = w, .H = h, .UsedH = h, .InFeatures = c, .OutFeatures = c,
+        .TotalInFeatures = c, .Pad = pad, .NormBias = (unsigned char)infos[AT_INF_BIASN],
+        .Orientation = 1, .N = fx, .S = sx, .D = dx, .Ny = fy, .Sy = sy, .Dy = dy};
+    DW_RED_ACT[act](&conv);
+    save(a[21], out, (size_t)c * ho * wo);
+    printf("%d %d %d\n", c, ho, wo);
+    return 0;
+}
+
+/* CNN_ConvolutionPoolAct_SQ8, KOP_CONV: KerParSetBiasB32_SQ8 initialises the int32 accumulator,
+ * the general NxM kernel accumulates, KerParReduct_CC_* scales each channel to int8 and applies
+ * the activation (the CHW route of the generator; see the test for 1x1 convolutions). */
 static int run_conv(int dw, char **a)
 {
     int cin = atoi(a[0]), h = atoi(a[1]), w = atoi(a[2]), cout = atoi(a[3]);
@@ -73,7 +100,11 @@ static int run_conv(int dw, char **a)
     int pl = atoi(a[10]), pr = atoi(a[11]), pt = atoi(a[12]), pb = atoi(a[13]);
     int act = act_of(a[14]);
     int wo = (w - (dx * (fx - 1) + 1) + pl + pr) / sx + 1, ho = (h - (dy * (fy - 1) + 1) + pt + pb) / sy + 1;
-    size_t nw = (size_t)cout * fx * fy * (dw ? 1 : cin);
+    if (dw) {
+        if (cin != cout) die("depthwise convolution with different input and output channels", a[0]);
+        return run_dw(a, cin, h, w, fx, fy, sx, sy, dx, dy, (v4s){pl, pr, pt, pb}, act, wo, ho);
+    }
+    size_t nw = (size_t)cout * fx * fy * cin;
     signed char *in = load(a[15], (size_t)cin * h * w), *filter = load(a[16], nw);
     int *bias = load(a[17], 4u * cout);
     unsigned char *scale = load(a[18], cout), *scalen = load(a[19], cout);
@@ -82,16 +113,12 @@ static int run_conv(int dw, char **a)
     signed char *out = calloc((size_t)cout * ho * wo, 1);
     KerConv_SQ8_T conv = {
         .In = in, .W = w, .UsedW = w, .H = h, .UsedH = h, .InFeatures = cin, .OutFeatures = cout,
-        .TotalInFeatures = cin, .Filter = filter, .Bias = (signed char *)bias, .Out = acc,
+        .TotalInFeatures = cin, .Filter = filter, .Bias = NULL, .Out = acc,
         .Pad = (v4s){pl, pr, pt, pb}, .NormBias = 0, .Orientation = 1,
         .N = fx, .S = sx, .D = dx, .Ny = fy, .Sy = sy, .Dy = dy};
-    if (dw) {
-        KerParConvDWNxMDxDyStrideSxSyB32_SQ8(&conv);
-    } else {
-        KerSetBias_SQ8_T set_bias = {.Out = acc, .W = wo, .H = ho, .Feat = cout, .Bias = bias, .NormBias = 0};
-        KerParSetBiasB32_SQ8(&set_bias);
-        KerParConvNxMDxDyStrideSxSy_SQ8(&conv);
-    }
+    KerSetBias_SQ8_T set_bias = {.Out = acc, .W = wo, .H = ho, .Feat = cout, .Bias = bias, .NormBias = 0};
+    KerParSetBiasB32_SQ8(&set_bias);
+    KerParConvNxMDxDyStrideSxSy_SQ8(&conv);
     KerConvLinReduct_SQ8_T red = {.In = acc, .Out = out, .Feat = cout, .W = wo, .H = ho,
                                   .Scale = scale, .ScaleN = scalen, .Infos = infos};
     REDUCT[act](&red);
@@ -118,7 +145,8 @@ static int run_add(char **a)
     return 0;
 }
 
-/* CNN_PoolAct_SQ8, KOP_AVGPOOL, no padding: KerParPoolNxMStrideSxSy_* with DoScale. */
+/* CNN_PoolAct_SQ8, KOP_AVGPOOL, no padding: KerParPoolNxMStrideSxSy_*, DoScale when there is no
+ * activation (the generator's Imm(ActOper == KOP_NONE)); the activation kernels rescale otherwise. */
 static int run_avgpool(char **a)
 {
     int c = atoi(a[0]), h = atoi(a[1]), w = atoi(a[2]), fx = atoi(a[3]), fy = atoi(a[4]);
@@ -128,7 +156,7 @@ static int run_avgpool(char **a)
     signed char *out = calloc((size_t)c * ho * wo, 1);
     KerPool_SQ8_T arg = {.In = in, .Out = out, .Feat = c, .W = w, .UsedW = w, .H = h, .UsedH = h,
                          .PoolMax = 0, .FS = fx, .FSy = fy, .S = sx, .Sy = sy, .D = 1, .Dy = 1,
-                         .Orientation = 1, .DoScale = 1, .Pad = (v4s){0, 0, 0, 0}, .Infos = infos};
+                         .Orientation = 1, .DoScale = act == 0, .Pad = (v4s){0, 0, 0, 0}, .Infos = infos};
     if (act == 0) KerParPoolNxMStrideSxSy_SQ8(&arg);
     else if (act == 1) KerParPoolNxMStrideSxSy_ReLU_SQ8(&arg);
     else KerParPoolNxMStrideSxSy_ReLUN_SQ8(&arg);
