@@ -13,6 +13,7 @@
  *   avgpool  C H W FX FY SX SY ACT in infos out
  *   act      C H W ACT in infos out
  *   resize   C HIN WIN HOUT WOUT MODE in out              (MODE: nearest | bilinear)
+ *   matmul   CIN H W COUT ACT in w b scale shift infos out  (1x1 stride-1 conv, ENABLEIM2COL)
  * ACT: none | relu | relu6. Prints the output shape "C H W" on success.
  */
 #include <stdio.h>
@@ -86,6 +87,33 @@ static int run_dw(char **a, int c, int h, int w, int fx, int fy, int sx, int sy,
     DW_RED_ACT[act](&conv);
     save(a[21], out, (size_t)c * ho * wo);
     printf("%d %d %d\n", c, ho, wo);
+    return 0;
+}
+
+typedef void (*mm_fn)(KerMatMul_SQ8_T *);
+static const mm_fn MATMUL[] = {KerParMatMulB32_SQ8, KerParMatMulB32_ReLU_SQ8, KerParMatMulB32_ReLUN_SQ8};
+
+/* A 1x1 stride-1 convolution with ENABLEIM2COL=1: the generator maps it to a matrix product
+ * (CNN_MatMulAct_SQ8_Internal): In1 = the weights [Cout][Cin], In2 = the features [Cin][H*W],
+ * KerParMatMulB32_* with bias, per-channel scale and activation, one column buffer of 4 x Cin. */
+static int run_matmul(char **a)
+{
+    int cin = atoi(a[0]), h = atoi(a[1]), w = atoi(a[2]), cout = atoi(a[3]), act = act_of(a[4]);
+    size_t n = (size_t)h * w;
+    signed char *in = load(a[5], (size_t)cin * n), *filter = load(a[6], (size_t)cout * cin);
+    int *bias = load(a[7], 4u * cout);
+    unsigned char *scale = load(a[8], cout), *scalen = load(a[9], cout);
+    signed char *infos = load(a[10], AT_INF_DIM);
+    signed char *out = calloc((size_t)cout * n, 1), *column = calloc(4u * cin + 16, 1);
+    if (n > 0xFFFF) die("feature map larger than the kernel's 16-bit W_In2", a[5]);
+    KerMatMul_SQ8_T arg = {
+        .In1 = filter, .W_In1 = cin, .H_In1 = cout, .In2 = in, .W_In2 = (unsigned short)n,
+        .Bias = bias, .Scale = scale, .ScaleN = scalen, .Out = out, .W_Out = (unsigned short)n,
+        .OutFirstCol = 0, .BufferColIn2 = column, .NormBias = (unsigned char)infos[AT_INF_BIASN],
+        .ColFirst = 0, .Sx = 1, .Sy = 1, .W = w, .H = h, .Infos = infos};
+    MATMUL[act](&arg);
+    save(a[11], out, (size_t)cout * n);
+    printf("%d %d %d\n", cout, h, w);
     return 0;
 }
 
@@ -208,7 +236,8 @@ static int run_resize(char **a)
 int main(int argc, char **argv)
 {
     static const struct { const char *kind; int args; } KINDS[] = {
-        {"conv", 22}, {"dw", 22}, {"add", 8}, {"avgpool", 11}, {"act", 7}, {"resize", 8}};
+        {"conv", 22}, {"dw", 22}, {"add", 8}, {"avgpool", 11}, {"act", 7}, {"resize", 8},
+        {"matmul", 12}};
     for (unsigned k = 0; argc > 1 && k < sizeof(KINDS) / sizeof(KINDS[0]); k++) {
         if (strcmp(argv[1], KINDS[k].kind)) continue;
         if (argc != KINDS[k].args + 2) die("wrong number of arguments for", argv[1]);
@@ -218,9 +247,10 @@ int main(int argc, char **argv)
         case 2: return run_add(a);
         case 3: return run_avgpool(a);
         case 4: return run_act(a);
-        default: return run_resize(a);
+        case 5: return run_resize(a);
+        default: return run_matmul(a);
         }
     }
-    die("usage: sq8_driver conv|dw|add|avgpool|act|resize ARGS... (see the file's header)", NULL);
+    die("usage: sq8_driver conv|dw|add|avgpool|act|resize|matmul ARGS... (see the file's header)", NULL);
     return 2;
 }
