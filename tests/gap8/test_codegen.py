@@ -163,7 +163,8 @@ def _upsample(in_hw, out_hw, c=256):
     (_upsample((1, 1), (1, 48)), (1, 256, 48, 256, 1)),  # channels into the unchanged H axis
     (_upsample((1, 48), (48, 48)), (48, 1, 48, 48, 256)),
     (_upsample((1, 1), (48, 1)), (256, 1, 256, 48, 1)),  # channels into the unchanged W axis
-], ids=["plain", "1x1-along-w", "1xw-along-h", "1x1-along-h"])
+    (_upsample((1, 1), (1, 1)), (1, 256, 1, 256, 1)),    # identity (1x1 map): NNTool's form too
+], ids=["plain", "1x1-along-w", "1xw-along-h", "1x1-along-h", "1x1-identity"])
 def test_resize_geometry(node, expected):
     assert codegen.resize_geometry(node, node.out_shape) == expected
 
@@ -307,7 +308,7 @@ def test_model_source_lists_exactly_the_keras_layers(model_c, adapted):
             kop = {"nearest": "KOP_NEAREST_NEIGHBOR_RESIZE", "bilinear": "KOP_BILINEAR_RESIZE"}
             geometry = [w, h, ow, oh, c]
             if (h, w) == (1, 1):  # the channels take the axis that does not change (NNTool's form)
-                assert 1 in (oh, ow) and (oh, ow) != (1, 1)
+                assert 1 in (oh, ow)
                 geometry = [w, c, ow, c, 1] if oh == 1 else [c, h, c, oh, 1]
             assert args == [*map(str, geometry), "SIGNED_INOUT", kop[layer.interpolation]]
     assert any(n.op == "crop" for n in graph) and any(n.dilation != (1, 1) and n.stride != (1, 1) for n in graph)

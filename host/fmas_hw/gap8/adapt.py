@@ -12,7 +12,8 @@ autotiler"). A 1x1xC map resized along one axis only is, in GAP8's CHW layout, a
 image resized along the other, which NNTool and :func:`fmas_hw.gap8.codegen.resize_geometry`
 lower with the channels moved into the unchanged axis; the second resize starts from 1xW, which
 tiles normally. Resizing a constant map gives the same constant whatever the interpolation and
-the order, so the output is unchanged.
+the order, so the output is unchanged; both halves are nearest-neighbour (exact here, and the SQ8
+bilinear kernel reads a second row/column that a 1-pixel axis does not have).
 
 The adapted network is built by the same builders in their ``gap8`` mode (so every layer keeps its
 keras-deeplab-v3-plus name) and takes its weights from the candidate by layer name. Pruning the
@@ -90,7 +91,7 @@ def _broadcasts(layer) -> bool:
 
 
 def split_broadcast_upsampling(model: tf.keras.Model) -> tuple[tf.keras.Model, list[str]]:
-    """Adaptation 5: every 1x1 -> HxW ``UpSampling2D`` becomes ``(1, W)`` then ``(H, 1)``.
+    """Adaptation 5: every 1x1 -> HxW ``UpSampling2D`` becomes ``(1, W)`` then ``(H, 1)``, nearest.
 
     The second upsampling keeps the layer's name (``<name>``), the first is ``<name>_w``. Every
     other layer is rebuilt from its config, so the result holds fresh weights: copy them after.
@@ -114,10 +115,12 @@ def split_broadcast_upsampling(model: tf.keras.Model) -> tuple[tf.keras.Model, l
         inputs = [tensors[lay.name] for lay in (inbound if isinstance(inbound, list) else [inbound])]
         x = inputs[0] if len(inputs) == 1 else inputs
         if layer.name in split:
-            (h, w), mode = layer.size, layer.interpolation
-            x = tf.keras.layers.UpSampling2D((1, w), interpolation=mode, name=f"{layer.name}_w")(x)
+            # nearest: exact on a constant map, and the SQ8 bilinear kernel would read a second
+            # row/column that a 1-pixel axis does not have
+            h, w = layer.size
+            x = tf.keras.layers.UpSampling2D((1, w), interpolation="nearest", name=f"{layer.name}_w")(x)
             tensors[layer.name] = tf.keras.layers.UpSampling2D(
-                (h, 1), interpolation=mode, name=layer.name)(x)
+                (h, 1), interpolation="nearest", name=layer.name)(x)
         else:
             tensors[layer.name] = layer.__class__.from_config(layer.get_config())(x)
     output = tensors[model.layers[-1].name]

@@ -191,14 +191,14 @@ def resize_geometry(node: Node, out_shape: tuple[int, int, int]) -> tuple[int, i
     The AutoTiler finds no tiling for a 1x1 input (NNTool,
     ``generators/general/resizer.py``). A 1x1xC input resized along one axis only is, in the
     CHW layout, one C-row (or C-column) image resized along the other: it is lowered so, with
-    the channels in the axis that does not change, as NNTool does. Resizing both axes of a 1x1
+    the channels in the axis that does not change, as NNTool does (a 1x1 -> 1x1 copy too). Resizing both axes of a 1x1
     input has no such form (:func:`fmas_hw.gap8.adapt.adapt` splits it into two resizes).
 
     Raises:
         ExportError: a 1x1 input resized along both axes.
     """
     (h, w, c), (oh, ow, _) = node.in_shape, out_shape
-    if (h, w) != (1, 1) or (oh, ow) == (1, 1):
+    if (h, w) != (1, 1):
         return w, h, ow, oh, c
     if oh == 1:
         return w, c, ow, c, 1

@@ -9,10 +9,14 @@ What the TensorFlow 2.15 converter emits, and what this module does about it:
   dilated-convolution fusion does not fire on these graphs) and, because the BatchNormalization
   (or bias) now follows ``BATCH_TO_SPACE_ND``, leaves it unfolded as ``MUL`` + ``ADD``.
   The 64x64, alpha 0.35 MobileNetV2 supernet converts to 10 ``SPACE_TO_BATCH_ND``, 10
-  ``BATCH_TO_SPACE_ND`` and 10 unfused ``MUL``. NNTool's TFLite importer (gap_sdk 4.x,
-  ``importer/tflite2/handlers/backend``) has no handler for either space/batch op, while its
-  ``DEPTHWISE_CONV_2D`` handler reads ``dilation_h/w_factor`` into the AutoTiler's ``Dcx/Dcy``.
-  Fix (:func:`prepare_for_export`): a conversion-only clone in which every dilated depthwise
+  ``BATCH_TO_SPACE_ND`` and 10 unfused ``MUL``. NNTool up to gap_sdk 4.13 had no handler for
+  either space/batch op; the pinned 4.22 has both (``importer/tflite2/handlers/backend/
+  space_to_batch.py``, ``batch_to_space.py``) and its ``fuse_dilation`` matcher folds the pattern
+  back into a dilated convolution, but the batch norm left behind ``BATCH_TO_SPACE_ND`` stays an
+  extra ``MUL`` + ``ADD`` and a ``Subsample2D`` an extra ``STRIDED_SLICE``: kernels that the
+  project's own AutoTiler model (one call per fused layer) does not have, so NNTool's model could
+  not be compared with it call by call. NNTool's ``DEPTHWISE_CONV_2D`` handler reads
+  ``dilation_h/w_factor`` into the AutoTiler's ``Dcx/Dcy``. Fix (:func:`prepare_for_export`): a conversion-only clone in which every dilated depthwise
   layer calls ``tf.raw_ops.DepthwiseConv2dNative(dilations=[1, d, d, 1])`` directly (dilated
   ``Conv2D``: ``tf.raw_ops.Conv2D``); the converter then emits one ``DEPTHWISE_CONV_2D`` /
   ``CONV_2D`` with the dilation factors, folds the BatchNormalization and fuses the ReLU6.
@@ -29,7 +33,12 @@ What the TensorFlow 2.15 converter emits, and what this module does about it:
   ~1/127.5, close to the ``u8 - 128`` of NNTool's ``imageformat ... offset_int8``.
   :func:`tflite_predict` applies the input/output scale and zero-point on the host.
 * **ONNX.** tf2onnx already rewrites the space/batch pattern into a dilated ``Conv``; the same
-  clone is exported so both files describe the same graph.
+  clone is exported so both files describe the same graph. The ONNX file is float and is shipped
+  for other tools (viewers, ONNX runtimes), **not as an NNTool input**: NNTool 4.22 cannot import
+  it (it fails to fold the image-pooling branch's batch norm, "rank is 4", on tf2onnx's graph),
+  and the nntool route needs the int8 TFLite anyway -- opened with ``-q``, NNTool keeps the
+  converter's calibrated int8 quantisation, where an ONNX would need NNTool's own calibration.
+  ``tests/gap8/test_nntool.py`` checks both facts with the real NNTool.
 
 Only the int8 TFLite reaches NNTool (:func:`assert_no_space_to_batch` guards that route).
 """
@@ -52,7 +61,7 @@ from ..model.layers import Subsample2D
 keras = tf.keras
 layers = tf.keras.layers
 
-#: TFLite ops NNTool cannot import; TF emits them for dilated convolutions.
+#: TFLite ops TF emits for dilated convolutions; the export folds them (see the module doc).
 SPACE_BATCH_OPS = ("SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND")
 
 
@@ -373,7 +382,9 @@ def space_to_batch_layers(path: str | Path) -> list[str]:
 
 
 def assert_no_space_to_batch(path: str | Path) -> None:
-    """Make sure NNTool can import a TFLite file's dilated convolutions.
+    """Make sure a TFLite file keeps each dilated convolution in one operator, as the project's
+    AutoTiler model does (NNTool 4.22 imports the space/batch ops, see the module doc, but then
+    runs the unfolded batch norms as extra kernels).
 
     Raises:
         ExportError: the file has SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND; the message names the
@@ -383,9 +394,9 @@ def assert_no_space_to_batch(path: str | Path) -> None:
     if found:
         raise ExportError(
             f"{path} lowers dilated convolution(s) {', '.join(found)} to SPACE_TO_BATCH_ND / "
-            "BATCH_TO_SPACE_ND, which NNTool cannot import: export with "
-            "fmas_hw.gap8.export.export_tflite_int8(..., fold_dilations=True) (the default), which "
-            "keeps the dilation on DEPTHWISE_CONV_2D")
+            "BATCH_TO_SPACE_ND with their batch norms left unfolded (extra MUL/ADD kernels on "
+            "GAP8): export with fmas_hw.gap8.export.export_tflite_int8(..., fold_dilations=True) "
+            "(the default), which keeps the dilation on DEPTHWISE_CONV_2D / CONV_2D")
 
 
 def _quantize(images: np.ndarray, detail: dict) -> np.ndarray:
