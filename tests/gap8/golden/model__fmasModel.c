@@ -35,7 +35,7 @@ void fmasModel(unsigned int L1Memory, unsigned int L2Memory, unsigned int L3Memo
     LoadCNN_Copy_Library();
     LoadResizeLibrary();
 
-    /* One generator call per layer (44 kernels) */
+    /* One generator call per layer (45 kernels) */
 
     /* Conv, Conv_BN, Conv_Relu6: 64x64x3 -> 32x32x16 */
     CNN_GenControl_T gen_ctrl_S1_Conv;
@@ -47,10 +47,16 @@ void fmasModel(unsigned int L1Memory, unsigned int L2Memory, unsigned int L3Memo
     CNN_ConvolutionPoolAct_SQ8("S2_expanded_conv_depthwise", 0, 4, 1, 16, 16, 32, 32, KOP_CONV_DW, 3, 3, 1, 1, 1, 1, 1, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
 
     /* expanded_conv_project, expanded_conv_project_BN: 32x32x16 -> 32x32x8 */
-    CNN_ConvolutionPoolAct_SQ8("S3_expanded_conv_project", 0, 4, 1, 16, 8, 32, 32, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_NONE);
+    CNN_GenControl_T gen_ctrl_S3_expanded_conv_project;
+    CNN_InitGenCtrl(&gen_ctrl_S3_expanded_conv_project);
+    CNN_SetGenCtrl(&gen_ctrl_S3_expanded_conv_project, "ENABLEIM2COL", AT_OPT_VAL(1));
+    CNN_ConvolutionPoolAct_SQ8("S3_expanded_conv_project", &gen_ctrl_S3_expanded_conv_project, 4, 1, 16, 8, 32, 32, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_NONE);
 
     /* expanded_conv_1_expand, expanded_conv_1_expand_BN, expanded_conv_1_expand_relu: 32x32x8 -> 32x32x48 */
-    CNN_ConvolutionPoolAct_SQ8("S4_expanded_conv_1_expand", 0, 4, 1, 8, 48, 32, 32, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
+    CNN_GenControl_T gen_ctrl_S4_expanded_conv_1_expand;
+    CNN_InitGenCtrl(&gen_ctrl_S4_expanded_conv_1_expand);
+    CNN_SetGenCtrl(&gen_ctrl_S4_expanded_conv_1_expand, "ENABLEIM2COL", AT_OPT_VAL(1));
+    CNN_ConvolutionPoolAct_SQ8("S4_expanded_conv_1_expand", &gen_ctrl_S4_expanded_conv_1_expand, 4, 1, 8, 48, 32, 32, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
 
     /* expanded_conv_1_depthwise, expanded_conv_1_depthwise_BN, expanded_conv_1_depthwise_relu: 32x32x48 -> 16x16x48 */
     CNN_GenControl_T gen_ctrl_S5_expanded_conv_1_depthwise;
@@ -59,121 +65,193 @@ void fmasModel(unsigned int L1Memory, unsigned int L2Memory, unsigned int L3Memo
     CNN_ConvolutionPoolAct_SQ8("S5_expanded_conv_1_depthwise", &gen_ctrl_S5_expanded_conv_1_depthwise, 4, 1, 48, 48, 32, 32, KOP_CONV_DW, 3, 3, 1, 1, 2, 2, 1, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
 
     /* expanded_conv_1_project, expanded_conv_1_project_BN: 16x16x48 -> 16x16x8 */
-    CNN_ConvolutionPoolAct_SQ8("S6_expanded_conv_1_project", 0, 4, 1, 48, 8, 16, 16, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_NONE);
+    CNN_GenControl_T gen_ctrl_S6_expanded_conv_1_project;
+    CNN_InitGenCtrl(&gen_ctrl_S6_expanded_conv_1_project);
+    CNN_SetGenCtrl(&gen_ctrl_S6_expanded_conv_1_project, "ENABLEIM2COL", AT_OPT_VAL(1));
+    CNN_ConvolutionPoolAct_SQ8("S6_expanded_conv_1_project", &gen_ctrl_S6_expanded_conv_1_project, 4, 1, 48, 8, 16, 16, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_NONE);
 
     /* expanded_conv_3_expand, expanded_conv_3_expand_BN, expanded_conv_3_expand_relu: 16x16x8 -> 16x16x48 */
-    CNN_ConvolutionPoolAct_SQ8("S7_expanded_conv_3_expand", 0, 4, 1, 8, 48, 16, 16, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
+    CNN_GenControl_T gen_ctrl_S7_expanded_conv_3_expand;
+    CNN_InitGenCtrl(&gen_ctrl_S7_expanded_conv_3_expand);
+    CNN_SetGenCtrl(&gen_ctrl_S7_expanded_conv_3_expand, "ENABLEIM2COL", AT_OPT_VAL(1));
+    CNN_ConvolutionPoolAct_SQ8("S7_expanded_conv_3_expand", &gen_ctrl_S7_expanded_conv_3_expand, 4, 1, 8, 48, 16, 16, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
 
     /* expanded_conv_3_depthwise, expanded_conv_3_depthwise_BN, expanded_conv_3_depthwise_relu: 16x16x48 -> 6x6x48 */
     CNN_ConvolutionPoolAct_SQ8("S8_expanded_conv_3_depthwise", 0, 4, 1, 48, 48, 16, 16, KOP_CONV_DW, 3, 3, 1, 1, 3, 3, 1, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
 
     /* expanded_conv_3_project, expanded_conv_3_project_BN: 6x6x48 -> 6x6x16 */
-    CNN_ConvolutionPoolAct_SQ8("S9_expanded_conv_3_project", 0, 4, 1, 48, 16, 6, 6, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_NONE);
+    CNN_GenControl_T gen_ctrl_S9_expanded_conv_3_project;
+    CNN_InitGenCtrl(&gen_ctrl_S9_expanded_conv_3_project);
+    CNN_SetGenCtrl(&gen_ctrl_S9_expanded_conv_3_project, "ENABLEIM2COL", AT_OPT_VAL(1));
+    CNN_ConvolutionPoolAct_SQ8("S9_expanded_conv_3_project", &gen_ctrl_S9_expanded_conv_3_project, 4, 1, 48, 16, 6, 6, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_NONE);
 
     /* expanded_conv_5_expand, expanded_conv_5_expand_BN, expanded_conv_5_expand_relu: 6x6x16 -> 6x6x96 */
-    CNN_ConvolutionPoolAct_SQ8("S10_expanded_conv_5_expand", 0, 4, 1, 16, 96, 6, 6, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
+    CNN_GenControl_T gen_ctrl_S10_expanded_conv_5_expand;
+    CNN_InitGenCtrl(&gen_ctrl_S10_expanded_conv_5_expand);
+    CNN_SetGenCtrl(&gen_ctrl_S10_expanded_conv_5_expand, "ENABLEIM2COL", AT_OPT_VAL(1));
+    CNN_ConvolutionPoolAct_SQ8("S10_expanded_conv_5_expand", &gen_ctrl_S10_expanded_conv_5_expand, 4, 1, 16, 96, 6, 6, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
 
     /* expanded_conv_5_depthwise, expanded_conv_5_depthwise_BN, expanded_conv_5_depthwise_relu: 6x6x96 -> 6x6x96 */
     CNN_ConvolutionPoolAct_SQ8("S11_expanded_conv_5_depthwise", 0, 4, 1, 96, 96, 6, 6, KOP_CONV_DW, 3, 3, 1, 1, 1, 1, 1, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
 
     /* expanded_conv_5_project, expanded_conv_5_project_BN: 6x6x96 -> 6x6x16 */
-    CNN_ConvolutionPoolAct_SQ8("S12_expanded_conv_5_project", 0, 4, 1, 96, 16, 6, 6, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_NONE);
+    CNN_GenControl_T gen_ctrl_S12_expanded_conv_5_project;
+    CNN_InitGenCtrl(&gen_ctrl_S12_expanded_conv_5_project);
+    CNN_SetGenCtrl(&gen_ctrl_S12_expanded_conv_5_project, "ENABLEIM2COL", AT_OPT_VAL(1));
+    CNN_ConvolutionPoolAct_SQ8("S12_expanded_conv_5_project", &gen_ctrl_S12_expanded_conv_5_project, 4, 1, 96, 16, 6, 6, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_NONE);
 
     /* expanded_conv_5_add: 6x6x16 -> 6x6x16 */
     CNN_MatAddAct_SQ8("S13_expanded_conv_5_add", 0, 16, 6, 6, KOP_MATADD, KOP_NONE);
 
     /* expanded_conv_6_expand, expanded_conv_6_expand_BN, expanded_conv_6_expand_relu: 6x6x16 -> 6x6x96 */
-    CNN_ConvolutionPoolAct_SQ8("S14_expanded_conv_6_expand", 0, 4, 1, 16, 96, 6, 6, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
+    CNN_GenControl_T gen_ctrl_S14_expanded_conv_6_expand;
+    CNN_InitGenCtrl(&gen_ctrl_S14_expanded_conv_6_expand);
+    CNN_SetGenCtrl(&gen_ctrl_S14_expanded_conv_6_expand, "ENABLEIM2COL", AT_OPT_VAL(1));
+    CNN_ConvolutionPoolAct_SQ8("S14_expanded_conv_6_expand", &gen_ctrl_S14_expanded_conv_6_expand, 4, 1, 16, 96, 6, 6, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
 
     /* expanded_conv_6_depthwise, expanded_conv_6_depthwise_BN, expanded_conv_6_depthwise_relu: 6x6x96 -> 6x6x96 */
     CNN_ConvolutionPoolAct_SQ8("S15_expanded_conv_6_depthwise", 0, 4, 1, 96, 96, 6, 6, KOP_CONV_DW, 3, 3, 1, 1, 1, 1, 1, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
 
     /* expanded_conv_6_project, expanded_conv_6_project_BN: 6x6x96 -> 6x6x24 */
-    CNN_ConvolutionPoolAct_SQ8("S16_expanded_conv_6_project", 0, 4, 1, 96, 24, 6, 6, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_NONE);
+    CNN_GenControl_T gen_ctrl_S16_expanded_conv_6_project;
+    CNN_InitGenCtrl(&gen_ctrl_S16_expanded_conv_6_project);
+    CNN_SetGenCtrl(&gen_ctrl_S16_expanded_conv_6_project, "ENABLEIM2COL", AT_OPT_VAL(1));
+    CNN_ConvolutionPoolAct_SQ8("S16_expanded_conv_6_project", &gen_ctrl_S16_expanded_conv_6_project, 4, 1, 96, 24, 6, 6, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_NONE);
 
     /* expanded_conv_9_expand, expanded_conv_9_expand_BN, expanded_conv_9_expand_relu: 6x6x24 -> 6x6x144 */
-    CNN_ConvolutionPoolAct_SQ8("S17_expanded_conv_9_expand", 0, 4, 1, 24, 144, 6, 6, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
+    CNN_GenControl_T gen_ctrl_S17_expanded_conv_9_expand;
+    CNN_InitGenCtrl(&gen_ctrl_S17_expanded_conv_9_expand);
+    CNN_SetGenCtrl(&gen_ctrl_S17_expanded_conv_9_expand, "ENABLEIM2COL", AT_OPT_VAL(1));
+    CNN_ConvolutionPoolAct_SQ8("S17_expanded_conv_9_expand", &gen_ctrl_S17_expanded_conv_9_expand, 4, 1, 24, 144, 6, 6, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
 
     /* expanded_conv_9_depthwise, expanded_conv_9_depthwise_BN, expanded_conv_9_depthwise_relu: 6x6x144 -> 6x6x144 */
     CNN_ConvolutionPoolAct_SQ8("S18_expanded_conv_9_depthwise", 0, 4, 1, 144, 144, 6, 6, KOP_CONV_DW, 3, 3, 2, 2, 1, 1, 1, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
 
     /* expanded_conv_9_project, expanded_conv_9_project_BN: 6x6x144 -> 6x6x24 */
-    CNN_ConvolutionPoolAct_SQ8("S19_expanded_conv_9_project", 0, 4, 1, 144, 24, 6, 6, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_NONE);
+    CNN_GenControl_T gen_ctrl_S19_expanded_conv_9_project;
+    CNN_InitGenCtrl(&gen_ctrl_S19_expanded_conv_9_project);
+    CNN_SetGenCtrl(&gen_ctrl_S19_expanded_conv_9_project, "ENABLEIM2COL", AT_OPT_VAL(1));
+    CNN_ConvolutionPoolAct_SQ8("S19_expanded_conv_9_project", &gen_ctrl_S19_expanded_conv_9_project, 4, 1, 144, 24, 6, 6, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_NONE);
 
     /* expanded_conv_9_add: 6x6x24 -> 6x6x24 */
     CNN_MatAddAct_SQ8("S20_expanded_conv_9_add", 0, 24, 6, 6, KOP_MATADD, KOP_NONE);
 
     /* expanded_conv_10_expand, expanded_conv_10_expand_BN, expanded_conv_10_expand_relu: 6x6x24 -> 6x6x144 */
-    CNN_ConvolutionPoolAct_SQ8("S21_expanded_conv_10_expand", 0, 4, 1, 24, 144, 6, 6, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
+    CNN_GenControl_T gen_ctrl_S21_expanded_conv_10_expand;
+    CNN_InitGenCtrl(&gen_ctrl_S21_expanded_conv_10_expand);
+    CNN_SetGenCtrl(&gen_ctrl_S21_expanded_conv_10_expand, "ENABLEIM2COL", AT_OPT_VAL(1));
+    CNN_ConvolutionPoolAct_SQ8("S21_expanded_conv_10_expand", &gen_ctrl_S21_expanded_conv_10_expand, 4, 1, 24, 144, 6, 6, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
 
     /* expanded_conv_10_depthwise, expanded_conv_10_depthwise_BN, expanded_conv_10_depthwise_relu: 6x6x144 -> 6x6x144 */
     CNN_ConvolutionPoolAct_SQ8("S22_expanded_conv_10_depthwise", 0, 4, 1, 144, 144, 6, 6, KOP_CONV_DW, 3, 3, 2, 2, 1, 1, 1, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
 
     /* expanded_conv_10_project, expanded_conv_10_project_BN: 6x6x144 -> 6x6x32 */
-    CNN_ConvolutionPoolAct_SQ8("S23_expanded_conv_10_project", 0, 4, 1, 144, 32, 6, 6, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_NONE);
+    CNN_GenControl_T gen_ctrl_S23_expanded_conv_10_project;
+    CNN_InitGenCtrl(&gen_ctrl_S23_expanded_conv_10_project);
+    CNN_SetGenCtrl(&gen_ctrl_S23_expanded_conv_10_project, "ENABLEIM2COL", AT_OPT_VAL(1));
+    CNN_ConvolutionPoolAct_SQ8("S23_expanded_conv_10_project", &gen_ctrl_S23_expanded_conv_10_project, 4, 1, 144, 32, 6, 6, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_NONE);
 
     /* expanded_conv_11_expand, expanded_conv_11_expand_BN, expanded_conv_11_expand_relu: 6x6x32 -> 6x6x192 */
-    CNN_ConvolutionPoolAct_SQ8("S24_expanded_conv_11_expand", 0, 4, 1, 32, 192, 6, 6, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
+    CNN_GenControl_T gen_ctrl_S24_expanded_conv_11_expand;
+    CNN_InitGenCtrl(&gen_ctrl_S24_expanded_conv_11_expand);
+    CNN_SetGenCtrl(&gen_ctrl_S24_expanded_conv_11_expand, "ENABLEIM2COL", AT_OPT_VAL(1));
+    CNN_ConvolutionPoolAct_SQ8("S24_expanded_conv_11_expand", &gen_ctrl_S24_expanded_conv_11_expand, 4, 1, 32, 192, 6, 6, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
 
     /* expanded_conv_11_depthwise, expanded_conv_11_depthwise_BN, expanded_conv_11_depthwise_relu: 6x6x192 -> 6x6x192 */
     CNN_ConvolutionPoolAct_SQ8("S25_expanded_conv_11_depthwise", 0, 4, 1, 192, 192, 6, 6, KOP_CONV_DW, 3, 3, 2, 2, 1, 1, 1, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
 
     /* expanded_conv_11_project, expanded_conv_11_project_BN: 6x6x192 -> 6x6x32 */
-    CNN_ConvolutionPoolAct_SQ8("S26_expanded_conv_11_project", 0, 4, 1, 192, 32, 6, 6, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_NONE);
+    CNN_GenControl_T gen_ctrl_S26_expanded_conv_11_project;
+    CNN_InitGenCtrl(&gen_ctrl_S26_expanded_conv_11_project);
+    CNN_SetGenCtrl(&gen_ctrl_S26_expanded_conv_11_project, "ENABLEIM2COL", AT_OPT_VAL(1));
+    CNN_ConvolutionPoolAct_SQ8("S26_expanded_conv_11_project", &gen_ctrl_S26_expanded_conv_11_project, 4, 1, 192, 32, 6, 6, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_NONE);
 
     /* expanded_conv_11_add: 6x6x32 -> 6x6x32 */
     CNN_MatAddAct_SQ8("S27_expanded_conv_11_add", 0, 32, 6, 6, KOP_MATADD, KOP_NONE);
 
     /* expanded_conv_13_expand, expanded_conv_13_expand_BN, expanded_conv_13_expand_relu: 6x6x32 -> 6x6x192 */
-    CNN_ConvolutionPoolAct_SQ8("S28_expanded_conv_13_expand", 0, 4, 1, 32, 192, 6, 6, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
+    CNN_GenControl_T gen_ctrl_S28_expanded_conv_13_expand;
+    CNN_InitGenCtrl(&gen_ctrl_S28_expanded_conv_13_expand);
+    CNN_SetGenCtrl(&gen_ctrl_S28_expanded_conv_13_expand, "ENABLEIM2COL", AT_OPT_VAL(1));
+    CNN_ConvolutionPoolAct_SQ8("S28_expanded_conv_13_expand", &gen_ctrl_S28_expanded_conv_13_expand, 4, 1, 32, 192, 6, 6, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
 
     /* expanded_conv_13_depthwise, expanded_conv_13_subsample, expanded_conv_13_depthwise_BN, expanded_conv_13_depthwise_relu: 6x6x192 -> 3x3x192 */
     CNN_ConvolutionPoolAct_SQ8("S29_expanded_conv_13_depthwise", 0, 4, 1, 192, 192, 6, 6, KOP_CONV_DW, 3, 3, 2, 2, 2, 2, 1, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
 
     /* expanded_conv_13_project, expanded_conv_13_project_BN: 3x3x192 -> 3x3x56 */
-    CNN_ConvolutionPoolAct_SQ8("S30_expanded_conv_13_project", 0, 4, 1, 192, 56, 3, 3, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_NONE);
+    CNN_GenControl_T gen_ctrl_S30_expanded_conv_13_project;
+    CNN_InitGenCtrl(&gen_ctrl_S30_expanded_conv_13_project);
+    CNN_SetGenCtrl(&gen_ctrl_S30_expanded_conv_13_project, "ENABLEIM2COL", AT_OPT_VAL(1));
+    CNN_ConvolutionPoolAct_SQ8("S30_expanded_conv_13_project", &gen_ctrl_S30_expanded_conv_13_project, 4, 1, 192, 56, 3, 3, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_NONE);
 
     /* expanded_conv_15_expand, expanded_conv_15_expand_BN, expanded_conv_15_expand_relu: 3x3x56 -> 3x3x336 */
-    CNN_ConvolutionPoolAct_SQ8("S31_expanded_conv_15_expand", 0, 4, 1, 56, 336, 3, 3, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
+    CNN_GenControl_T gen_ctrl_S31_expanded_conv_15_expand;
+    CNN_InitGenCtrl(&gen_ctrl_S31_expanded_conv_15_expand);
+    CNN_SetGenCtrl(&gen_ctrl_S31_expanded_conv_15_expand, "ENABLEIM2COL", AT_OPT_VAL(1));
+    CNN_ConvolutionPoolAct_SQ8("S31_expanded_conv_15_expand", &gen_ctrl_S31_expanded_conv_15_expand, 4, 1, 56, 336, 3, 3, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
 
     /* expanded_conv_15_depthwise, expanded_conv_15_depthwise_BN, expanded_conv_15_depthwise_relu: 3x3x336 -> 3x3x336 */
     CNN_ConvolutionPoolAct_SQ8("S32_expanded_conv_15_depthwise", 0, 4, 1, 336, 336, 3, 3, KOP_CONV_DW, 3, 3, 2, 2, 1, 1, 1, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
 
     /* expanded_conv_15_project, expanded_conv_15_project_BN: 3x3x336 -> 3x3x56 */
-    CNN_ConvolutionPoolAct_SQ8("S33_expanded_conv_15_project", 0, 4, 1, 336, 56, 3, 3, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_NONE);
+    CNN_GenControl_T gen_ctrl_S33_expanded_conv_15_project;
+    CNN_InitGenCtrl(&gen_ctrl_S33_expanded_conv_15_project);
+    CNN_SetGenCtrl(&gen_ctrl_S33_expanded_conv_15_project, "ENABLEIM2COL", AT_OPT_VAL(1));
+    CNN_ConvolutionPoolAct_SQ8("S33_expanded_conv_15_project", &gen_ctrl_S33_expanded_conv_15_project, 4, 1, 336, 56, 3, 3, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_NONE);
 
     /* expanded_conv_15_add: 3x3x56 -> 3x3x56 */
     CNN_MatAddAct_SQ8("S34_expanded_conv_15_add", 0, 56, 3, 3, KOP_MATADD, KOP_NONE);
 
     /* expanded_conv_16_expand, expanded_conv_16_expand_BN, expanded_conv_16_expand_relu: 3x3x56 -> 3x3x336 */
-    CNN_ConvolutionPoolAct_SQ8("S35_expanded_conv_16_expand", 0, 4, 1, 56, 336, 3, 3, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
+    CNN_GenControl_T gen_ctrl_S35_expanded_conv_16_expand;
+    CNN_InitGenCtrl(&gen_ctrl_S35_expanded_conv_16_expand);
+    CNN_SetGenCtrl(&gen_ctrl_S35_expanded_conv_16_expand, "ENABLEIM2COL", AT_OPT_VAL(1));
+    CNN_ConvolutionPoolAct_SQ8("S35_expanded_conv_16_expand", &gen_ctrl_S35_expanded_conv_16_expand, 4, 1, 56, 336, 3, 3, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
 
     /* expanded_conv_16_depthwise, expanded_conv_16_depthwise_BN, expanded_conv_16_depthwise_relu: 3x3x336 -> 3x3x336 */
     CNN_ConvolutionPoolAct_SQ8("S36_expanded_conv_16_depthwise", 0, 4, 1, 336, 336, 3, 3, KOP_CONV_DW, 3, 3, 3, 3, 1, 1, 1, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELUN);
 
     /* expanded_conv_16_project, expanded_conv_16_project_BN: 3x3x336 -> 3x3x112 */
-    CNN_ConvolutionPoolAct_SQ8("S37_expanded_conv_16_project", 0, 4, 1, 336, 112, 3, 3, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_NONE);
+    CNN_GenControl_T gen_ctrl_S37_expanded_conv_16_project;
+    CNN_InitGenCtrl(&gen_ctrl_S37_expanded_conv_16_project);
+    CNN_SetGenCtrl(&gen_ctrl_S37_expanded_conv_16_project, "ENABLEIM2COL", AT_OPT_VAL(1));
+    CNN_ConvolutionPoolAct_SQ8("S37_expanded_conv_16_project", &gen_ctrl_S37_expanded_conv_16_project, 4, 1, 336, 112, 3, 3, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_NONE);
 
     /* image_pooling_avgpool0: 3x3x112 -> 1x1x112 */
     CNN_PoolAct_SQ8("S38_image_pooling_avgpool0", 0, 112, 3, 3, KOP_AVGPOOL, 3, 3, 1, 1, 3, 3, 0, KOP_NONE);
 
     /* image_pooling, image_pooling_BN, image_pooling_relu: 1x1x112 -> 1x1x256 */
-    CNN_ConvolutionPoolAct_SQ8("S39_image_pooling", 0, 4, 1, 112, 256, 1, 1, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELU);
+    CNN_GenControl_T gen_ctrl_S39_image_pooling;
+    CNN_InitGenCtrl(&gen_ctrl_S39_image_pooling);
+    CNN_SetGenCtrl(&gen_ctrl_S39_image_pooling, "ENABLEIM2COL", AT_OPT_VAL(1));
+    CNN_ConvolutionPoolAct_SQ8("S39_image_pooling", &gen_ctrl_S39_image_pooling, 4, 1, 112, 256, 1, 1, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELU);
 
     /* aspp0, aspp0_BN, aspp0_activation: 3x3x112 -> 3x3x256 */
-    CNN_ConvolutionPoolAct_SQ8("S40_aspp0", 0, 4, 1, 112, 256, 3, 3, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELU);
+    CNN_GenControl_T gen_ctrl_S40_aspp0;
+    CNN_InitGenCtrl(&gen_ctrl_S40_aspp0);
+    CNN_SetGenCtrl(&gen_ctrl_S40_aspp0, "ENABLEIM2COL", AT_OPT_VAL(1));
+    CNN_ConvolutionPoolAct_SQ8("S40_aspp0", &gen_ctrl_S40_aspp0, 4, 1, 112, 256, 3, 3, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELU);
 
-    /* image_pooling_upsample: 1x1x256 -> 3x3x256 */
-    GenerateResizeMultiChannel("S41_image_pooling_upsample", 1, 1, 3, 3, 256, SIGNED_INOUT, KOP_NEAREST_NEIGHBOR_RESIZE);
+    /* image_pooling_upsample_w: 1x1x256 -> 1x3x256 */
+    GenerateResizeMultiChannel("S41_image_pooling_upsample_w", 1, 256, 3, 256, 1, SIGNED_INOUT, KOP_NEAREST_NEIGHBOR_RESIZE);
+
+    /* image_pooling_upsample: 1x3x256 -> 3x3x256 */
+    GenerateResizeMultiChannel("S42_image_pooling_upsample", 3, 1, 3, 3, 256, SIGNED_INOUT, KOP_NEAREST_NEIGHBOR_RESIZE);
 
     /* concat_projection, concat_projection_BN, concat_projection_relu: 3x3x512 -> 3x3x256 */
-    CNN_ConvolutionPoolAct_SQ8("S43_concat_projection", 0, 4, 1, 512, 256, 3, 3, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELU);
+    CNN_GenControl_T gen_ctrl_S44_concat_projection;
+    CNN_InitGenCtrl(&gen_ctrl_S44_concat_projection);
+    CNN_SetGenCtrl(&gen_ctrl_S44_concat_projection, "ENABLEIM2COL", AT_OPT_VAL(1));
+    CNN_ConvolutionPoolAct_SQ8("S44_concat_projection", &gen_ctrl_S44_concat_projection, 4, 1, 512, 256, 3, 3, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_RELU);
 
     /* logits_semantic: 3x3x256 -> 3x3x5 */
-    CNN_ConvolutionPoolAct_SQ8("S44_logits_semantic", 0, 4, 1, 256, 5, 3, 3, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_NONE);
+    CNN_GenControl_T gen_ctrl_S45_logits_semantic;
+    CNN_InitGenCtrl(&gen_ctrl_S45_logits_semantic);
+    CNN_SetGenCtrl(&gen_ctrl_S45_logits_semantic, "ENABLEIM2COL", AT_OPT_VAL(1));
+    CNN_ConvolutionPoolAct_SQ8("S45_logits_semantic", &gen_ctrl_S45_logits_semantic, 4, 1, 256, 5, 3, 3, KOP_CONV, 1, 1, 1, 1, 1, 1, 0, KOP_NONE, 0, 0, 0, 0, 0, 0, 0, KOP_NONE);
 
     /* logits_upsample, logits_upsample_crop: 3x3x5 -> 64x64x5 */
-    GenerateResizeMultiChannel("S45_logits_upsample", 3, 3, 64, 64, 5, SIGNED_INOUT, KOP_BILINEAR_RESIZE);
+    GenerateResizeMultiChannel("S46_logits_upsample", 3, 3, 64, 64, 5, SIGNED_INOUT, KOP_BILINEAR_RESIZE);
 
     CreateGraph("fmasCNN",
         /* Arguments of fmasCNN() and constants (home: HyperFlash) */
@@ -359,20 +437,20 @@ void fmasModel(unsigned int L1Memory, unsigned int L2Memory, unsigned int L3Memo
             TCArgInfo("unsigned char * __restrict__", "S40_Mul_scale", ARG_SCOPE_GLOBAL, ARG_DIR_CONSTIN, AT_MEM_L3_HFLASH, AT_MEM_UNDEF, ConstInfo("model/tensors/S40_Mul_scale.tensor", 1, 1, 8, 0)),
             TCArgInfo("signed char * __restrict__", "S40_Mul_shift", ARG_SCOPE_GLOBAL, ARG_DIR_CONSTIN, AT_MEM_L3_HFLASH, AT_MEM_UNDEF, ConstInfo("model/tensors/S40_Mul_shift.tensor", 1, 1, 8, 0)),
             TCArgInfo("signed char * __restrict__", "S40_Infos", ARG_SCOPE_GLOBAL, ARG_DIR_CONSTIN, AT_MEM_L3_HFLASH, AT_MEM_UNDEF, ConstInfo("model/tensors/S40_Infos.tensor", 1, 1, 8, 0)),
-            TCArgInfo("signed char * __restrict__", "S43_Weights", ARG_SCOPE_GLOBAL, ARG_DIR_CONSTIN, AT_MEM_L3_HFLASH, AT_MEM_UNDEF, ConstInfo("model/tensors/S43_Weights.tensor", 1, 1, 8, 0)),
-            TCArgInfo("signed int * __restrict__", "S43_Biases", ARG_SCOPE_GLOBAL, ARG_DIR_CONSTIN, AT_MEM_L3_HFLASH, AT_MEM_UNDEF, ConstInfo("model/tensors/S43_Biases.tensor", 1, 1, 32, 0)),
-            TCArgInfo("unsigned char * __restrict__", "S43_Mul_scale", ARG_SCOPE_GLOBAL, ARG_DIR_CONSTIN, AT_MEM_L3_HFLASH, AT_MEM_UNDEF, ConstInfo("model/tensors/S43_Mul_scale.tensor", 1, 1, 8, 0)),
-            TCArgInfo("signed char * __restrict__", "S43_Mul_shift", ARG_SCOPE_GLOBAL, ARG_DIR_CONSTIN, AT_MEM_L3_HFLASH, AT_MEM_UNDEF, ConstInfo("model/tensors/S43_Mul_shift.tensor", 1, 1, 8, 0)),
-            TCArgInfo("signed char * __restrict__", "S43_Infos", ARG_SCOPE_GLOBAL, ARG_DIR_CONSTIN, AT_MEM_L3_HFLASH, AT_MEM_UNDEF, ConstInfo("model/tensors/S43_Infos.tensor", 1, 1, 8, 0)),
             TCArgInfo("signed char * __restrict__", "S44_Weights", ARG_SCOPE_GLOBAL, ARG_DIR_CONSTIN, AT_MEM_L3_HFLASH, AT_MEM_UNDEF, ConstInfo("model/tensors/S44_Weights.tensor", 1, 1, 8, 0)),
             TCArgInfo("signed int * __restrict__", "S44_Biases", ARG_SCOPE_GLOBAL, ARG_DIR_CONSTIN, AT_MEM_L3_HFLASH, AT_MEM_UNDEF, ConstInfo("model/tensors/S44_Biases.tensor", 1, 1, 32, 0)),
             TCArgInfo("unsigned char * __restrict__", "S44_Mul_scale", ARG_SCOPE_GLOBAL, ARG_DIR_CONSTIN, AT_MEM_L3_HFLASH, AT_MEM_UNDEF, ConstInfo("model/tensors/S44_Mul_scale.tensor", 1, 1, 8, 0)),
             TCArgInfo("signed char * __restrict__", "S44_Mul_shift", ARG_SCOPE_GLOBAL, ARG_DIR_CONSTIN, AT_MEM_L3_HFLASH, AT_MEM_UNDEF, ConstInfo("model/tensors/S44_Mul_shift.tensor", 1, 1, 8, 0)),
             TCArgInfo("signed char * __restrict__", "S44_Infos", ARG_SCOPE_GLOBAL, ARG_DIR_CONSTIN, AT_MEM_L3_HFLASH, AT_MEM_UNDEF, ConstInfo("model/tensors/S44_Infos.tensor", 1, 1, 8, 0)),
+            TCArgInfo("signed char * __restrict__", "S45_Weights", ARG_SCOPE_GLOBAL, ARG_DIR_CONSTIN, AT_MEM_L3_HFLASH, AT_MEM_UNDEF, ConstInfo("model/tensors/S45_Weights.tensor", 1, 1, 8, 0)),
+            TCArgInfo("signed int * __restrict__", "S45_Biases", ARG_SCOPE_GLOBAL, ARG_DIR_CONSTIN, AT_MEM_L3_HFLASH, AT_MEM_UNDEF, ConstInfo("model/tensors/S45_Biases.tensor", 1, 1, 32, 0)),
+            TCArgInfo("unsigned char * __restrict__", "S45_Mul_scale", ARG_SCOPE_GLOBAL, ARG_DIR_CONSTIN, AT_MEM_L3_HFLASH, AT_MEM_UNDEF, ConstInfo("model/tensors/S45_Mul_scale.tensor", 1, 1, 8, 0)),
+            TCArgInfo("signed char * __restrict__", "S45_Mul_shift", ARG_SCOPE_GLOBAL, ARG_DIR_CONSTIN, AT_MEM_L3_HFLASH, AT_MEM_UNDEF, ConstInfo("model/tensors/S45_Mul_shift.tensor", 1, 1, 8, 0)),
+            TCArgInfo("signed char * __restrict__", "S45_Infos", ARG_SCOPE_GLOBAL, ARG_DIR_CONSTIN, AT_MEM_L3_HFLASH, AT_MEM_UNDEF, ConstInfo("model/tensors/S45_Infos.tensor", 1, 1, 8, 0)),
             TCArgInfo("signed char * __restrict__", "Output_1", ARG_SCOPE_ARG, ARG_DIR_OUT, AT_MEM_L2, AT_MEM_L2, 0)
         ),
         /* Locals, allocated dynamically */
-        CArgs(44,
+        CArgs(45,
             TCArgInfo("signed char * __restrict__", "S1_Output", ARG_SCOPE_LOCAL, ARG_DIR_INOUT, AT_MEM_UNDEF, AT_MEM_UNDEF, 0),
             TCArgInfo("signed char * __restrict__", "S2_Output", ARG_SCOPE_LOCAL, ARG_DIR_INOUT, AT_MEM_UNDEF, AT_MEM_UNDEF, 0),
             TCArgInfo("signed char * __restrict__", "S3_Output", ARG_SCOPE_LOCAL, ARG_DIR_INOUT, AT_MEM_UNDEF, AT_MEM_UNDEF, 0),
@@ -416,12 +494,13 @@ void fmasModel(unsigned int L1Memory, unsigned int L2Memory, unsigned int L3Memo
             TCArgInfo("signed char * __restrict__", "S41_Output", ARG_SCOPE_LOCAL, ARG_DIR_INOUT, AT_MEM_UNDEF, AT_MEM_UNDEF, 0),
             TCArgInfo("signed char * __restrict__", "S42_Output", ARG_SCOPE_LOCAL, ARG_DIR_INOUT, AT_MEM_UNDEF, AT_MEM_UNDEF, 0),
             TCArgInfo("signed char * __restrict__", "S43_Output", ARG_SCOPE_LOCAL, ARG_DIR_INOUT, AT_MEM_UNDEF, AT_MEM_UNDEF, 0),
-            TCArgInfo("signed char * __restrict__", "S44_Output", ARG_SCOPE_LOCAL, ARG_DIR_INOUT, AT_MEM_UNDEF, AT_MEM_UNDEF, 0)
+            TCArgInfo("signed char * __restrict__", "S44_Output", ARG_SCOPE_LOCAL, ARG_DIR_INOUT, AT_MEM_UNDEF, AT_MEM_UNDEF, 0),
+            TCArgInfo("signed char * __restrict__", "S45_Output", ARG_SCOPE_LOCAL, ARG_DIR_INOUT, AT_MEM_UNDEF, AT_MEM_UNDEF, 0)
         )
     );
 
     /* Stacked tensors: channel concatenations, producers write into slices (no kernel) */
-    AddStackedTensors("S42_Output", 2, "S41_Output", "S40_Output");
+    AddStackedTensors("S43_Output", 2, "S42_Output", "S40_Output");
 
     AddNode("S1_Conv",
         Bindings(7,
@@ -887,26 +966,21 @@ void fmasModel(unsigned int L1Memory, unsigned int L2Memory, unsigned int L3Memo
         )
     );
 
-    AddNode("S41_image_pooling_upsample",
+    AddNode("S41_image_pooling_upsample_w",
         Bindings(2,
             GNodeArg(GNA_IN, "S39_Output", 0),
             GNodeArg(GNA_OUT, "S41_Output", 0)
         )
     );
 
-    AddNode("S43_concat_projection",
-        Bindings(7,
-            GNodeArg(GNA_IN, "S42_Output", 0),
-            GNodeArg(GNA_IN, "S43_Weights", 0),
-            GNodeArg(GNA_IN, "S43_Biases", 0),
-            GNodeArg(GNA_OUT, "S43_Output", 0),
-            GNodeArg(GNA_IN, "S43_Mul_scale", 0),
-            GNodeArg(GNA_IN, "S43_Mul_shift", 0),
-            GNodeArg(GNA_IN, "S43_Infos", 0)
+    AddNode("S42_image_pooling_upsample",
+        Bindings(2,
+            GNodeArg(GNA_IN, "S41_Output", 0),
+            GNodeArg(GNA_OUT, "S42_Output", 0)
         )
     );
 
-    AddNode("S44_logits_semantic",
+    AddNode("S44_concat_projection",
         Bindings(7,
             GNodeArg(GNA_IN, "S43_Output", 0),
             GNodeArg(GNA_IN, "S44_Weights", 0),
@@ -918,9 +992,21 @@ void fmasModel(unsigned int L1Memory, unsigned int L2Memory, unsigned int L3Memo
         )
     );
 
-    AddNode("S45_logits_upsample",
-        Bindings(2,
+    AddNode("S45_logits_semantic",
+        Bindings(7,
             GNodeArg(GNA_IN, "S44_Output", 0),
+            GNodeArg(GNA_IN, "S45_Weights", 0),
+            GNodeArg(GNA_IN, "S45_Biases", 0),
+            GNodeArg(GNA_OUT, "S45_Output", 0),
+            GNodeArg(GNA_IN, "S45_Mul_scale", 0),
+            GNodeArg(GNA_IN, "S45_Mul_shift", 0),
+            GNodeArg(GNA_IN, "S45_Infos", 0)
+        )
+    );
+
+    AddNode("S46_logits_upsample",
+        Bindings(2,
+            GNodeArg(GNA_IN, "S45_Output", 0),
             GNodeArg(GNA_OUT, "Output_1", 0)
         )
     );
