@@ -39,7 +39,7 @@ import pytest
 from fmas_hw.gap8.adapt import adapt
 from fmas_hw.gap8.graph import extract_graph
 from fmas_hw.gap8.int8_reference import merged_crops, run_int8
-from fmas_hw.gap8.project import write_project
+from fmas_hw.gap8.project import RANDOM_CALIBRATION, write_project
 from fmas_hw.gap8.quantize import INFOS_DIM, INFOS_LAYOUT, _infos, quantize_graph, quantize_input
 from fmas_hw.space import MobileNetV2Space
 
@@ -57,7 +57,6 @@ KERNEL_SOURCES = ("CNN_Conv_SQ8.c", "CNN_Conv_DW_Red_SQ8.c", "CNN_Bias_Linear_SQ
                   "CNN_Activation_SQ8.c", "CNN_Pooling_SQ8.c", "CNN_MatAlgebra_SQ8.c")
 MIN_WITHIN_1LSB = 0.999
 MIN_ARGMAX_AGREEMENT = 0.90
-ACT = {"none": "none", "relu": "relu", "relu6": "relu6"}
 
 
 # ---- Infos layout ---------------------------------------------------------------------------
@@ -154,7 +153,8 @@ def candidate(tiny_mnv2_supernet, tmp_path_factory):
                         input_size=SIZE)
     adapted = adapt(MB.decode(FIXED_GENOME), tiny_mnv2_supernet.model, 5, 0.35, input_size=SIZE).model
     graph = extract_graph(adapted)
-    images = np.random.default_rng(0).uniform(-1.0, 1.0, (4, SIZE, SIZE, 3)).astype(np.float32)
+    shape = (RANDOM_CALIBRATION, SIZE, SIZE, 3)
+    images = np.random.default_rng(0).uniform(-1.0, 1.0, shape).astype(np.float32)
     qgraph = quantize_graph(graph, images)  # write_project's seeded calibration (checked below)
     layers = json.loads((out / "model" / "layers.json").read_text())
     return {"project": out, "graph": graph, "qgraph": qgraph, "layers": layers, "model": adapted,
@@ -173,8 +173,8 @@ def _pads(node) -> tuple[int, int, int, int]:
 def _padding_on_both_sides(node) -> bool:
     """Whether some output of a convolution reads zero padding on both sides of one axis.
 
-    The SQ8 border code (``KerConvNxMDxDyStrideSxSy_Border_SQ8`` in ``CNN_Conv_DW_SQ8.c``)
-    assumes it never does ("we don't have padding on both side of the input"); a dilated filter
+    The SQ8 border code of the convolutions (``CNN_Conv_SQ8.c``, ``CNN_Conv_DW_SQ8.c``,
+    ``CNN_Conv_DW_Red_SQ8.c``) assumes it never does ("we don't have padding on both side of the input"); a dilated filter
     wider than the feature map breaks that, and the kernel then computes wrong values.
     """
     top, bottom, left, right = node.padding
@@ -222,25 +222,25 @@ class Kernels:
         c, h, w = xs[0].shape
         if row["ctrl"].get("ENABLEIM2COL") == "1" and node.pointwise and node.stride == (1, 1):
             # what the generator does with ENABLEIM2COL on a 1x1 convolution: a matrix product
-            args = ["matmul", c, h, w, node.out_shape[2], ACT[node.activation], ins[0], const["Weights"],
+            args = ["matmul", c, h, w, node.out_shape[2], node.activation, ins[0], const["Weights"],
                     const["Biases"], const["Mul_scale"], const["Mul_shift"], const["Infos"]]
             label = f"pointwise-matmul/{node.activation}"
         elif node.op in ("conv", "depthwise"):
             kind = "dw" if node.op == "depthwise" else "conv"
             (fy, fx), (sy, sx), (dy, dx) = node.kernel, node.stride, node.dilation
             args = [kind, c, h, w, node.out_shape[2], fx, fy, sx, sy, dx, dy, *_pads(node),
-                    ACT[node.activation], ins[0], const["Weights"], const["Biases"],
+                    node.activation, ins[0], const["Weights"], const["Biases"],
                     const["Mul_scale"], const["Mul_shift"], const["Infos"]]
             label = ("pointwise" if node.pointwise else f"dw{'-dilated' if dx > 1 else ''}"
                      if kind == "dw" else f"conv{fx}x{fy}") + f"/{node.activation}"
         elif node.op == "add":
-            args, label = ["add", c, h, w, ACT[node.activation], *ins, const["Infos"]], f"matadd/{node.activation}"
+            args, label = ["add", c, h, w, node.activation, *ins, const["Infos"]], f"matadd/{node.activation}"
         elif node.op == "avgpool":
             (fy, fx), (sy, sx) = node.kernel, node.stride
-            args = ["avgpool", c, h, w, fx, fy, sx, sy, ACT[node.activation], ins[0], const["Infos"]]
+            args = ["avgpool", c, h, w, fx, fy, sx, sy, node.activation, ins[0], const["Infos"]]
             label = f"avgpool/{node.activation}"
         elif node.op == "act":
-            args, label = ["act", c, h, w, ACT[node.activation], ins[0], const["Infos"]], f"act/{node.activation}"
+            args, label = ["act", c, h, w, node.activation, ins[0], const["Infos"]], f"act/{node.activation}"
         elif node.op == "upsample":
             win, hin, wout, hout, channels = (int(a) for a in row["args"][:5])
             args = ["resize", channels, hin, win, hout, wout, node.interpolation, ins[0]]
