@@ -363,3 +363,30 @@ def test_missing_environment_is_explained(tmp_path, nntool_ready):
                    sources=nntool_ready)
     with pytest.raises(ExportError, match="no model file at"):
         run_nntool(tmp_path / "x.tflite", tmp_path / "s", tmp_path / "b", sources=nntool_ready)
+
+
+def test_nntool_has_space_to_batch_handlers_but_rejects_tfs_dilation_lowering(nntool_ready, tmp_path):
+    """Item 7 of issue 11: NNTool 4.22 has SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND handlers (4.13
+    had none), yet it still cannot import TF's lowering of a dilated convolution: the
+    convolution between them runs on a batch of block**2 tiles, which its importer refuses. The
+    export's folded form imports, every dilation on its convolution (export.py)."""
+    from fmas_hw.gap8.export import export_tflite_int8, tflite_op_summary
+
+    from .test_export import dilated_model
+
+    handlers = nntool_ready.nntool / "nntool" / "importer" / "tflite2" / "handlers" / "backend"
+    assert '@tflite_op("SPACE_TO_BATCH_ND")' in (handlers / "space_to_batch.py").read_text()
+    assert '@tflite_op("BATCH_TO_SPACE_ND")' in (handlers / "batch_to_space.py").read_text()
+    model = dilated_model()
+    images = np.random.default_rng(0).normal(size=(4, 16, 16, 8)).astype(np.float32)
+    script = tmp_path / "script"
+    script.write_text("adjust\nfusions --scale8\nsave_state\n")
+    raw = export_tflite_int8(model, images, tmp_path / "raw" / "dilated.tflite", fold_dilations=False)
+    assert "SPACE_TO_BATCH_ND" in tflite_op_summary(raw)
+    with pytest.raises(ExportError, match=r"multi batch \(n=4\) operations are not supported"):
+        run_nntool(raw, script, tmp_path / "nntool-raw", sources=nntool_ready)
+    folded = export_tflite_int8(model, images, tmp_path / "folded" / "dilated.tflite")
+    result = run_nntool(folded, script, tmp_path / "nntool-folded", sources=nntool_ready)
+    convs = [c for c in parse_model(result.model_c, generator_prototypes(nntool_ready))
+             if c.generator == "CNN_ConvolutionPoolAct_SQ8"]
+    assert [(c.args["Dcx"], c.args["Scx"]) for c in convs] == [("2", "1"), ("2", "1"), ("4", "2"), ("2", "1")]

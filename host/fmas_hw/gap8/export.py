@@ -11,11 +11,12 @@ What the TensorFlow 2.15 converter emits, and what this module does about it:
   The 64x64, alpha 0.35 MobileNetV2 supernet converts to 10 ``SPACE_TO_BATCH_ND``, 10
   ``BATCH_TO_SPACE_ND`` and 10 unfused ``MUL``. NNTool up to gap_sdk 4.13 had no handler for
   either space/batch op; the pinned 4.22 has both (``importer/tflite2/handlers/backend/
-  space_to_batch.py``, ``batch_to_space.py``) and its ``fuse_dilation`` matcher folds the pattern
-  back into a dilated convolution, but the batch norm left behind ``BATCH_TO_SPACE_ND`` stays an
-  extra ``MUL`` + ``ADD`` and a ``Subsample2D`` an extra ``STRIDED_SLICE``: kernels that the
-  project's own AutoTiler model (one call per fused layer) does not have, so NNTool's model could
-  not be compared with it call by call. NNTool's ``DEPTHWISE_CONV_2D`` handler reads
+  space_to_batch.py``, ``batch_to_space.py``, and a ``fuse_dilation`` matcher meant to fold the
+  pattern back), but its importer still refuses the convolution in between, which runs on a
+  batch of block**2 tiles ("multi batch (n=4) operations are not supported", measured with
+  4.22 in ``tests/gap8/test_nntool.py``); and the batch norm left behind ``BATCH_TO_SPACE_ND``
+  would be an extra ``MUL`` + ``ADD`` kernel that the project's own AutoTiler model (one call per
+  fused layer) does not have. NNTool's ``DEPTHWISE_CONV_2D`` / ``CONV_2D`` handlers read
   ``dilation_h/w_factor`` into the AutoTiler's ``Dcx/Dcy``. Fix (:func:`prepare_for_export`): a conversion-only clone in which every dilated depthwise
   layer calls ``tf.raw_ops.DepthwiseConv2dNative(dilations=[1, d, d, 1])`` directly (dilated
   ``Conv2D``: ``tf.raw_ops.Conv2D``); the converter then emits one ``DEPTHWISE_CONV_2D`` /
@@ -383,8 +384,8 @@ def space_to_batch_layers(path: str | Path) -> list[str]:
 
 def assert_no_space_to_batch(path: str | Path) -> None:
     """Make sure a TFLite file keeps each dilated convolution in one operator, as the project's
-    AutoTiler model does (NNTool 4.22 imports the space/batch ops, see the module doc, but then
-    runs the unfolded batch norms as extra kernels).
+    AutoTiler model does and NNTool needs (4.22 has space/batch handlers but refuses the batched
+    convolution between them, see the module doc).
 
     Raises:
         ExportError: the file has SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND; the message names the
@@ -394,8 +395,8 @@ def assert_no_space_to_batch(path: str | Path) -> None:
     if found:
         raise ExportError(
             f"{path} lowers dilated convolution(s) {', '.join(found)} to SPACE_TO_BATCH_ND / "
-            "BATCH_TO_SPACE_ND with their batch norms left unfolded (extra MUL/ADD kernels on "
-            "GAP8): export with fmas_hw.gap8.export.export_tflite_int8(..., fold_dilations=True) "
+            "BATCH_TO_SPACE_ND, whose batched convolution NNTool 4.22 refuses to import (and "
+            "whose batch norms stay unfolded): export with fmas_hw.gap8.export.export_tflite_int8(..., fold_dilations=True) "
             "(the default), which keeps the dilation on DEPTHWISE_CONV_2D / CONV_2D")
 
 
