@@ -7,6 +7,7 @@ STAMP  := $(VENV)/.installed
 # a separate venv, built once, that the real-NNTool tests (tests/gap8/test_nntool.py) run with.
 # pyenv's 3.8 is on the machine image; any python3.8 on PATH does too. Override with PYTHON38=...
 PYTHON38     ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.8*/bin/python3.8) \
+                  $(wildcard $(HOME)/.pyenv/versions/3.8*/bin/python3.8) \
                   $(shell command -v python3.8 2>/dev/null))
 NNTOOL_VENV  ?= .venv-nntool
 NNTOOL_STAMP := $(NNTOOL_VENV)/.installed
