@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -35,6 +36,16 @@ def _target(board: FakeBoard, trigger, tmp_path: Path, **options) -> BoardTarget
                   retry_delay_s=0.0, reopen_timeout_s=0.3, begin_timeout_s=2.0, idle_timeout_s=2.0)
     values.update(options)
     return BoardTarget(**values)
+
+
+@pytest.mark.parametrize(("expected", "ok"), [(0x5A17C0DE, True), (0x0BADF00D, False)], ids=["same", "different"])
+def test_board_checksum_is_compared_with_the_expected_one(board, counting_trigger, project, tmp_path,
+                                                          expected, ok) -> None:
+    (project / "model").mkdir()
+    (project / "model" / "expected.json").write_text(json.dumps({"output_checksum": expected}))
+    trigger, _ = counting_trigger(board, [[RUN]])
+    m = _target(board, trigger, tmp_path).run(project, timeout_s=5)
+    assert (m.checksum, m.expected_checksum, m.output_ok) == (0x5A17C0DE, expected, ok)
 
 
 def test_normal_run(board, counting_trigger, project, tmp_path) -> None:
