@@ -296,6 +296,7 @@ def test_image_pooling_resize_draws_no_autotiler_warning(nntool_runs, key):
     _, result = nntool_runs[key]
     log = result.log.read_text()
     assert "Saving model to" in log and RESIZE_WARNING not in log
+    assert not [w for w in result.warnings() if "Resize Node" in w]
 
 
 def test_nntool_model_matches_ours_call_by_call(nntool_runs, nntool_ready):
