@@ -27,7 +27,8 @@ def _genomes():
     return fixed + ["".join("1" if b else "0" for b in MB.random_genome(rng)) for _ in range(5)]
 
 
-@pytest.mark.parametrize("size,classes,alpha", [(384, 21, 1.0), (97, 5, 0.35)], ids=["gap8-384", "odd-97"])
+@pytest.mark.parametrize("size,classes,alpha", [(384, 21, 1.0), (97, 5, 0.35), (64, 5, 0.35)],
+                         ids=["gap8-384", "odd-97", "one-pixel-64"])
 @pytest.mark.parametrize("genome", _genomes())
 def test_shape_graph_equals_keras_graph(genome, size, classes, alpha):
     arch = MB.decode(genome)

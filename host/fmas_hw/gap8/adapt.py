@@ -6,14 +6,7 @@ by consecutive ``AveragePooling2D`` layers; 5. an upsampling of a 1x1 map along 
 image-pooling branch's broadcast back to the feature size) split into a 1xW then an Hx1
 upsampling.
 
-Why 5: the AutoTiler finds no tiling for a resize whose input is 1x1 (NNTool's resize generator,
-``generation/generators/general/resizer.py``, warns that such a resize "could not work in
-autotiler"). A 1x1xC map resized along one axis only is, in GAP8's CHW layout, a single C-row
-image resized along the other, which NNTool and :func:`fmas_hw.gap8.codegen.resize_geometry`
-lower with the channels moved into the unchanged axis; the second resize starts from 1xW, which
-tiles normally. Resizing a constant map gives the same constant whatever the interpolation and
-the order, so the output is unchanged; both halves are nearest-neighbour (exact here, and the SQ8
-bilinear kernel reads a second row/column that a 1-pixel axis does not have).
+Adaptation 5 and its reason: :func:`fmas_hw.model.blocks.broadcast_upsampling`.
 
 The adapted network is built by the same builders in their ``gap8`` mode (so every layer keeps its
 keras-deeplab-v3-plus name) and takes its weights from the candidate by layer name. Pruning the
@@ -68,7 +61,6 @@ def adapt(arch: Arch, source: tf.keras.Model, classes: int, alpha: float = 1.0,
         AdaptationError: naming the layer that cannot be adapted.
     """
     model = build_model(arch, input_size, classes, alpha, gap8=True)
-    model, split = split_broadcast_upsampling(model)
     changes = _describe(model)
     if not allow_crop:
         cropped = [c for c in changes if "crop" in c]
@@ -79,52 +71,9 @@ def adapt(arch: Arch, source: tf.keras.Model, classes: int, alpha: float = 1.0,
         changes.insert(0, "ASPP: separable branches aspp1-aspp3 removed; concat_projection keeps "
                           f"its first {KEPT_ASPP_CHANNELS} input channels")
     changes.insert(0, f"input: {input_size}x{input_size}")
-    changes += [f"{name}: 1x1 -> HxW upsampling split into 1xW then Hx1 (AutoTiler tiling)"
-                for name in split]
+    changes += [f"{lay.name[:-2]}: 1x1 -> HxW upsampling split into 1xW then Hx1 (AutoTiler tiling)"
+                for lay in model.layers if lay.name.endswith("_upsample_w")]
     return Adapted(model, changes)
-
-
-def _broadcasts(layer) -> bool:
-    """An ``UpSampling2D`` of a 1x1 map along both axes (no AutoTiler tiling, see module doc)."""
-    return (isinstance(layer, tf.keras.layers.UpSampling2D)
-            and tuple(layer.input_shape[1:3]) == (1, 1) and min(layer.size) > 1)
-
-
-def split_broadcast_upsampling(model: tf.keras.Model) -> tuple[tf.keras.Model, list[str]]:
-    """Adaptation 5: every 1x1 -> HxW ``UpSampling2D`` becomes ``(1, W)`` then ``(H, 1)``, nearest.
-
-    The second upsampling keeps the layer's name (``<name>``), the first is ``<name>_w``. Every
-    other layer is rebuilt from its config, so the result holds fresh weights: copy them after.
-
-    Args:
-        model: a single-input functional model (as :func:`fmas_hw.model.builder.build_model`
-            builds).
-
-    Returns:
-        The model (``model`` itself when nothing is split) and the names of the split layers.
-    """
-    split = [layer.name for layer in model.layers if _broadcasts(layer)]
-    if not split:
-        return model, []
-    tensors = {}
-    for layer in model.layers:
-        if isinstance(layer, tf.keras.layers.InputLayer):
-            tensors[layer.name] = tf.keras.Input(shape=model.input_shape[1:], name=layer.name)
-            continue
-        inbound = layer._inbound_nodes[0].inbound_layers  # Keras 2 functional-graph internals
-        inputs = [tensors[lay.name] for lay in (inbound if isinstance(inbound, list) else [inbound])]
-        x = inputs[0] if len(inputs) == 1 else inputs
-        if layer.name in split:
-            # nearest: exact on a constant map, and the SQ8 bilinear kernel would read a second
-            # row/column that a 1-pixel axis does not have
-            h, w = layer.size
-            x = tf.keras.layers.UpSampling2D((1, w), interpolation="nearest", name=f"{layer.name}_w")(x)
-            tensors[layer.name] = tf.keras.layers.UpSampling2D(
-                (h, 1), interpolation="nearest", name=layer.name)(x)
-        else:
-            tensors[layer.name] = layer.__class__.from_config(layer.get_config())(x)
-    output = tensors[model.layers[-1].name]
-    return tf.keras.Model(tensors[model.layers[0].name], output, name=model.name), split
 
 
 def _copy_weights(source: tf.keras.Model, target: tf.keras.Model) -> None:

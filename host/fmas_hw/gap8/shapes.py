@@ -68,6 +68,20 @@ def _block(g: _Graph, x: Node | None, shape: Shape, layer: Layer, alpha: float) 
     return node, node.out_shape
 
 
+def _upsample(g: _Graph, name: str, src: Node, size: tuple[int, int], interpolation: str) -> Node:
+    """Integer upsampling of ``src`` to ``size``; a 1x1 map as 1xW then Hx1, nearest
+    (``model.blocks.upsample_to``, GAP8 adaptation 5)."""
+    h, w, c = src.out_shape
+    if (h, w) == (1, 1):
+        interpolation = "nearest"
+        if min(size) > 1:
+            src = g.add(Node(f"{name}_w", "upsample", (src.name,), src.out_shape, (1, size[1], c),
+                             stride=(1, size[1]), interpolation=interpolation, keras_layers=[f"{name}_w"]))
+    (h, w, _), (oh, ow) = src.out_shape, size
+    return g.add(Node(name, "upsample", (src.name,), src.out_shape, (oh, ow, c), stride=(oh // h, ow // w),
+                      interpolation=interpolation, keras_layers=[name]))
+
+
 def _head(g: _Graph, x: Node, shape: Shape, classes: int, size: int) -> None:
     h, w, c = shape
     fh, fw = pool_factors(h), pool_factors(w)
@@ -82,16 +96,14 @@ def _head(g: _Graph, x: Node, shape: Shape, classes: int, size: int) -> None:
     pooled = g.conv("image_pooling", src, cur, 256, act="relu", layers=("image_pooling_BN", "image_pooling_relu"))
     # Keras orders layers by depth; aspp0 ties with the upsampling and comes first.
     aspp0 = g.conv("aspp0", x, shape, 256, act="relu", layers=("aspp0_BN", "aspp0_activation"))
-    up = g.add(Node("image_pooling_upsample", "upsample", (pooled.name,), (1, 1, 256), (h, w, 256), stride=(h, w),
-                    interpolation="nearest", keras_layers=["image_pooling_upsample"]))
+    up = _upsample(g, "image_pooling_upsample", pooled, (h, w), "nearest")
     cat = g.add(Node("aspp_concat", "concat", (up.name, aspp0.name), (h, w, 256), (h, w, 512),
                      keras_layers=["aspp_concat"]))
     proj = g.conv("concat_projection", cat, (h, w, 512), 256, act="relu",
                   layers=("concat_projection_BN", "concat_projection_relu"))
     logits = g.conv("logits_semantic", proj, (h, w, 256), classes, act="none")
     uh, uw = -(-size // h), -(-size // w)
-    up = g.add(Node("logits_upsample", "upsample", (logits.name,), (h, w, classes), (uh * h, uw * w, classes),
-                    stride=(uh, uw), interpolation="bilinear", keras_layers=["logits_upsample"]))
+    up = _upsample(g, "logits_upsample", logits, (uh * h, uw * w), "bilinear")
     if (uh * h, uw * w) != (size, size):
         g.add(Node("logits_upsample_crop", "crop", (up.name,), up.out_shape, (size, size, classes),
                    crop=(0, uh * h - size, 0, uw * w - size), keras_layers=["logits_upsample_crop"]))

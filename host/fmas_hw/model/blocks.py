@@ -52,7 +52,7 @@ def image_pooling(x, name: str = "image_pooling", gap8: bool = False):
     """ASPP image-level branch: global average, 1x1 conv, BN, ReLU, back to the feature size.
 
     With ``gap8`` the global average is a chain of ``AveragePooling2D`` layers and the way back
-    an integer ``UpSampling2D`` (GAP8 adaptations 3 and 4); both compute the same values.
+    integer ``UpSampling2D`` layers (GAP8 adaptations 3 to 5); both compute the same values.
     """
     size = tuple(x.shape[1:3])
     if gap8:
@@ -63,9 +63,26 @@ def image_pooling(x, name: str = "image_pooling", gap8: bool = False):
     b = layers.BatchNormalization(epsilon=1e-5, name=f"{name}_BN")(b)
     b = layers.ReLU(name=f"{name}_relu")(b)
     if gap8:
-        # Nearest upsampling of a 1x1 map is the broadcast the bilinear resize computes.
-        return layers.UpSampling2D(size, interpolation="nearest", name=f"{name}_upsample")(b)
+        return upsample_to(b, size, f"{name}_upsample", interpolation="nearest")
     return BilinearResize(size, name=f"{name}_resize")(b)
+
+
+def broadcast_upsampling(x, size: tuple[int, int], name: str):
+    """A 1x1 map to ``size`` by nearest ``UpSampling2D``: the broadcast any resize computes.
+
+    When both axes grow it is two layers, ``(1, W)`` (``<name>_w``) then ``(H, 1)`` (``<name>``),
+    GAP8 adaptation 5: the AutoTiler finds no tiling for a resize whose input is 1x1 (NNTool's
+    ``generation/generators/general/resizer.py`` warns it "could not work in autotiler"), while a
+    1x1xC map resized along one axis is, in the CHW layout, a C-row image resized along the other
+    (see :func:`fmas_hw.gap8.codegen.resize_geometry`). A constant map stays the same constant
+    whatever the order; nearest is exact here, and the SQ8 bilinear kernel would read a second
+    row/column that a 1-pixel axis does not have.
+    """
+    h, w = size
+    if h > 1 and w > 1:
+        x = layers.UpSampling2D((1, w), interpolation="nearest", name=f"{name}_w")(x)
+        h, w = h, 1
+    return layers.UpSampling2D((h, w), interpolation="nearest", name=name)(x)
 
 
 def pool_factors(n: int, largest: int = 8) -> list[int]:
@@ -103,9 +120,12 @@ def upsample_to(x, size: tuple[int, int], name: str, interpolation: str = "bilin
     """Integer-factor ``UpSampling2D`` to ``size`` (GAP8 adaptation 3).
 
     When ``size`` is not an integer multiple of the feature size (e.g. stride-3 candidates:
-    384 / 22), the factor is rounded up and the surplus cropped at the bottom/right.
+    384 / 22), the factor is rounded up and the surplus cropped at the bottom/right. A 1x1 map
+    is broadcast (:func:`broadcast_upsampling`), which every interpolation computes.
     """
     h, w = int(x.shape[1]), int(x.shape[2])
+    if (h, w) == (1, 1):
+        return broadcast_upsampling(x, size, name)
     fh, fw = -(-size[0] // h), -(-size[1] // w)
     x = layers.UpSampling2D((fh, fw), interpolation=interpolation, name=name)(x)
     if (fh * h, fw * w) != tuple(size):
