@@ -264,7 +264,7 @@ def _files(prefix: str, exports: dict[str, str], io_in_l3: bool) -> list[tuple[s
         ("model/nntool_script", "NNTool script (nntool route)"),
         ("logs/", "build and run logs of the gvsoc/board targets"),
     ]
-    described = {"tflite": "int8 TFLite (nntool route)", "onnx": "ONNX export",
+    described = {"tflite": "int8 TFLite (nntool route)", "onnx": "float ONNX, for other tools (not an NNTool input)",
                  "memory_plan": "per-layer memory, L1/L2/L3 placement and the fits verdict"}
     folder = {"tflite": "model/", "onnx": "model/", "memory_plan": ""}
     return files + [(f"{folder[k]}{name}", described[k]) for k, name in exports.items()]
