@@ -160,3 +160,13 @@ def test_live_gvsoc(tiny_mnv2_supernet, tmp_path) -> None:
     assert m.total_cycles > 0 and m.source == "gvsoc" and Path(m.log_path).is_file()
     assert m.expected_checksum is not None and m.checksum == m.expected_checksum, (
         f"GVSoC output checksum {m.checksum} != expected {m.expected_checksum} (host int8 reference)")
+
+
+def test_no_expected_checksum_for_a_project_built_by_nntool_by_default(fake_sdk, project, monkeypatch):
+    """NNTool quantises from the TFLite: the autotiler route's expected output does not apply."""
+    (project / "model").mkdir()
+    (project / "model" / "expected.json").write_text(json.dumps({"output_checksum": 0x12345678}))
+    (project / "candidate.json").write_text(json.dumps({"route": "nntool"}))
+    monkeypatch.setenv("FMAS_FAKE_OUTPUT", str(FIXTURES / "gvsoc_fmas.log"))
+    m = GvsocTarget().run(project, timeout_s=30)
+    assert (m.checksum, m.expected_checksum, m.output_ok) == (0x5A17C0DE, None, None)
