@@ -23,6 +23,7 @@ failing candidate can be rebuilt by hand::
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from ..resources import firmware_dir
 from ..space import Arch, get_space
 from ..targets.protocol import fnv1a32
 from .adapt import GAP8_INPUT_SIZE, adapt
-from .codegen import AtModel, lower, model_context, render_outputs
+from .codegen import AtModel, lower, model_context, reads_padding_on_both_sides, render_outputs
 from .graph import Gap8Graph, extract_graph
 from .int8_reference import output_int8
 from .naming import c_comment, c_string, check_prefix
@@ -48,6 +49,7 @@ IO_PLACEMENTS = ("auto", "l2", "l3")
 FIRMWARE_FILES = ("main.c", "fmas_protocol.h")
 #: L2 bounce buffer of the L3 input/output transfers (an application choice, not a chip fact).
 IO_CHUNK_BYTES = 4096
+log = logging.getLogger(__name__)
 #: Calibration images drawn when none are given (seeded, so the project is reproducible).
 RANDOM_CALIBRATION = 4
 TENSOR_DIR = "model/tensors"
@@ -116,6 +118,10 @@ def write_project(arch: Arch, supernet_or_model: Any, out_dir: str | Path, *, cl
         exports["memory_plan"] = "memory_plan.json"
     context = project_context(candidate, at_model, qgraph, prefix, route, input_q, calibration,
                               exports, io_placement)
+    limit = border_limit(graph)
+    if limit:
+        log.warning("%s", limit)
+        context["limits"].append(limit)
     render_outputs(out, context, prefix)
     for name in FIRMWARE_FILES:
         shutil.copyfile(firmware_dir() / name, out / name)
@@ -268,6 +274,18 @@ def _files(prefix: str, exports: dict[str, str], io_in_l3: bool) -> list[tuple[s
                  "memory_plan": "per-layer memory, L1/L2/L3 placement and the fits verdict"}
     folder = {"tflite": "model/", "onnx": "model/", "memory_plan": ""}
     return files + [(f"{folder[k]}{name}", described[k]) for k, name in exports.items()]
+
+
+def border_limit(graph: Gap8Graph) -> str | None:
+    """The README line (and export warning) naming the convolutions the SQ8 kernels get wrong."""
+    names = [n.name for n in graph if reads_padding_on_both_sides(n)]
+    if not names:
+        return None
+    return (f"Layers {', '.join(names)}: a dilated filter wider than its feature map reads zero "
+            "padding on both sides, which the SDK's SQ8 convolution border code does not support: "
+            "on GAP8 these layers compute wrong values (cycles are still representative) and the "
+            "output checksum will not match `model/expected.json`. It happens at small input sizes "
+            "only (none of the MobileNetV2 candidates at 384 px).")
 
 
 def _limits(model: AtModel, io_in_l3: bool) -> list[str]:
