@@ -154,7 +154,10 @@ def test_unreadable_expected_file_is_a_measurement_error(fake_sdk, project, monk
 @pytest.mark.skipif(not os.environ.get("GAP_SDK_HOME"), reason="needs the GAP SDK: GAP_SDK_HOME unset")
 def test_live_gvsoc(tiny_mnv2_supernet, tmp_path) -> None:
     """A small project of its own on GVSoC: cycles, and the output of the host int8 reference."""
-    check_sdk(("sdk", "toolchain", "autotiler"))
+    try:  # GAP_SDK_HOME may name the SDK's open sources only (enough for the sdk_sources tests)
+        check_sdk(("sdk", "toolchain", "autotiler"))
+    except SdkMissingError as exc:
+        pytest.skip(f"needs a complete GAP SDK: {exc}")
     project = live_project(tiny_mnv2_supernet, tmp_path)
     m = GvsocTarget().measure(project)
     assert m.total_cycles > 0 and m.source == "gvsoc" and Path(m.log_path).is_file()
