@@ -16,7 +16,7 @@ from test_target_gvsoc import live_project
 
 from fmas_hw.errors import DeviceNotFoundError, RunTimeoutError, SdkMissingError
 from fmas_hw.targets.board import BoardTarget, CommandTrigger, TriggerFailedError
-from fmas_hw.targets.protocol import TimerNotStartedError
+from fmas_hw.targets.run_result import TimerNotStartedError
 from fmas_hw.targets.serial_link import (
     BoardBusyError,
     LinkLostError,

@@ -13,7 +13,8 @@ from fmas_hw.errors import BuildError, MeasurementError, RunTimeoutError, SdkMis
 from fmas_hw.targets import sdk
 from fmas_hw.targets.base import Measurement
 from fmas_hw.targets.gvsoc import GvsocTarget
-from fmas_hw.targets.protocol import FirmwareStatusError, TimerNotStartedError
+from fmas_hw.targets.protocol import FirmwareStatusError
+from fmas_hw.targets.run_result import TimerNotStartedError
 from fmas_hw.targets.sdk import check_sdk
 
 #: The smallest candidate of the space: its project builds and runs in a short GVSoC session.

@@ -13,21 +13,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fmas_hw.errors import ProtocolError
+from fmas_hw.targets.autotiler_log import parse_autotiler
 from fmas_hw.targets.protocol import (
     PREFIX,
     PROTOCOL_VERSION,
     STATUS_CODES,
     STATUS_MEANINGS,
-    CorruptOutputError,
     FirmwareStatusError,
     FmasStreamParser,
+    parse_fmas,
+    parse_output,
+)
+from fmas_hw.targets.run_result import (
+    CorruptOutputError,
     IncompleteRunError,
     TimerNotStartedError,
     fnv1a32,
     is_transient,
-    parse_autotiler,
-    parse_fmas,
-    parse_output,
 )
 
 EXACT_TOTAL = sum(c for _, c, _ in LAYERS)

@@ -35,7 +35,7 @@ from ..errors import ExportError
 from ..hw import load as load_hw
 from ..resources import firmware_dir
 from ..space import Arch, get_space
-from ..targets.protocol import fnv1a32
+from ..targets.run_result import fnv1a32
 from .adapt import GAP8_INPUT_SIZE, adapt
 from .codegen import AtModel, lower, model_context, reads_padding_on_both_sides, render_outputs
 from .graph import Gap8Graph, extract_graph

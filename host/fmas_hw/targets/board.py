@@ -25,7 +25,7 @@ from ..errors import ConfigError, MeasurementError, RunTimeoutError
 from .base import Measurement, Target
 from .gvsoc import default_cluster_freq_hz
 from .project_records import checked_output, expected_checksum
-from .protocol import RunResult, is_transient
+from .run_result import RunResult, is_transient
 from .sdk import (
     build_project,
     check_project,

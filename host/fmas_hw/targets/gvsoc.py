@@ -19,7 +19,8 @@ from ..errors import ProtocolError
 from ..hw import load as load_hw
 from .base import Measurement, Target
 from .project_records import checked_output, expected_checksum
-from .protocol import FirmwareStatusError, RunResult, has_fmas_lines, parse_output
+from .protocol import FirmwareStatusError, has_fmas_lines, parse_output
+from .run_result import RunResult
 from .sdk import build_project, check_sdk, make_failure, run_make, sdk_versions
 
 BUILD_ARGS: tuple[str, ...] = ("clean", "all", "platform=gvsoc")

@@ -1,20 +1,13 @@
-"""Parse what GAP8 firmware prints about one inference: the fmas line protocol and AutoTiler lines.
+"""Parse what GAP8 firmware prints about one inference: the fmas line protocol.
 
-Two input formats are understood:
-
-* the **fmas line protocol** (``firmware/fmas_protocol.h``, version 1) — the format our firmware
-  prints: ``FMAS:BEGIN`` handshake, one ``FMAS:LAYER`` per graph node, ``FMAS:TOTAL``, an optional
-  ``FMAS:CHECKSUM`` and the ``FMAS:END`` sentinel. :class:`FmasStreamParser` reads it incrementally
-  (UART bytes in arbitrary chunks), :func:`parse_fmas` from a complete log;
-* the **AutoTiler/NNTool per-layer lines** printed by GreenWaves' example mains, old
-  (``%45s: Cycles: %10d, Operations: %10d, Operations/Cycle: %f``) and new
-  (``... Cycles: %12u, Cyc%%: %5.1f%%, Operations: %12u, Op%%: %5.1f%%, ...``) format, with the
-  ``Total`` line — :func:`parse_autotiler`, the fallback for projects not using our firmware.
-
-:func:`parse_output` picks the format. Every parser returns a validated :class:`RunResult`: the total
-equals the sum of the layers (modulo 2^32, as the firmware's u32 counters wrap), and a run in which
-every layer reports 0 cycles is rejected (the cluster timer was never started, gap_sdk issue 380).
-Both parsers ignore interleaved non-protocol lines, ``\\r\\n`` endings and undecodable bytes.
+The **fmas line protocol** (``firmware/fmas_protocol.h``, version 1) is the format our firmware
+prints: ``FMAS:BEGIN`` handshake, one ``FMAS:LAYER`` per graph node, ``FMAS:TOTAL``, an optional
+``FMAS:CHECKSUM`` and the ``FMAS:END`` sentinel. :class:`FmasStreamParser` reads it incrementally
+(UART bytes in arbitrary chunks), :func:`parse_fmas` from a complete log. :func:`parse_output`
+reads a whole run log in either this protocol or, for projects not using our firmware, the
+AutoTiler/NNTool per-layer lines (:mod:`.autotiler_log`). Every parser returns a validated
+:class:`~.run_result.RunResult`; interleaved non-protocol lines, ``\\r\\n`` endings and
+undecodable bytes are ignored.
 """
 
 from __future__ import annotations
@@ -24,11 +17,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..errors import MeasurementError, ProtocolError
-from .base import LayerCycles, Measurement
+from .autotiler_log import AT_LINE_RE, parse_autotiler
+from .base import LayerCycles
+from .run_result import (
+    CorruptOutputError,
+    IncompleteRunError,
+    RunResult,
+    check_cycles,
+    sum_ops,
+    to_lines,
+)
 
 PROTOCOL_VERSION = 1
 PREFIX = "FMAS:"
-_U32 = 1 << 32
 
 #: ``FMAS_STATUS_*`` codes of the header (a test keeps both in agreement).
 STATUS_CODES: dict[str, int] = {
@@ -58,146 +59,10 @@ STATUS_MEANINGS: dict[int, str] = {
 }
 
 
-class IncompleteRunError(ProtocolError):
-    """Part of a run is missing (no BEGIN, no END, lost LAYER lines): retrying may help."""
-
-    transient = True
-
-
-class CorruptOutputError(ProtocolError):
-    """A protocol line is malformed or inconsistent (e.g. UART noise): retrying may help."""
-
-    transient = True
-
-
-class TimerNotStartedError(ProtocolError):
-    """Every layer reports 0 cycles: the firmware never started the cluster timer."""
-
-    transient = False
-
-
 class FirmwareStatusError(MeasurementError):
     """The firmware ran but reported a failure in ``FMAS:END status=<n>``."""
 
     transient = False
-
-
-def is_transient(exc: BaseException) -> bool:
-    """True when ``exc`` may go away on a retry (lost or corrupted output, not a firmware bug)."""
-    return bool(getattr(exc, "transient", False))
-
-
-def fnv1a32(data: bytes) -> int:
-    """FNV-1a 32-bit hash: the output checksum of ``fmas_fnv1a32`` in the header.
-
-    Args:
-        data: the bytes of the output tensor, as laid out in GAP8 memory.
-
-    Returns:
-        The checksum the firmware prints in ``FMAS:CHECKSUM``.
-    """
-    value = 2166136261
-    for byte in data:
-        value = ((value ^ byte) * 16777619) % _U32
-    return value
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """One inference as the firmware reported it, validated.
-
-    Attributes:
-        layers: per-node cycles in execution order.
-        total_cycles: exact sum of the layer cycles (no 32-bit wrap).
-        total_operations: sum of the layer operations, ``None`` when not reported.
-        output_format: ``"fmas"``, ``"autotiler-old"`` or ``"autotiler-new"``.
-        model: model name from ``FMAS:BEGIN`` (fmas only).
-        protocol_version: ``v=`` of ``FMAS:BEGIN`` (fmas only).
-        freq_cl_hz: cluster clock the firmware set (fmas only).
-        checksum: output checksum (fmas only, when printed).
-        status: ``FMAS:END`` status (fmas only; always 0 in a returned result).
-    """
-
-    layers: tuple[LayerCycles, ...]
-    total_cycles: int
-    total_operations: int | None
-    output_format: str
-    model: str | None = None
-    protocol_version: int | None = None
-    freq_cl_hz: int | None = None
-    checksum: int | None = None
-    status: int | None = None
-
-    def to_measurement(
-        self,
-        source: str,
-        default_freq_hz: int,
-        tool_versions: dict[str, str] | None = None,
-        log_path: str | None = None,
-        expected_checksum: int | None = None,
-    ) -> Measurement:
-        """A :class:`Measurement` of this run (never an estimate).
-
-        Args:
-            source: ``"gvsoc"`` or ``"board"``.
-            default_freq_hz: cluster clock to use when the output does not state it.
-            tool_versions: versions to record; the output format is added.
-            log_path: the kept log the run was parsed from.
-            expected_checksum: the project's expected output checksum (``model/expected.json``).
-        """
-        versions = dict(tool_versions or {})
-        versions["output_format"] = self.output_format
-        if self.protocol_version is not None:
-            versions["fmas_protocol"] = str(self.protocol_version)
-        return Measurement(
-            total_cycles=self.total_cycles,
-            per_layer=list(self.layers),
-            cluster_freq_hz=self.freq_cl_hz or default_freq_hz,
-            source=source,
-            estimated=False,
-            tool_versions=versions,
-            log_path=log_path,
-            checksum=self.checksum,
-            expected_checksum=expected_checksum,
-        )
-
-
-# ---- shared validation --------------------------------------------------------------------------
-
-
-def _check_cycles(layers: list[LayerCycles], printed_total: int | None, where: str) -> int:
-    """Validate layer cycles against the printed total; return the exact total."""
-    if not layers:
-        raise IncompleteRunError(f"{where}: the run reported no layer")
-    if all(layer.cycles == 0 for layer in layers):
-        raise TimerNotStartedError(
-            f"{where}: all {len(layers)} layers report 0 cycles: the cluster performance timer "
-            "was never started. Call gap_cl_starttimer(); gap_cl_resethwtimer(); on the cluster "
-            "before running the graph, build with -DPERF and NNTool 'set graph_monitor_cycles "
-            "true' (gap_sdk issue 380)"
-        )
-    exact = sum(layer.cycles for layer in layers)
-    # Firmware totals are u32 sums (and the old AutoTiler format prints them with %d).
-    if printed_total is not None and printed_total % _U32 != exact % _U32:
-        raise CorruptOutputError(
-            f"{where}: the total ({printed_total} cycles) is not the sum of the "
-            f"{len(layers)} layers ({exact}); output corrupted or lines lost"
-        )
-    return exact
-
-
-def _sum_ops(layers: list[LayerCycles]) -> int | None:
-    if any(layer.operations is None for layer in layers):
-        return None
-    return sum(int(layer.operations or 0) for layer in layers)
-
-
-def _to_lines(source: str | bytes | Iterable[str]) -> Iterable[str]:
-    if isinstance(source, bytes):
-        source = source.decode("utf-8", errors="replace")
-    if isinstance(source, str):
-        return source.splitlines()
-    return (line.rstrip("\r\n") for line in source)
 
 
 # ---- fmas line protocol -------------------------------------------------------------------------
@@ -375,11 +240,11 @@ class FmasStreamParser:
         if run.total is None:
             raise IncompleteRunError("the run has no FMAS:TOTAL line: lines were lost")
         layers = [run.layers[i] for i in range(n_layers)]
-        total = _check_cycles(layers, run.total[0], "fmas output")
+        total = check_cycles(layers, run.total[0], "fmas output")
         return RunResult(
             layers=tuple(layers),
             total_cycles=total,
-            total_operations=_sum_ops(layers),
+            total_operations=sum_ops(layers),
             output_format="fmas",
             model=run.model,
             protocol_version=run.version,
@@ -402,80 +267,9 @@ def parse_fmas(source: str | bytes | Iterable[str]) -> RunResult:
         The errors of :meth:`FmasStreamParser.feed` and :meth:`FmasStreamParser.result`.
     """
     parser = FmasStreamParser()
-    for line in _to_lines(source):
+    for line in to_lines(source):
         parser.feed_line(line)
     return parser.result()
-
-
-# ---- AutoTiler / NNTool per-layer lines ---------------------------------------------------------
-
-# Both formats of gap8-toolchain.md §3.3; Cyc%/Op% only in the new one. %d of a u32 above 2^31
-# prints negative, and %f of 0/0 prints inf/nan: accept both, the ratio is not used.
-_AT_RE = re.compile(
-    r"^\s*(?P<name>[^\s:]+):\s*Cycles:\s*(?P<cycles>-?\d+),"
-    r"(?P<new>\s*Cyc%:\s*[^,]*,)?"
-    r"\s*Operations:\s*(?P<ops>-?\d+),"
-    r"(?:\s*Op%:\s*[^,]*,)?"
-    r"\s*Operations/Cycle:\s*\S*\s*$"
-)
-
-
-@dataclass
-class _AtBlock:
-    layers: list[LayerCycles] = field(default_factory=list)
-    total: LayerCycles | None = None
-    new_format: bool = False
-
-
-def _at_blocks(lines: Iterable[str]) -> list[_AtBlock]:
-    """Group AutoTiler lines into runs: a ``Total`` line closes a run."""
-    blocks = [_AtBlock()]
-    for line in lines:
-        match = _AT_RE.match(line)
-        if match is None:
-            continue
-        if blocks[-1].total is not None:
-            blocks.append(_AtBlock())
-        block = blocks[-1]
-        block.new_format = block.new_format or match["new"] is not None
-        entry = LayerCycles(match["name"], int(match["cycles"]) % _U32, int(match["ops"]) % _U32)
-        if entry.name == "Total":
-            block.total = entry
-        else:
-            block.layers.append(entry)
-    return [b for b in blocks if b.layers or b.total is not None]
-
-
-def parse_autotiler(source: str | bytes | Iterable[str]) -> RunResult:
-    """Parse AutoTiler/NNTool per-layer performance lines (old or new format).
-
-    Args:
-        source: the whole output (text or bytes) or an iterable of lines.
-
-    Returns:
-        The validated run (the last complete one when the log holds several).
-
-    Raises:
-        ProtocolError: no per-layer line was found.
-        CorruptOutputError: ``Total`` is not the sum of the layers.
-        TimerNotStartedError: every layer reports 0 cycles.
-    """
-    blocks = _at_blocks(_to_lines(source))
-    if not blocks:
-        raise ProtocolError(
-            "no AutoTiler per-layer line ('<node>: Cycles: ..., Operations: ...') in the output: "
-            "build with -DPERF and NNTool graph_monitor_cycles/produce_node_names true"
-        )
-    complete = [b for b in blocks if b.total is not None and b.layers]
-    block = complete[-1] if complete else blocks[-1]
-    printed = block.total.cycles if block.total is not None else None
-    total = _check_cycles(block.layers, printed, "AutoTiler output")
-    return RunResult(
-        layers=tuple(block.layers),
-        total_cycles=total,
-        total_operations=_sum_ops(block.layers),
-        output_format="autotiler-new" if block.new_format else "autotiler-old",
-    )
 
 
 def has_fmas_lines(lines: Iterable[str]) -> bool:
@@ -497,10 +291,10 @@ def parse_output(source: str | bytes | Iterable[str]) -> RunResult:
             the subclasses raised by :func:`parse_fmas` / :func:`parse_autotiler`.
         FirmwareStatusError: the fmas run ended with a non-zero status.
     """
-    lines = list(_to_lines(source))
+    lines = list(to_lines(source))
     if has_fmas_lines(lines):
         return parse_fmas(lines)
-    if any(_AT_RE.match(line) for line in lines):
+    if any(AT_LINE_RE.match(line) for line in lines):
         return parse_autotiler(lines)
     raise ProtocolError(
         "no cycle report in the output: expected fmas protocol lines (FMAS:BEGIN ... FMAS:END, "

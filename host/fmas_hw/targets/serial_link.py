@@ -30,7 +30,8 @@ import serial.tools.list_ports
 
 from ..errors import ConfigError, DeviceNotFoundError, MeasurementError, RunTimeoutError
 from ..hw import load as load_hw
-from .protocol import FmasStreamParser, RunResult
+from .protocol import FmasStreamParser
+from .run_result import RunResult
 
 BOARD_KEYS = ("usb_vid", "usb_pid", "uart_interface", "uart_baud")
 
