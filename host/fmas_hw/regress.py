@@ -219,17 +219,10 @@ def ensure_project(arch: Arch, out_dir: Path, classes: int, alpha: float,
 
     Cycles do not depend on the weight values, so without ``weights`` the project is generated
     from initialiser weights.
-
-    Raises:
-        ConfigError: this installation has no project generator (``fmas_hw.gap8.project``).
     """
     if (out_dir / "candidate.json").is_file():
         return out_dir
-    try:
-        from .gap8.project import write_project
-    except ImportError as exc:
-        raise ConfigError(f"cannot generate a GAP8 project here ({exc}): run `fmas-hw export` and "
-                          "pass the project folder with --project DIR") from exc
+    from .gap8.project import write_project  # TensorFlow: imported only to generate a project
     from .model.supernet import Supernet
 
     supernet = Supernet.build(arch.backbone, input_size, classes, alpha, weights)

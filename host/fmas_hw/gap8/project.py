@@ -16,7 +16,7 @@ failing candidate can be rebuilt by hand::
     <out>/model/<prefix>.tflite, .onnx   int8 TFLite and ONNX (when representative images are given)
     <out>/model/input.bin          the int8 CHW test input; model/layers.json the layer table
     <out>/model/expected.json      its expected int8 output checksum (the int8 reference)
-    <out>/memory_plan.json         the memory plan (when fmas_hw.gap8.memory is available)
+    <out>/memory_plan.json         the memory plan
     <out>/logs/                    where the gvsoc/board targets keep their logs
 """
 
@@ -40,6 +40,7 @@ from .adapt import GAP8_INPUT_SIZE, adapt
 from .codegen import AtModel, lower, model_context, reads_padding_on_both_sides, render_outputs
 from .graph import Gap8Graph, extract_graph
 from .int8_reference import output_int8
+from .memory import plan_memory
 from .naming import c_comment, c_string, check_prefix
 from .quantize import QuantizedGraph, quantize_graph, quantize_input, write_tensor
 
@@ -114,8 +115,8 @@ def write_project(arch: Arch, supernet_or_model: Any, out_dir: str | Path, *, cl
     candidate = _candidate(arch, classes, alpha, input_size, prefix, route, adapted.changes)
     _write_json(out / "candidate.json", candidate)
     _write_json(out / "model" / "layers.json", layer_table(at_model, graph, qgraph))
-    if _write_memory_plan(out, graph):
-        exports["memory_plan"] = "memory_plan.json"
+    _write_memory_plan(out, graph)
+    exports["memory_plan"] = "memory_plan.json"
     context = project_context(candidate, at_model, qgraph, prefix, route, input_q, calibration,
                               exports, io_placement)
     limit = border_limit(graph)
@@ -183,10 +184,7 @@ def _export_models(model: Any, images: np.ndarray | None, folder: Path, prefix: 
     """The int8 TFLite and ONNX files (``{"tflite": path, "onnx": path}``), or ``{}`` without images."""
     if images is None:
         return {}
-    try:
-        from . import export
-    except ImportError as exc:  # the export module ships with fmas-hw; guard partial installs
-        raise ExportError(f"TFLite/ONNX export unavailable: {exc}") from exc
+    from . import export  # the TFLite converter and tf2onnx: imported only when exporting
     tflite, onnx = folder / f"{prefix}.tflite", folder / f"{prefix}.onnx"
     export.export_tflite_int8(model, np.asarray(images, np.float32), tflite)
     export.export_onnx(model, onnx)
@@ -197,14 +195,9 @@ def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, default=str) + "\n")
 
 
-def _write_memory_plan(out: Path, graph: Gap8Graph) -> bool:
-    """``memory_plan.json`` from :mod:`fmas_hw.gap8.memory` (False when that module is absent)."""
-    try:
-        from .memory import plan_memory
-    except ImportError:
-        return False
+def _write_memory_plan(out: Path, graph: Gap8Graph) -> None:
+    """``memory_plan.json``: the per-layer placement and fit verdict of :mod:`fmas_hw.gap8.memory`."""
     _write_json(out / "memory_plan.json", plan_memory(graph).to_dict())
-    return True
 
 
 def layer_table(model: AtModel, graph: Gap8Graph, qgraph: QuantizedGraph) -> list[dict[str, Any]]:

@@ -9,35 +9,14 @@ constraint values (<= 0 means satisfied).
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError
+from ..gap8.memory import fits_gap8
 from ..space import Arch
 
 if TYPE_CHECKING:
     from ..store import EvaluationRecord
     from .config import SearchConfig
-
-FitsGap8 = Callable[[Arch], tuple[bool, str]]
-
-
-def load_fits_gap8() -> FitsGap8:
-    """The ``fits_gap8(arch) -> (fits, reason)`` hook of :mod:`fmas_hw.gap8.memory`.
-
-    Raises:
-        ConfigError: the memory planner is not available in this installation.
-    """
-    try:
-        module = importlib.import_module("fmas_hw.gap8.memory")
-        return module.fits_gap8
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(
-            "fit_gap8 needs the GAP8 memory planner fmas_hw.gap8.memory.fits_gap8, which this "
-            f"installation lacks ({exc}); drop --fit-gap8 or update fmas-hw"
-        ) from exc
-
 
 def constraint_names(config: SearchConfig) -> list[str]:
     """Names of the constraint columns, in order; 'evaluated' (not failed) is always first."""
@@ -57,15 +36,12 @@ def precheck(config: SearchConfig, arch: Arch, costs: dict[str, int]) -> tuple[s
     Returns:
         ``(reason, extra)``: reason is None when the candidate passes; extra holds the memory
         fit verdict to store with the evaluation.
-
-    Raises:
-        ConfigError: ``fit_gap8`` asked for but the memory planner is missing.
     """
     reasons, extra = [], {}
     if config.max_params is not None and costs["params"] > config.max_params:
         reasons.append(f"params {costs['params']:,} > max_params {config.max_params:,}")
     if config.fit_gap8:
-        fits, why = load_fits_gap8()(arch, **_network_options(config))
+        fits, why = fits_gap8(arch, **_network_options(config))
         extra = {"fits_gap8": bool(fits), "gap8_memory": str(why)}
         if not fits:
             reasons.append(f"does not fit GAP8 memory: {why}")

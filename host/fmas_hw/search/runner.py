@@ -33,7 +33,6 @@ from ..space import Arch, format_genome, get_space
 from ..store import EvaluationRecord, GenerationRecord, Store
 from .backends import Backend, make_backend
 from .config import SearchConfig
-from .constraints import load_fits_gap8
 from .indicators import feasible_front, hypervolume, reference_point
 from .operators import IsolatedRandom, build_algorithm
 from .problem import SearchProblem
@@ -106,8 +105,6 @@ def prepare_config(config: SearchConfig | dict[str, Any], resume: str | Path | N
     module = config.evaluator.partition(":")[0]
     if importlib.util.find_spec(module) is None:
         raise ConfigError(f"evaluator module {module!r} not found (evaluator {config.evaluator!r})")
-    if config.fit_gap8:
-        load_fits_gap8()
     return config
 
 
