@@ -391,3 +391,20 @@ def test_nntool_has_space_to_batch_handlers_but_rejects_tfs_dilation_lowering(nn
     convs = [c for c in parse_model(result.model_c, generator_prototypes(nntool_ready))
              if c.generator == "CNN_ConvolutionPoolAct_SQ8"]
     assert [(c.args["Dcx"], c.args["Scx"]) for c in convs] == [("2", "1"), ("2", "1"), ("4", "2"), ("2", "1")]
+
+
+def test_both_routes_agree_the_application_owns_the_l3_ram(nntool_ready, tiny_mnv2_supernet, tmp_path):
+    """With input/output in L3, NNTool's model (from the project's script) and ours both declare
+    L3 RAM externally managed and place the graph's input in HyperRAM: firmware/main.c owns the
+    device for both routes, and NNTool's model compiles against the real headers."""
+    images = np.random.default_rng(0).uniform(-1, 1, (2, SIZE, SIZE, 3)).astype(np.float32)
+    project = write_project(MB.decode(GENOMES["minimal"]), tiny_mnv2_supernet, tmp_path / "project",
+                            classes=5, alpha=0.35, input_size=SIZE, representative_images=images,
+                            route="nntool", io_placement="l3")
+    result = run_nntool(project / "model" / "fmas.tflite", project / "model" / "nntool_script",
+                        tmp_path / "nntool", sources=nntool_ready)
+    ours, theirs = (project / "model" / "fmasModel.c").read_text(), result.model_c.read_text()
+    for text in (ours, theirs):
+        assert re.search(r'AT_MEM_L3_HRAM,\s*\w+,\s*"fmas_L3_Memory",\s*0,\s*1\)?,', text), "ExtManaged"
+        assert re.search(r'"Input_1",\s*ARG_SCOPE_ARG,\s*ARG_DIR_IN,\s*AT_MEM_L3_HRAM,\s*AT_MEM_L3_HRAM', text)
+    check_model_source(result.model_c, nntool_ready, "-Wno-unused-variable")
