@@ -3,8 +3,8 @@
 All configurations run the same seeded search, side by side in one invocation, and the ratios
 are printed. By default the candidates are scored by the fake evaluator of the test suite with
 device-like sleeps (``--accuracy-s``, ``--latency-s``); ``--evaluator`` (with ``--data`` and
-``--weights``) measures a real evaluator instead, e.g.
-``fmas_hw.eval.candidate:build_evaluator``.
+``--weights``) measures another evaluator factory instead (``package.module:callable``; ``builtin``
+for the supernet evaluator of a real search).
 
 Usage: ``python bench/parallel.py [--population 8] [--generations 3] [--accuracy-s 0.3] ...``
 """
@@ -40,7 +40,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--generations", type=int, default=3)
     parser.add_argument("--accuracy-s", type=float, default=0.3, help="fake accuracy seconds per candidate")
     parser.add_argument("--latency-s", type=float, default=0.2, help="fake latency seconds per candidate")
-    parser.add_argument("--evaluator", default=FAKE, help="evaluator factory module:callable")
+    parser.add_argument("--evaluator", default=FAKE,
+                        help="evaluator factory module:callable, or 'builtin' (the supernet evaluator)")
     parser.add_argument("--data", default=None)
     parser.add_argument("--weights", default=None)
     parser.add_argument("--objective", default="latency")
@@ -51,7 +52,7 @@ def measure(args: argparse.Namespace, workers: int, overlap: bool, folder: Path)
     """Run one search; returns evaluations, wall seconds, and steady-state seconds (gen >= 1,
     i.e. without worker start-up)."""
     config = SearchConfig(population=args.population, generations=args.generations, objectives=args.objective,
-                          evaluator=args.evaluator, data=args.data, weights=args.weights, workers=workers,
+                          evaluator=None if args.evaluator == "builtin" else args.evaluator, data=args.data, weights=args.weights, workers=workers,
                           overlap=overlap, store=str(folder / f"w{workers}-o{int(overlap)}.sqlite"))
     started = time.perf_counter()
     result = run(config)

@@ -20,10 +20,10 @@ import numpy as np
 
 from fmas_hw.data.synth import write_synthetic_voc
 from fmas_hw.demo import DATA, SUPERNET
-from fmas_hw.eval.candidate import build_evaluator
 from fmas_hw.resources import models_dir
 from fmas_hw.search import SearchConfig, run
 from fmas_hw.search.indicators import hypervolume, reference_point
+from fmas_hw.search.supernet_evaluator import build_supernet_evaluator
 from fmas_hw.space import MobileNetV2Space
 from fmas_hw.store import Store
 
@@ -41,7 +41,7 @@ def nsga2(config: SearchConfig) -> tuple[list[tuple[float, float]], int]:
 
 
 def random_search(config: SearchConfig, budget: int, seed: int) -> list[tuple[float, float]]:
-    space, evaluator = MobileNetV2Space(), build_evaluator(config.resolved())
+    space, evaluator = MobileNetV2Space(), build_supernet_evaluator(config.resolved())
     rng, seen, points = np.random.default_rng(seed + 1000), set(), []
     archs = [space.supernet()]
     while len(archs) < budget:
@@ -51,7 +51,8 @@ def random_search(config: SearchConfig, budget: int, seed: int) -> list[tuple[fl
             archs.append(arch)
     for arch in archs:
         error, _ = evaluator.accuracy(arch)
-        cycles, _, _ = evaluator.latency(arch)
+        measured, _ = evaluator.latency(arch)
+        cycles = measured.total_cycles
         points.append((error, cycles))
     return points
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from fmas_hw.space import Arch, MobileNetV2Arch, XceptionArch
+from fmas_hw.targets.base import Measurement
 
 #: The instant fake, as a search config names it.
 FAKE = "tests.search.fakes:build_fake_evaluator"
@@ -107,10 +108,12 @@ class FakeEvaluator:
         _log(f"accuracy {arch.key}")
         return self._scores(arch)["error"], time.perf_counter() - started
 
-    def latency(self, arch: Arch) -> tuple[int, str, float]:
+    def latency(self, arch: Arch) -> tuple[Measurement, float]:
         started = time.perf_counter()
         time.sleep(self.latency_sleep)
-        return self._scores(arch)["cycles"], "estimate", time.perf_counter() - started
+        measured = Measurement(self._scores(arch)["cycles"], [], 175_000_000, "estimate", True,
+                               {"cycle_model": "fake"})
+        return measured, time.perf_counter() - started
 
 
 def should_fail(arch: Arch, every: int) -> bool:

@@ -11,7 +11,6 @@ import pytest
 from fmas_hw.errors import ConfigError, MeasurementError
 from fmas_hw.gap8.memory import arch_graph
 from fmas_hw.space import MobileNetV2Space
-from fmas_hw.targets.base import get_target
 from fmas_hw.targets.cycle_model import (
     LayerFeatures,
     layer_cycles,
@@ -20,6 +19,7 @@ from fmas_hw.targets.cycle_model import (
     write_cycle_model,
 )
 from fmas_hw.targets.estimate import EstimateTarget
+from fmas_hw.targets.registry import get_target
 
 MB = MobileNetV2Space()
 SUPER = MB.supernet_genome

@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 
 from fmas_hw.errors import ConfigError, MeasurementError
-from fmas_hw.targets import base
-from fmas_hw.targets.base import LayerCycles, Measurement, Target, get_target
+from fmas_hw.gap8.candidate_file import CandidateSpec
+from fmas_hw.space import MobileNetV2Space
+from fmas_hw.targets import registry
+from fmas_hw.targets.base import LayerCycles, Measurement, Target, TargetOptions
+from fmas_hw.targets.registry import get_target, open_target, target_class, target_names
 
 
 def _measurement(**overrides) -> Measurement:
@@ -74,11 +77,22 @@ def test_total_operations_unknown_when_a_layer_lacks_them() -> None:
 
 class _Recorder(Target):
     name = "recorder"
+    title = "recorder"
     measures_hardware = False
 
     def __init__(self, factor: int = 1) -> None:
         self.calls: list[str] = []
         self.factor = factor
+
+    @classmethod
+    def from_options(cls, options: TargetOptions) -> _Recorder:
+        return cls()
+
+    def identity(self) -> str:
+        return f"recorder:x{self.factor}"
+
+    def measure_candidate(self, spec, projects=None, timeout_s=None) -> Measurement:
+        return self.measure("/nowhere", timeout_s)
 
     def prepare(self, project_dir: str | Path) -> None:
         self.calls.append("prepare")
@@ -89,17 +103,57 @@ class _Recorder(Target):
 
 
 def test_measure_is_prepare_then_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
-    base.register_target("recorder", _Recorder)  # one line per target
+    monkeypatch.setattr(registry, "_TARGETS", dict(registry._TARGETS))
+    registry.register_target(_Recorder)  # one line per target
     target = get_target("recorder", factor=7)
     assert target.measure("/nowhere", timeout_s=3).total_cycles == 7
     assert target.calls == ["prepare", "run 3"]
+    assert "recorder" in target_names() and target_class("recorder") is _Recorder
 
 
-def test_registry_knows_gvsoc_and_board_lazily() -> None:
-    assert {"gvsoc", "board"} <= set(base.available_targets())
+def test_registry_knows_every_target_once() -> None:
+    assert target_names() == ("estimate", "gvsoc", "board")
     assert get_target("gvsoc").name == "gvsoc"
     assert get_target("board", port="/dev/ttyUSB1").needs_exclusive_device
+    assert [target_class(n).measures_hardware for n in target_names()] == [False, True, True]
+
+
+def test_targets_take_the_command_line_settings_that_concern_them(tmp_path: Path) -> None:
+    model = tmp_path / "model.toml"
+    model.write_text(Path(target_class("estimate")().model.source).read_text())
+    options = TargetOptions(cycle_model=str(model), port="/dev/ttyUSB1")
+    assert open_target("estimate", options).identity().startswith("estimate:model.toml@")
+    assert open_target("board", options).port == "/dev/ttyUSB1"  # type: ignore[attr-defined]
+    assert open_target("gvsoc", options).name == "gvsoc"
+
+
+def test_identities_name_what_decides_the_figures(monkeypatch: pytest.MonkeyPatch) -> None:
+    estimate = open_target("estimate").identity()
+    assert estimate.startswith("estimate:gap8_cycle_model.toml@") and len(estimate.split("@")[1]) == 12
+    monkeypatch.delenv("GAP_SDK_HOME", raising=False)
+    for name in ("gvsoc", "board"):
+        assert open_target(name).identity() == f"{name}:gap_sdk=unknown,autotiler=unknown,protocol=1"
+
+
+def test_identity_of_a_hardware_target_follows_the_sdk(tmp_path: Path) -> None:
+    makefile = tmp_path / "tools" / "autotiler_v3" / "Makefile"
+    makefile.parent.mkdir(parents=True)
+    makefile.write_text("TILER_VER=4.3.0\n")
+    gvsoc = get_target("gvsoc", env={"GAP_SDK_HOME": str(tmp_path)})
+    assert "autotiler=4.3.0" in gvsoc.identity()
+    makefile.write_text("TILER_VER=4.4.0\n")
+    assert "autotiler=4.4.0" in gvsoc.identity()
+
+
+def test_estimate_measures_a_candidate_without_a_project() -> None:
+    spec = CandidateSpec(MobileNetV2Space().supernet())
+    measured = open_target("estimate").measure_candidate(spec)
+    assert measured.label == "estimated (estimate)" and measured.total_cycles > 1e9
+
+
+def test_a_hardware_target_needs_somewhere_to_put_the_project() -> None:
+    with pytest.raises(ConfigError, match="work folder"):
+        open_target("gvsoc").measure_candidate(CandidateSpec(MobileNetV2Space().supernet()))
 
 
 def test_unknown_target_and_bad_options_are_config_errors() -> None:

@@ -17,17 +17,16 @@ from .options import (
     alpha_option,
     backbone_option,
     classes_option,
+    cycle_model_option,
     echo_json,
     genome_option,
     json_option,
+    target_option,
 )
-
-TARGETS = ("estimate", "gvsoc", "board")
 
 
 @click.command()
-@click.option("--target", "target_name", type=click.Choice(TARGETS), default="estimate", show_default=True,
-              help="Where the cycles come from.")
+@target_option
 @backbone_option
 @genome_option
 @click.option("--project", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
@@ -40,8 +39,7 @@ TARGETS = ("estimate", "gvsoc", "board")
               help="Supernet weights for a generated project (gvsoc/board; cycles do not depend on them).")
 @click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("fmas-projects"),
               show_default=True, help="Where gvsoc/board projects are generated from --genome.")
-@click.option("--cycle-model", type=click.Path(exists=True, dir_okay=False), envvar="FMAS_CYCLE_MODEL",
-              default=None, help="Cycle-model TOML of the estimate (fmas-hw calibrate output).")
+@cycle_model_option
 @click.option("--port", envvar="FMAS_BOARD_PORT", default=None, help="Board UART (default: found by USB id).")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=None,
               help="Run timeout in seconds (default: the target's).")
@@ -49,21 +47,17 @@ def measure(target_name: str, backbone: str, genome: str | None, project: Path |
             alpha: float, per_layer: bool, as_json: bool, weights: str | None, work_dir: Path,
             cycle_model: str | None, port: str | None, timeout_s: float | None) -> None:
     """Measure (or estimate) the GAP8 cycles of one candidate (default: the supernet)."""
-    from ..targets.base import get_target
+    from ..targets.base import TargetOptions
+    from ..targets.registry import open_target
 
-    options: dict[str, Any] = {}
-    if target_name == "estimate" and cycle_model:
-        options["model_file"] = cycle_model
-    if target_name == "board" and port:
-        options["port"] = port
-    target = get_target(target_name, **options)
+    target = open_target(target_name, TargetOptions(cycle_model=cycle_model, port=port))
     if project is not None:
         if genome is not None:
             raise click.BadParameter("give either --project or --genome, not both", param_hint="--genome")
         result, where, features = target.measure(project, timeout_s=timeout_s), str(project), None
     else:
         result, where, features = _measure_genome(target, backbone, genome, classes, alpha, weights,
-                                                  work_dir, timeout_s)
+                                                  work_dir, timeout_s, per_layer and as_json)
     if as_json:
         echo_json(_as_json(result, where, per_layer, features))
         return
@@ -71,22 +65,19 @@ def measure(target_name: str, backbone: str, genome: str | None, project: Path |
 
 
 def _measure_genome(target, backbone: str, genome: str | None, classes: int, alpha: float,
-                    weights: str | None, work_dir: Path, timeout_s: float | None):
-    """(measurement, description, estimate features or None) of candidate ``genome`` of ``backbone``."""
+                    weights: str | None, work_dir: Path, timeout_s: float | None, with_features: bool):
+    """(measurement, description, the model's layer features or None) of candidate ``genome``."""
+    from ..gap8.candidate_file import CandidateSpec
+    from ..gap8.projects import GeneratedProjects
     from ..space import get_space
 
     space = get_space(backbone)
-    arch = space.decode(genome if genome is not None else space.supernet_genome)
-    where = f"{backbone} {space.encode(arch)} ({classes} classes, alpha {alpha:g})"
-    if target.name == "estimate":
-        features, plan = target.features(arch, classes, alpha)
-        return target.measurement(features, plan), where, features
-    from ..regress import ensure_project
-    from ..targets.sdk import check_sdk
-
-    check_sdk()  # say what is missing before spending time generating a project
-    project = ensure_project(arch, work_dir / arch.key, classes, alpha, weights=weights)
-    return target.measure(project, timeout_s=timeout_s), f"{where}, project {project}", None
+    spec = CandidateSpec(space.decode(genome if genome is not None else space.supernet_genome), classes, alpha)
+    result = target.measure_candidate(spec, GeneratedProjects(work_dir, weights=weights), timeout_s)
+    where = spec.describe()
+    if target.measures_hardware:
+        where += f", project {work_dir / spec.arch.key}"
+    return result, where, target.layer_features(spec) if with_features else None
 
 
 def _as_json(result, where: str, per_layer: bool, features) -> dict[str, Any]:
@@ -97,8 +88,8 @@ def _as_json(result, where: str, per_layer: bool, features) -> dict[str, Any]:
             "estimated": result.estimated, "label": result.label,
             "tool_versions": result.tool_versions, "log_path": result.log_path,
             "per_layer": [layer.to_dict() for layer in result.per_layer] if per_layer else []}
-    if per_layer and features is not None:
-        data["features"] = [f.to_dict() for f in features if f.runs]
+    if features is not None:
+        data["features"] = features
     return data
 
 

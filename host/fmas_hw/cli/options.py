@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from ..targets.registry import DEFAULT_TARGET, target_names
+
 backbone_option = click.option(
     "--backbone", type=click.Choice(["xception", "mobilenetv2"]), default="mobilenetv2",
     show_default=True, help="Supernet backbone / search space.")
@@ -24,6 +26,12 @@ classes_option = click.option(
 alpha_option = click.option(
     "--alpha", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
     help="Width multiplier of the backbone (reduced-width supernets for small machines).")
+target_option = click.option(
+    "--target", "target_name", type=click.Choice(target_names()), default=DEFAULT_TARGET,
+    show_default=True, help="Where the cycles come from.")
+cycle_model_option = click.option(
+    "--cycle-model", type=click.Path(exists=True, dir_okay=False), envvar="FMAS_CYCLE_MODEL",
+    default=None, help="Cycle-model TOML of the estimate target (fmas-hw calibrate output).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 
 

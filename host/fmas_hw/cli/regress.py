@@ -11,10 +11,11 @@ from pathlib import Path
 
 import click
 
+from .options import cycle_model_option, target_option
+
 
 @click.command()
-@click.option("--target", "target_name", type=click.Choice(["estimate", "gvsoc", "board"]),
-              default="estimate", show_default=True, help="Where the cycles come from.")
+@target_option
 @click.option("--tolerance", type=click.FloatRange(min=0), default=2.0, show_default=True,
               help="Allowed change in percent before a model counts as slower (or faster).")
 @click.option("--update", is_flag=True, help="Rewrite the baseline with the cycles measured now.")
@@ -24,16 +25,15 @@ import click
               help="Folder of reference architectures (default: models/reference).")
 @click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("fmas-regress"),
               show_default=True, help="Where gvsoc/board projects of the references are generated.")
-@click.option("--cycle-model", type=click.Path(exists=True, dir_okay=False), envvar="FMAS_CYCLE_MODEL",
-              default=None, help="Cycle-model TOML of the estimate target.")
+@cycle_model_option
 def regress(target_name: str, tolerance: float, update: bool, baseline_file: Path | None,
             models: Path | None, work_dir: Path, cycle_model: str | None) -> None:
     """Compare the cycles of the reference models with the committed baseline."""
-    from ..regress import RegressionError, format_table, run_regress
-    from ..targets.base import get_target
+    from ..targets.base import TargetOptions
+    from ..targets.registry import open_target
+    from ..targets.regress import RegressionError, format_table, run_regress
 
-    options = {"model_file": cycle_model} if target_name == "estimate" and cycle_model else {}
-    target = get_target(target_name, **options)
+    target = open_target(target_name, TargetOptions(cycle_model=cycle_model))
     result = run_regress(target, tolerance / 100.0, update, baseline_file, models, work_dir)
     click.echo(format_table(result.rows, tolerance / 100.0))
     if result.updated:

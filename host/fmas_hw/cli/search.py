@@ -13,8 +13,9 @@ from typing import Any
 import click
 
 from ..search import SearchConfig, run, stored_config
-from ..search.config import OBJECTIVES, TARGETS, load_toml
+from ..search.config import OBJECTIVES, load_toml
 from ..search.progress import print_summary
+from ..targets.registry import target_names
 from .options import echo_json, input_size_option, json_option, weights_option
 
 
@@ -24,7 +25,7 @@ from .options import echo_json, input_size_option, json_option, weights_option
 @click.option("--objective", "objectives", multiple=True, metavar="NAME",
               help=f"Cost objective(s) besides the error: {', '.join(OBJECTIVES)}; repeat the "
                    "option or give a comma list  [default: flops]")
-@click.option("--target", type=click.Choice(TARGETS), default=None,
+@click.option("--target", type=click.Choice(target_names()), default=None,
               help="Where GAP8 cycles come from  [default: estimate]")
 @click.option("--data", type=click.Path(exists=True, file_okay=False), default=None,
               help="VOC-format data set folder (its val.txt gives the validation subset).")

@@ -23,9 +23,8 @@ import tensorflow as tf
 from ..errors import AdaptationError
 from ..model.builder import build_model
 from ..space import Arch
+from .candidate_file import GAP8_INPUT_SIZE
 
-#: Input size of every candidate measured on GAP8 (SPEC §6.1, adaptation 1).
-GAP8_INPUT_SIZE = 384
 #: Channels of the two ASPP branches GAP8 keeps (image pooling + 1x1), 256 each.
 KEPT_ASPP_CHANNELS = 512
 

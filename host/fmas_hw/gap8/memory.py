@@ -36,15 +36,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..hw import load as load_hw
+from .candidate_file import GAP8_INPUT_SIZE
 from .tiling import Tile, min_tile_bytes, plan_tile, tensor_bytes, weight_bytes
 
 if TYPE_CHECKING:
     from ..space import Arch
     from .graph import Gap8Graph, Node
 
-#: Input size of every candidate measured on GAP8 (SPEC §6.1); mirrors adapt.GAP8_INPUT_SIZE
-#: without importing TensorFlow.
-GAP8_INPUT_SIZE = 384
 KB = 1024
 
 

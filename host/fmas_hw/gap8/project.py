@@ -34,9 +34,10 @@ from .. import __version__
 from ..errors import ExportError
 from ..hw import load as load_hw
 from ..resources import firmware_dir
-from ..space import Arch, get_space
+from ..space import Arch
 from ..targets.run_result import fnv1a32
-from .adapt import GAP8_INPUT_SIZE, adapt
+from .adapt import adapt
+from .candidate_file import GAP8_INPUT_SIZE, CandidateSpec, candidate_record, write_candidate
 from .codegen import AtModel, lower, model_context, reads_padding_on_both_sides, render_outputs
 from .graph import Gap8Graph, extract_graph
 from .int8_reference import output_int8
@@ -112,8 +113,9 @@ def write_project(arch: Arch, supernet_or_model: Any, out_dir: str | Path, *, cl
     write_tensor(out / "model" / "input.bin", input_q)
     _write_json(out / EXPECTED_FILE, expected_output(graph, qgraph, input_q))
     exports = _export_models(adapted.model, representative_images, out / "model", prefix)
-    candidate = _candidate(arch, classes, alpha, input_size, prefix, route, adapted.changes)
-    _write_json(out / "candidate.json", candidate)
+    record = candidate_record(CandidateSpec(arch, classes, alpha, input_size), prefix, route, adapted.changes)
+    write_candidate(out, record)
+    candidate = record.to_dict()
     _write_json(out / "model" / "layers.json", layer_table(at_model, graph, qgraph))
     _write_memory_plan(out, graph)
     exports["memory_plan"] = "memory_plan.json"
@@ -156,17 +158,6 @@ def _calibration_images(images: np.ndarray | None, size: int) -> tuple[np.ndarra
         raise ExportError(f"representative images have shape {images.shape}: expected "
                           f"(N, {size}, {size}, 3) network inputs, N >= 1")
     return images, f"{len(images)} representative images"
-
-
-def _candidate(arch: Arch, classes: int, alpha: float, input_size: int, prefix: str, route: str,
-               changes: list[str]) -> dict[str, Any]:
-    """``candidate.json``: the keys ``backbone``, ``genome``, ``classes``, ``alpha`` are read back
-    by the estimate target; the rest records how the project was made."""
-    return {
-        "backbone": arch.backbone, "genome": get_space(arch.backbone).encode(arch),
-        "classes": classes, "alpha": alpha, "input_size": input_size, "key": arch.key,
-        "prefix": prefix, "route": route, "adaptations": changes, "fmas_hw": __version__,
-    }
 
 
 # ---- files ----------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from matplotlib.ticker import MaxNLocator
 
 from .fidelity import Fidelity
 from .source import COST_COLUMNS, SearchData
-from .tables import CYCLE_SOURCES
+from .tables import source_title
 
 #: Sequential colormap of the generations; its palest end is skipped so gen 0 stays visible.
 CMAP = "viridis_r"
@@ -140,8 +140,7 @@ def _cost_label(data: SearchData, objective: str) -> str:
     label = AXES[objective][1]
     if objective != "latency":
         return label
-    sources = sorted({CYCLE_SOURCES.get(r.cycles_source or "", r.cycles_source or "source unknown")
-                      for r in data.evaluations.values() if r.cycles is not None})
+    sources = sorted({source_title(r.cycles_source) for r in data.evaluations.values() if r.cycles is not None})
     return f"{label[:-1]}, {' / '.join(sources) or 'no source'})"
 
 

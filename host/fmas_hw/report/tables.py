@@ -18,11 +18,17 @@ from typing import Any
 
 from ..space import Arch, get_space
 from ..space.mobilenetv2 import DILATION_BIT_GENES, DILATION_INDEX_GENES, GROUPS, STRIDE_GENES
+from ..targets.registry import target_class, target_names
 from .source import SearchData
 
-#: Display names of the cycle sources; anything from the analytical model says "estimate".
-CYCLE_SOURCES = {"estimate": "estimate", "gvsoc": "GVSoC", "board": "board"}
 HOUR, DAY = 3600.0, 86400.0
+
+
+def source_title(source: str | None) -> str:
+    """How a table names the target that produced a cycle figure ("estimate", "GVSoC", "board")."""
+    if not source:
+        return "source unknown"
+    return target_class(source).title if source in target_names() else source
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,7 @@ def cycles_text(cycles: int | None, source: str | None) -> str:
     if cycles is None:
         return "–"
     value = f"{cycles / 1e6:.0f}" if cycles >= 1e7 else f"{cycles / 1e6:.3g}"
-    return f"{value} M ({CYCLE_SOURCES.get(source or '', source or 'source unknown')})"
+    return f"{value} M ({source_title(source)})"
 
 
 # -- the candidate table ----------------------------------------------------------------------

@@ -7,22 +7,18 @@ Python API (usable from a notebook)::
     result.front          # final feasible Pareto front
     run(config, resume=result.store_path)   # continue / extend a search
 
-Modules: ``config`` (the configuration), ``evaluation`` (the evaluator interface),
+Modules: ``config`` (the configuration), ``settings`` (what decides a score besides the
+architecture), ``evaluation`` (the evaluator interface), ``supernet_evaluator`` (the built-in one),
 ``constraints``, ``problem`` (genome -> objectives), ``operators`` (NSGA-II set-up),
 ``indicators`` (front, hypervolume), ``worker`` / ``backends`` (where candidates are evaluated),
 ``runner`` (the ask/tell loop), ``progress`` and ``result``.
 """
 
 from .config import SearchConfig
-from .evaluation import (
-    CandidateEvaluator,
-    CandidateResult,
-    EvalSettings,
-    evaluate_candidate,
-    make_evaluator,
-)
+from .evaluation import CandidateEvaluator, CandidateResult, evaluate_candidate, make_evaluator
 from .result import SearchResult
 from .runner import run, stored_config
+from .settings import EvalSettings
 
 __all__ = [
     "SearchConfig", "SearchResult", "run", "stored_config", "EvalSettings", "CandidateResult",

@@ -18,11 +18,10 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..space import SPACES
-from .evaluation import EvalSettings
+from ..targets.registry import DEFAULT_TARGET, open_target, target_class, target_names
+from .settings import EvalSettings
 
 OBJECTIVES = ("flops", "params", "latency")
-TARGETS = ("estimate", "gvsoc", "board")
-DEFAULT_EVALUATOR = "fmas_hw.eval.candidate:build_evaluator"
 #: Paper defaults (SPEC §5): G = 20 for Xception, 25 for MobileNetV2.
 DEFAULT_GENERATIONS = {"xception": 20, "mobilenetv2": 25}
 DEFAULT_INPUT_SIZE = {"xception": 513, "mobilenetv2": 384}
@@ -43,7 +42,7 @@ class SearchConfig:
 
     backbone: str = "mobilenetv2"
     objectives: tuple[str, ...] = ("flops",)
-    target: str = "estimate"
+    target: str = DEFAULT_TARGET
     data: str | None = None
     weights: str | None = None
     population: int = 12
@@ -59,13 +58,16 @@ class SearchConfig:
     input_size: int | None = None
     classes: int | None = None
     alpha: float | None = None
-    evaluator: str = DEFAULT_EVALUATOR
+    #: None: the built-in supernet evaluator; else a factory ``"package.module:callable"`` outside
+    #: this package (tests' fakes, a user's own scorer), called with the config.
+    evaluator: str | None = None
     overlap: bool = True
-    #: Derived, not set by users: the estimate target's cycle model ("file@digest", from
-    #: ``$FMAS_CYCLE_MODEL`` or the packaged file), recomputed by :meth:`resolved`. It is part of
-    #: the identity, so a search cannot be resumed with another (e.g. recalibrated) cycle model and
-    #: mix two models' estimates in one front.
-    cycle_model: str | None = None
+    #: Derived, not set by users: the target's identity (:meth:`Target.identity
+    #: <fmas_hw.targets.base.Target.identity>`: the estimate's cycle-model file and digest, the
+    #: SDK tag, AutoTiler and protocol versions of GVSoC and the board), recomputed by
+    #: :meth:`resolved`. It is part of the identity, so a search cannot be resumed under another
+    #: (e.g. recalibrated) cycle model or SDK and mix two toolchains' figures in one front.
+    target_identity: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "objectives", _parse_objectives(self.objectives))
@@ -118,7 +120,7 @@ class SearchConfig:
             store=str(Path(store).expanduser().resolve()),
             data=_absolute(self.data),
             weights=_absolute(self.weights),
-            cycle_model=_cycle_model_identity() if self.target == "estimate" else None,
+            target_identity=open_target(self.target).identity(),
         )
 
     # -- derived values ------------------------------------------------------------------
@@ -142,7 +144,8 @@ class SearchConfig:
     def need_latency(self) -> bool:
         """Measure cycles: for a latency objective or constraint, and always with the cheap
         analytical 'estimate' target, so every candidate records all three costs (SPEC §4)."""
-        return "latency" in self.objectives or self.max_cycles is not None or self.target == "estimate"
+        cheap = not target_class(self.target).measures_hardware
+        return "latency" in self.objectives or self.max_cycles is not None or cheap
 
     @cached_property
     def settings(self) -> EvalSettings:
@@ -154,14 +157,9 @@ class SearchConfig:
             weights_hash=None if self.weights is None else file_hash(self.weights),
             input_size=int(self.input_size or DEFAULT_INPUT_SIZE[self.backbone]),
             target=self.target,
-            evaluator=self.evaluator,
+            target_identity=self.target_identity or "",
+            evaluator=self.evaluator or "",
         )
-
-
-def _cycle_model_identity() -> str:
-    from ..targets.cycle_model import model_identity
-
-    return model_identity()
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
@@ -243,7 +241,7 @@ def _is_int(value: Any) -> bool:
 
 def _validate(c: SearchConfig) -> None:
     _check(c.backbone in SPACES, f"backbone {c.backbone!r} unknown: expected one of {sorted(SPACES)}")
-    _check(c.target in TARGETS, f"target {c.target!r} unknown: expected one of {list(TARGETS)}")
+    _check(c.target in target_names(), f"target {c.target!r} unknown: expected one of {list(target_names())}")
     _check(_is_int(c.population) and c.population >= 4, f"population must be an integer >= 4, got {c.population!r}")
     _check(c.generations is None or (_is_int(c.generations) and c.generations >= 1),
            f"generations must be an integer >= 1, got {c.generations!r}")
@@ -261,7 +259,7 @@ def _validate(c: SearchConfig) -> None:
     _check(c.alpha is None or (isinstance(c.alpha, int | float) and c.alpha > 0),
            f"alpha must be a positive number, got {c.alpha!r}")
     _check(isinstance(c.fit_gap8, bool) and isinstance(c.overlap, bool), "fit_gap8 and overlap must be true/false")
-    _check(isinstance(c.evaluator, str) and ":" in c.evaluator,
+    _check(c.evaluator is None or (isinstance(c.evaluator, str) and ":" in c.evaluator),
            f"evaluator must be written 'package.module:callable', got {c.evaluator!r}")
     _check(c.scheduler is None or isinstance(c.scheduler, str), f"scheduler must be an address, got {c.scheduler!r}")
     for key in ("data", "weights"):

@@ -6,66 +6,27 @@ parameters), its accuracy on the validation subset (the expensive forward passes
 latency (a measurement target) — and :func:`evaluate_candidate` runs the last two concurrently,
 as the paper overlaps GPU evaluation and GAP8 runs.
 
-An evaluator is built by a factory named ``"module:callable"`` in the search config
-(:func:`make_evaluator`); the factory receives the :class:`~fmas_hw.search.config.SearchConfig`.
-The default factory is the real one, ``fmas_hw.eval.candidate:build_evaluator``; tests plug in
-deterministic fakes the same way.
+:func:`make_evaluator` builds the search's evaluator: by default the
+:class:`~fmas_hw.search.supernet_evaluator.SupernetEvaluator` (supernet + validation subset +
+measurement target); a config whose ``evaluator`` names a factory ``"package.module:callable"``
+outside this package (tests' deterministic fakes, a user's own scorer) gets what that factory
+returns for the :class:`~fmas_hw.search.config.SearchConfig`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..errors import ConfigError
 from ..space import Arch
+from ..targets.base import Measurement
 
 if TYPE_CHECKING:
     from .config import SearchConfig
-
-#: Where the cycle count of a candidate came from (SPEC §6.3).
-CYCLES_SOURCES = ("estimate", "gvsoc", "board")
-
-
-@dataclass(frozen=True)
-class EvalSettings:
-    """Everything besides the architecture that decides a candidate's scores.
-
-    Two evaluations may share a store row only if both the architecture key and
-    :attr:`digest` agree.
-
-    Attributes:
-        backbone: 'xception' or 'mobilenetv2'.
-        data: absolute path of the VOC-format data set, or None.
-        val_fraction: leading fraction of ``val.txt`` used for accuracy.
-        weights_hash: SHA-256 prefix of the supernet weight file, or None.
-        input_size: square input size in pixels.
-        target: latency measurement target ('estimate', 'gvsoc', 'board').
-        evaluator: the evaluator factory ("module:callable") that produced the numbers.
-    """
-
-    backbone: str
-    data: str | None
-    val_fraction: float
-    weights_hash: str | None
-    input_size: int
-    target: str
-    evaluator: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form (round-trips through ``EvalSettings(**d)``)."""
-        return asdict(self)
-
-    @property
-    def digest(self) -> str:
-        """16 hex digits identifying these settings (the second half of the store key)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -77,10 +38,11 @@ class CandidateResult:
         flops: FLOPs (TF-profiler definition), batch 1.
         params: parameter count.
         cycles: GAP8 cycles, or None when latency was not measured.
-        cycles_source: 'estimate', 'gvsoc' or 'board', or None.
+        cycles_source: the target that produced the cycles ('estimate', 'gvsoc', 'board'), or None.
         accuracy_seconds: device (GPU/CPU) seconds spent on the accuracy evaluation.
         latency_seconds: seconds spent on the latency measurement.
-        extra: anything else worth keeping (JSON-serialisable).
+        extra: anything else worth keeping (JSON-serialisable); ``extra["measurement"]`` holds the
+            latency's label, tool versions and log path.
     """
 
     error: float
@@ -113,7 +75,7 @@ class CandidateResult:
 
 @runtime_checkable
 class CandidateEvaluator(Protocol):
-    """What the search needs from an evaluator (the lead implements the real one).
+    """What the search needs from an evaluator.
 
     An evaluator is built once per worker process and then called for many candidates, so it
     should hold the supernet, the cached validation subset and the target open between calls.
@@ -128,8 +90,8 @@ class CandidateEvaluator(Protocol):
         """Error (1 - mIoU) on the validation subset and the seconds it took."""
         ...
 
-    def latency(self, arch: Arch) -> tuple[int, str, float]:
-        """GAP8 cycles, their source ('estimate'/'gvsoc'/'board') and the seconds it took."""
+    def latency(self, arch: Arch) -> tuple[Measurement, float]:
+        """GAP8 cycles of ``arch`` (with their source and provenance) and the seconds it took."""
         ...
 
 
@@ -155,23 +117,36 @@ def evaluate_candidate(
         Exception: whatever the evaluator raises (the caller records the failure).
     """
     costs = costs if costs is not None else evaluator.costs(arch)
+    measured: Measurement | None = None
+    lat_s = 0.0
     if not need_latency:
         error, acc_s = evaluator.accuracy(arch)
-        cycles, source, lat_s = None, None, 0.0
     elif overlap:
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="fmas-eval") as pool:
             acc = pool.submit(evaluator.accuracy, arch)
             lat = pool.submit(evaluator.latency, arch)
             error, acc_s = acc.result()
-            cycles, source, lat_s = lat.result()
+            measured, lat_s = lat.result()
     else:
         error, acc_s = evaluator.accuracy(arch)
-        cycles, source, lat_s = evaluator.latency(arch)
+        measured, lat_s = evaluator.latency(arch)
     return CandidateResult(
         error=float(error), flops=int(costs["flops"]), params=int(costs["params"]),
-        cycles=None if cycles is None else int(cycles), cycles_source=source,
+        cycles=None if measured is None else int(measured.total_cycles),
+        cycles_source=None if measured is None else measured.source,
         accuracy_seconds=float(acc_s), latency_seconds=float(lat_s),
+        extra={} if measured is None else {"measurement": provenance(measured)},
     )
+
+
+def provenance(measured: Measurement) -> dict[str, Any]:
+    """What a store row keeps of a latency measurement besides its cycles."""
+    out: dict[str, Any] = {"label": measured.label, "tool_versions": dict(measured.tool_versions)}
+    if measured.log_path:
+        out["log_path"] = measured.log_path
+    if measured.output_ok is not None:
+        out["output_ok"] = measured.output_ok
+    return out
 
 
 def resolve_factory(spec: str) -> Callable[..., Any]:
@@ -194,12 +169,18 @@ def resolve_factory(spec: str) -> Callable[..., Any]:
 
 
 def make_evaluator(config: SearchConfig) -> CandidateEvaluator:
-    """Build the evaluator named by ``config.evaluator``, calling ``factory(config)``.
+    """The evaluator of ``config``: the supernet evaluator, or ``factory(config)`` for a config
+    that names a factory in ``config.evaluator``.
 
     Raises:
         ConfigError: the factory cannot be found or returns something without
             ``costs``/``accuracy``/``latency``.
+        The errors of :func:`~fmas_hw.search.supernet_evaluator.build_supernet_evaluator`.
     """
+    if config.evaluator is None:
+        from .supernet_evaluator import build_supernet_evaluator  # TensorFlow: only when searching
+
+        return build_supernet_evaluator(config)
     evaluator = resolve_factory(config.evaluator)(config)
     if not isinstance(evaluator, CandidateEvaluator):
         raise ConfigError(

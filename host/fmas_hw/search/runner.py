@@ -85,7 +85,22 @@ def stored_config(path: str | Path) -> SearchConfig:
         data = store.meta().get("config")
     if not data:
         raise StoreError(f"store {path} holds no search config")
-    return SearchConfig.from_dict({k: v for k, v in data.items() if k not in ("workers", "scheduler", "overlap")})
+    return SearchConfig.from_dict(_upgraded({k: v for k, v in data.items()
+                                             if k not in ("workers", "scheduler", "overlap")}))
+
+
+#: The built-in evaluator's name in stores written before it became the default (None).
+_OLD_DEFAULT_EVALUATOR = "fmas_hw.eval.candidate:build_evaluator"
+
+
+def _upgraded(data: dict[str, Any]) -> dict[str, Any]:
+    """A config saved by an earlier fmas-hw in today's keys: its built-in evaluator becomes the
+    default, and its ``cycle_model`` is dropped (the target identity replaced it; resuming then
+    names the missing ``target_identity`` as the difference instead of failing on the key)."""
+    out = {k: v for k, v in data.items() if k != "cycle_model"}
+    if out.get("evaluator") == _OLD_DEFAULT_EVALUATOR:
+        out["evaluator"] = None
+    return out
 
 
 def prepare_config(config: SearchConfig | dict[str, Any], resume: str | Path | None) -> SearchConfig:
@@ -102,8 +117,8 @@ def prepare_config(config: SearchConfig | dict[str, Any], resume: str | Path | N
             raise ConfigError(f"--store {config.store} and --resume {resume} name different stores")
         config = config.merge({"store": str(resume)})
     config = config.resolved()
-    module = config.evaluator.partition(":")[0]
-    if importlib.util.find_spec(module) is None:
+    module = (config.evaluator or "").partition(":")[0]
+    if module and importlib.util.find_spec(module) is None:
         raise ConfigError(f"evaluator module {module!r} not found (evaluator {config.evaluator!r})")
     return config
 

@@ -1,10 +1,12 @@
 """The measurement-target interface: one narrow API for the estimate, GVSoC and board targets.
 
-A :class:`Target` turns a generated GAP8 project folder into a :class:`Measurement` (cluster cycles,
-per layer and in total). Three implementations share it (SPEC §6.3): ``estimate`` (analytical cycle
-model, needs nothing installed), ``gvsoc`` (GAP SDK simulator) and ``board`` (a GAP8 board over
-UART). :func:`get_target` builds one by name; modules are imported lazily so that asking for the
-estimate never imports pyserial or probes for the SDK.
+A :class:`Target` answers one question, the GAP8 cycles of a candidate network
+(:meth:`Target.measure_candidate`), as a :class:`Measurement` (cluster cycles, per layer and in
+total). Three implementations share it (SPEC §6.3, registered in :mod:`.registry`): ``estimate``
+(analytical cycle model, needs nothing installed), ``gvsoc`` (GAP SDK simulator) and ``board``
+(a GAP8 board over UART); the two hardware targets measure a generated GAP8 project, which they
+get from a :class:`ProjectSource`. Every target also names what decides its figures besides the
+candidate (:meth:`Target.identity`), so results measured under another identity are never mixed.
 
 A measurement always says where its figures come from (:attr:`Measurement.label`): an estimate is
 never presented as a measurement.
@@ -12,18 +14,13 @@ never presented as a measurement.
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
-from ..errors import ConfigError, MeasurementError
-
-#: Where a measurement's figures come from.
-SOURCES: tuple[str, ...] = ("estimate", "gvsoc", "board")
+from ..errors import MeasurementError
+from ..gap8.candidate_file import CandidateSpec
 
 #: Version of the :meth:`Measurement.to_dict` layout; bumped on an incompatible change.
 MEASUREMENT_SCHEMA = 1
@@ -69,7 +66,7 @@ class Measurement:
         total_cycles: cluster-clock cycles of one inference.
         per_layer: per-node cycles, in execution order (may be empty for a whole-network figure).
         cluster_freq_hz: cluster clock used to turn cycles into time.
-        source: ``"estimate"``, ``"gvsoc"`` or ``"board"``.
+        source: the name of the target that produced it (``"estimate"``, ``"gvsoc"``, ``"board"``).
         estimated: True when the figures come from a model, not from running the firmware.
         tool_versions: versions of the tools involved (SDK tag, AutoTiler, protocol, model...).
         log_path: the kept log of the build/run, when there is one.
@@ -93,17 +90,19 @@ class Measurement:
     expected_checksum: int | None = None
 
     def __post_init__(self) -> None:
-        if self.source not in SOURCES:
+        from .registry import target_class, target_names  # the registry imports this module
+
+        if self.source not in target_names():
             raise MeasurementError(
-                f"unknown measurement source {self.source!r}: expected one of {', '.join(SOURCES)}"
+                f"unknown measurement source {self.source!r}: expected one of {', '.join(target_names())}"
             )
         if self.total_cycles < 0:
             raise MeasurementError(f"total_cycles must be >= 0, got {self.total_cycles}")
         if self.cluster_freq_hz <= 0:
             raise MeasurementError(f"cluster_freq_hz must be > 0, got {self.cluster_freq_hz}")
         # The one rule that keeps reports honest: the analytical model never passes as hardware.
-        if self.source == "estimate" and not self.estimated:
-            raise MeasurementError("a measurement from the 'estimate' target must be estimated=True")
+        if not target_class(self.source).measures_hardware and not self.estimated:
+            raise MeasurementError(f"a measurement from the {self.source!r} target must be estimated=True")
 
     @property
     def output_ok(self) -> bool | None:
@@ -180,14 +179,37 @@ class Measurement:
             raise MeasurementError(f"measurement record lacks the field {exc}") from exc
 
 
+class ProjectSource(Protocol):
+    """Where a hardware target gets the generated GAP8 project of a candidate
+    (:class:`fmas_hw.gap8.projects.GeneratedProjects`)."""
+
+    def project_for(self, spec: CandidateSpec) -> Path:
+        """The project folder of ``spec``, generated when needed."""
+        ...
+
+
+@dataclass(frozen=True)
+class TargetOptions:
+    """The command-line settings a target may take; each target reads those that concern it.
+
+    Attributes:
+        cycle_model: cycle-model TOML of the estimate (``fmas-hw calibrate`` output).
+        port: serial port of the board (default: found by USB id).
+    """
+
+    cycle_model: str | None = None
+    port: str | None = None
+
+
 class Target(ABC):
-    """A place where a generated GAP8 project is turned into cycle counts.
+    """A place where a candidate network is turned into cycle counts.
 
     Implementations keep every artefact in the project folder (logs under ``<project>/logs``), so a
     failing candidate can be rebuilt and rerun by hand.
 
     Attributes:
         name: registry name (``"estimate"``, ``"gvsoc"``, ``"board"``).
+        title: how reports name the target (``"estimate"``, ``"GVSoC"``, ``"board"``).
         measures_hardware: True when the cycles come from executing the compiled firmware (on the
             GVSoC simulator or on a chip), False for an analytical estimate.
         needs_exclusive_device: True when runs must be serialised on one physical device.
@@ -195,9 +217,44 @@ class Target(ABC):
     """
 
     name: ClassVar[str]
+    title: ClassVar[str]
     measures_hardware: ClassVar[bool]
     needs_exclusive_device: ClassVar[bool] = False
     default_timeout_s: float = 600.0  # instances may set their own
+
+    @classmethod
+    @abstractmethod
+    def from_options(cls, options: TargetOptions) -> Target:
+        """The target configured by the command-line settings that concern it."""
+
+    @abstractmethod
+    def identity(self) -> str:
+        """What decides this target's figures besides the candidate, as one string.
+
+        Stored with every search's evaluation settings: a search refuses to resume (and a store
+        row is not reused) under another identity, e.g. a recalibrated cycle model or another SDK.
+        """
+
+    @abstractmethod
+    def measure_candidate(self, spec: CandidateSpec, projects: ProjectSource | None = None,
+                          timeout_s: float | None = None) -> Measurement:
+        """The cycles of one candidate network (what the search's latency objective asks).
+
+        Args:
+            spec: the candidate and its network options.
+            projects: where a target that runs firmware gets the candidate's GAP8 project.
+            timeout_s: limit of one run (see :meth:`run`).
+
+        Raises:
+            ConfigError: the target needs ``projects`` and got none.
+            AdaptationError: the candidate cannot run on GAP8.
+            The errors of :meth:`measure` for a target that runs firmware.
+        """
+
+    def layer_features(self, spec: CandidateSpec) -> list[dict[str, Any]] | None:
+        """The cycle model's per-layer features of ``spec`` (what ``fmas-hw calibrate`` joins with
+        measured cycles), for a target that computes them; None for the others."""
+        return None
 
     @abstractmethod
     def prepare(self, project_dir: str | Path) -> None:
@@ -247,58 +304,3 @@ class Target(ABC):
         """
         self.prepare(project_dir)
         return self.run(project_dir, timeout_s=timeout_s)
-
-
-#: Target name -> "module:Class" (imported on first use) or a factory. One line per target.
-_REGISTRY: dict[str, str | Callable[..., Target]] = {
-    "estimate": "fmas_hw.targets.estimate:EstimateTarget",
-    "gvsoc": "fmas_hw.targets.gvsoc:GvsocTarget",
-    "board": "fmas_hw.targets.board:BoardTarget",
-}
-
-
-def register_target(name: str, factory: str | Callable[..., Target]) -> None:
-    """Add (or replace) a target in the registry.
-
-    Args:
-        name: the name :func:`get_target` will accept.
-        factory: ``"package.module:Class"`` (imported lazily) or a callable returning a Target.
-    """
-    _REGISTRY[name] = factory
-
-
-def available_targets() -> list[str]:
-    """Names :func:`get_target` accepts, sorted."""
-    return sorted(_REGISTRY)
-
-
-def get_target(name: str, **options: Any) -> Target:
-    """Build the target called ``name``.
-
-    Args:
-        name: a registered target name (see :func:`available_targets`).
-        **options: keyword arguments of the target's constructor (e.g. ``port=`` for the board).
-
-    Returns:
-        A ready-to-use :class:`Target`.
-
-    Raises:
-        ConfigError: the name is unknown, or the options do not fit the target's constructor.
-    """
-    factory = _REGISTRY.get(name)
-    if factory is None:
-        raise ConfigError(
-            f"unknown measurement target {name!r}: choose one of {', '.join(available_targets())}"
-        )
-    make: Callable[..., Target]
-    if isinstance(factory, str):
-        module_name, attr = factory.split(":")
-        make = getattr(importlib.import_module(module_name), attr)
-    else:
-        make = factory
-    try:
-        # Checked before the call so that a TypeError raised inside a constructor is not masked.
-        inspect.signature(make).bind(**options)
-    except TypeError as exc:
-        raise ConfigError(f"invalid options for target {name!r}: {exc}") from exc
-    return make(**options)

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import BinaryIO, ClassVar, Protocol, runtime_checkable
 
 from ..errors import ConfigError, MeasurementError, RunTimeoutError
-from .base import Measurement, Target
+from .base import Measurement, TargetOptions
 from .gvsoc import default_cluster_freq_hz
+from .hardware import HardwareTarget
 from .project_records import checked_output, expected_checksum
 from .run_result import RunResult, is_transient
 from .sdk import (
@@ -153,7 +154,7 @@ class _NoTrigger(CallbackTrigger):
         super().__init__(lambda link: None)
 
 
-class BoardTarget(Target):
+class BoardTarget(HardwareTarget):
     """Cycles measured on a GAP8 board, read from its UART.
 
     Args:
@@ -176,8 +177,14 @@ class BoardTarget(Target):
     """
 
     name: ClassVar[str] = "board"
+    title: ClassVar[str] = "board"
     measures_hardware: ClassVar[bool] = True
     needs_exclusive_device: ClassVar[bool] = True
+
+    @classmethod
+    def from_options(cls, options: TargetOptions) -> BoardTarget:
+        """The board on ``options.port`` (default: found by USB id)."""
+        return cls(port=options.port)
 
     def __init__(
         self,

@@ -3,21 +3,15 @@
 The default target of the search (SPEC §6.3). A candidate is GAP8-adapted, fused into its layer
 graph (:mod:`fmas_hw.gap8.graph`, built once per architecture and cached), planned in memory
 (:mod:`fmas_hw.gap8.memory`) and costed per layer by :mod:`fmas_hw.targets.cycle_model`. Its
-measurements are always labelled estimates (``source="estimate"``, ``estimated=True``).
+measurements are always labelled estimates (``source="estimate"``, ``estimated=True``), and its
+identity is the cycle model's file and content digest.
 
 Two ways in:
 
-* :meth:`EstimateTarget.estimate_arch` — what the search's evaluator calls, from an architecture;
+* :meth:`EstimateTarget.measure_candidate` — from a candidate (what the search asks);
 * :meth:`EstimateTarget.measure` / :meth:`~EstimateTarget.run` — the common :class:`Target`
-  interface, on a generated project folder. The folder must hold ``candidate.json`` (written by
-  ``fmas-hw export``), a JSON object with at least::
-
-      {"backbone": "mobilenetv2",          # search space
-       "genome": "0000111111111111111111111111",   # bit string of that space
-       "classes": 21,                       # number of classes
-       "alpha": 1.0}                        # MobileNetV2 width multiplier
-
-  and optionally ``"input_size"`` (default 384). ``run`` keeps its result as
+  interface, on a generated project folder: only its ``candidate.json``
+  (:mod:`fmas_hw.gap8.candidate_file`) is read. ``run`` keeps its result as
   ``<project>/logs/estimate.json`` (measurement + per-layer features).
 """
 
@@ -28,16 +22,20 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..errors import ConfigError, MeasurementError
-from ..gap8.memory import GAP8_INPUT_SIZE, MemoryPlan, arch_graph, plan_memory
+from ..gap8.candidate_file import GAP8_INPUT_SIZE, CandidateSpec, read_candidate
+from ..gap8.memory import MemoryPlan, arch_graph, plan_memory
 from ..hw import load as load_hw
-from ..space import Arch, get_space
-from .base import LayerCycles, Measurement, Target
-from .cycle_model import CycleModel, LayerFeatures, graph_features, load_cycle_model, network_cycles
+from ..space import Arch
+from .base import LayerCycles, Measurement, ProjectSource, Target, TargetOptions
+from .cycle_model import (
+    CycleModel,
+    LayerFeatures,
+    graph_features,
+    load_cycle_model,
+    model_identity,
+    network_cycles,
+)
 
-CANDIDATE_FILE = "candidate.json"
-#: Keys ``candidate.json`` must have.
-CANDIDATE_KEYS = ("backbone", "genome", "classes", "alpha")
 RESULT_FILE = "logs/estimate.json"
 
 
@@ -55,16 +53,42 @@ class EstimateTarget(Target):
     """
 
     name: ClassVar[str] = "estimate"
+    title: ClassVar[str] = "estimate"
     measures_hardware: ClassVar[bool] = False
     default_timeout_s: float = 120.0
 
     def __init__(self, model_file: str | Path | None = None, input_size: int = GAP8_INPUT_SIZE,
                  cluster_freq_hz: int | None = None) -> None:
+        self.model_file = model_file
         self.model: CycleModel = load_cycle_model(model_file)
         self.input_size = int(input_size)
         self.cluster_freq_hz = int(cluster_freq_hz or load_hw()["chip"]["cluster_freq_hz"])
 
+    @classmethod
+    def from_options(cls, options: TargetOptions) -> EstimateTarget:
+        """The estimate with ``options.cycle_model`` (default: ``$FMAS_CYCLE_MODEL`` or packaged)."""
+        return cls(model_file=options.cycle_model)
+
+    def identity(self) -> str:
+        """``estimate:<cycle-model file>@<digest of its content>``."""
+        return f"{self.name}:{model_identity(self.model_file)}"
+
     # -- from an architecture -------------------------------------------------------------------
+
+    def measure_candidate(self, spec: CandidateSpec, projects: ProjectSource | None = None,
+                          timeout_s: float | None = None) -> Measurement:
+        """Estimated cycles of ``spec`` (no project needed: ``projects`` and ``timeout_s`` unused).
+
+        Raises:
+            AdaptationError: the candidate cannot run on GAP8.
+        """
+        features, plan = self.features(spec.arch, spec.classes, spec.alpha, spec.input_size)
+        return self.measurement(features, plan)
+
+    def layer_features(self, spec: CandidateSpec) -> list[dict[str, Any]]:
+        """The cycle model's features of the layers of ``spec`` that run a kernel."""
+        features, _ = self.features(spec.arch, spec.classes, spec.alpha, spec.input_size)
+        return [f.to_dict() for f in features if f.runs]
 
     def features(self, arch: Arch, classes: int = 21, alpha: float = 1.0,
                  input_size: int | None = None) -> tuple[list[LayerFeatures], MemoryPlan]:
@@ -141,9 +165,8 @@ class EstimateTarget(Target):
             MeasurementError: ``candidate.json`` is missing or malformed.
             AdaptationError: the candidate cannot run on GAP8.
         """
-        candidate = read_candidate(project_dir)
-        arch = get_space(candidate["backbone"]).decode(candidate["genome"])
-        features, plan = self.features(arch, candidate["classes"], candidate["alpha"], candidate["input_size"])
+        spec = read_candidate(project_dir).spec
+        features, plan = self.features(spec.arch, spec.classes, spec.alpha, spec.input_size)
         result = self.measurement(features, plan)
         log = Path(project_dir) / RESULT_FILE
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -151,35 +174,3 @@ class EstimateTarget(Target):
                    "memory": {"fits": plan.fits, "reason": plan.reason}}
         log.write_text(json.dumps(payload, indent=2) + "\n")
         return replace(result, log_path=str(log))
-
-
-def read_candidate(project_dir: str | Path) -> dict[str, Any]:
-    """Read and validate ``<project_dir>/candidate.json`` (see the module docstring).
-
-    Returns:
-        The candidate with ``classes`` (int), ``alpha`` (float) and ``input_size`` (int) normalised.
-
-    Raises:
-        MeasurementError: the file is missing, is not a JSON object, lacks a key, or its genome
-            does not decode.
-    """
-    path = Path(project_dir) / CANDIDATE_FILE
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise MeasurementError(f"{path} not found: the estimate target reads the candidate from it; "
-                               "generate the project with `fmas-hw export` or measure with "
-                               "--backbone/--genome") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise MeasurementError(f"{path} is not readable JSON ({exc}); regenerate it with `fmas-hw export`") from exc
-    missing = [k for k in CANDIDATE_KEYS if not isinstance(data, dict) or k not in data]
-    if missing:
-        raise MeasurementError(f"{path} lacks {', '.join(missing)}: expected an object with keys "
-                               f"{', '.join(CANDIDATE_KEYS)}")
-    try:
-        get_space(str(data["backbone"])).decode(str(data["genome"]))
-        return {**data, "backbone": str(data["backbone"]), "genome": str(data["genome"]),
-                "classes": int(data["classes"]), "alpha": float(data["alpha"]),
-                "input_size": int(data.get("input_size", GAP8_INPUT_SIZE))}
-    except (ConfigError, ValueError, TypeError) as exc:
-        raise MeasurementError(f"{path}: {exc}") from exc

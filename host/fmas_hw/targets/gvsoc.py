@@ -17,7 +17,8 @@ from typing import ClassVar
 
 from ..errors import ProtocolError
 from ..hw import load as load_hw
-from .base import Measurement, Target
+from .base import Measurement, TargetOptions
+from .hardware import HardwareTarget
 from .project_records import checked_output, expected_checksum
 from .protocol import FirmwareStatusError, has_fmas_lines, parse_output
 from .run_result import RunResult
@@ -46,7 +47,7 @@ def parse_log(path: Path) -> RunResult:
         raise type(exc)(f"{exc} (log: {path})") from exc
 
 
-class GvsocTarget(Target):
+class GvsocTarget(HardwareTarget):
     """Cycles from the GVSoC simulator of the GAP SDK.
 
     Args:
@@ -61,7 +62,13 @@ class GvsocTarget(Target):
     """
 
     name: ClassVar[str] = "gvsoc"
+    title: ClassVar[str] = "GVSoC"
     measures_hardware: ClassVar[bool] = True
+
+    @classmethod
+    def from_options(cls, options: TargetOptions) -> GvsocTarget:
+        """GVSoC with its defaults (no command-line setting concerns it)."""
+        return cls()
 
     def __init__(
         self,

@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 from ..errors import MeasurementError
+from ..gap8.candidate_file import project_route, read_candidate
 from .base import Measurement
 from .calibrate import Record, record_from_dict
 
@@ -50,20 +51,13 @@ def expected_checksum(project: str | Path) -> int | None:
         MeasurementError: the file exists but is unreadable.
     """
     path = Path(project) / "model" / "expected.json"
-    if not path.exists() or _default_route(Path(project)) != "autotiler":
+    if not path.exists() or project_route(project) != "autotiler":
         return None
     try:
         return int(json.loads(path.read_text())["output_checksum"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise MeasurementError(f"{path} is unreadable ({exc}): regenerate the project with "
                                "`fmas-hw export`") from exc
-
-
-def _default_route(project: Path) -> str:
-    try:
-        return str(json.loads((project / "candidate.json").read_text()).get("route", "autotiler"))
-    except (OSError, ValueError, AttributeError):
-        return "autotiler"  # a candidate.json problem is reported where the file is needed
 
 
 def checked_output(measurement: Measurement) -> Measurement:
@@ -99,16 +93,15 @@ def project_records(project: str | Path, run_log: str | Path | None = None) -> l
             this project's (regenerated after the run?).
         ProtocolError: the log holds no usable cycle report.
     """
-    from .estimate import EstimateTarget, read_candidate
+    from .estimate import EstimateTarget
     from .gvsoc import parse_log
 
     project = Path(project)
     path = Path(run_log) if run_log else latest_run_log(project)
     measured = parse_log(path).layers
     table = _kernel_table(project)
-    candidate = read_candidate(project)
-    arch = _arch(candidate)
-    features, _ = EstimateTarget().features(arch, candidate["classes"], candidate["alpha"], candidate["input_size"])
+    spec = read_candidate(project).spec
+    features, _ = EstimateTarget().features(spec.arch, spec.classes, spec.alpha, spec.input_size)
     by_node = {f.name: f for f in features}
     records, unknown = [], []
     for layer in measured:
@@ -124,9 +117,3 @@ def project_records(project: str | Path, run_log: str | Path | None = None) -> l
     if unknown:
         log.warning("%s: %d kernel(s) not in the layer table, left out: %s", path, len(unknown), ", ".join(unknown))
     return records
-
-
-def _arch(candidate: dict):
-    from ..space import get_space
-
-    return get_space(candidate["backbone"]).decode(candidate["genome"])

@@ -8,7 +8,8 @@ import pytest
 
 from fmas_hw.cli.main import main
 from fmas_hw.errors import ConfigError
-from fmas_hw.regress import (
+from fmas_hw.space import MobileNetV2Space
+from fmas_hw.targets.regress import (
     baseline_path,
     compare,
     load_baseline,
@@ -16,7 +17,6 @@ from fmas_hw.regress import (
     references_dir,
     verdict,
 )
-from fmas_hw.space import MobileNetV2Space
 
 MB = MobileNetV2Space()
 TINY_REFS = {

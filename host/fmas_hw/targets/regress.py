@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, FmasError
-from .gap8.memory import GAP8_INPUT_SIZE
-from .resources import models_dir
-from .space import Arch, get_space
-from .targets.base import Measurement, Target
-from .targets.estimate import EstimateTarget
+from ..errors import ConfigError, FmasError
+from ..gap8.candidate_file import GAP8_INPUT_SIZE, CandidateSpec
+from ..gap8.projects import GeneratedProjects
+from ..resources import models_dir
+from ..space import Arch, get_space
+from .base import Measurement, Target
 
 SCHEMA = 1
 REFERENCE_KEYS = ("name", "backbone", "genome", "classes", "alpha", "note")
@@ -60,6 +60,11 @@ class Reference:
     def arch(self) -> Arch:
         """The decoded architecture."""
         return get_space(self.backbone).decode(self.genome)
+
+    @property
+    def spec(self) -> CandidateSpec:
+        """The network a target measures."""
+        return CandidateSpec(self.arch, self.classes, self.alpha, self.input_size)
 
 
 @dataclass(frozen=True)
@@ -198,35 +203,20 @@ def format_table(rows: list[Row], tolerance: float) -> str:
 
 
 def measure_reference(ref: Reference, target: Target, work_dir: str | Path | None = None) -> Measurement:
-    """Cycles of one reference on ``target`` (an estimate directly; else its generated project).
+    """Cycles of one reference on ``target``; a target that runs firmware measures the reference's
+    project ``<work_dir>/<reference name>``, generated from initialiser weights unless it is there
+    (cycles do not depend on the weight values).
 
     Raises:
-        ConfigError: a hardware target without a work folder or without the project generator.
+        ConfigError: a target that needs a project and no work folder.
         MeasurementError: the target failed (see :meth:`Target.measure`).
     """
-    if isinstance(target, EstimateTarget):
-        features, plan = target.features(ref.arch, ref.classes, ref.alpha, ref.input_size)
-        return target.measurement(features, plan)
     if work_dir is None:
-        raise ConfigError(f"measuring on {target.name} generates a GAP8 project per reference: pass --work-dir DIR")
-    project = ensure_project(ref.arch, Path(work_dir) / ref.name, ref.classes, ref.alpha, ref.input_size)
-    return target.measure(project)
-
-
-def ensure_project(arch: Arch, out_dir: Path, classes: int, alpha: float,
-                   input_size: int = GAP8_INPUT_SIZE, weights: str | Path | None = None) -> Path:
-    """The GAP8 project of ``arch`` in ``out_dir``, generated unless ``candidate.json`` is there.
-
-    Cycles do not depend on the weight values, so without ``weights`` the project is generated
-    from initialiser weights.
-    """
-    if (out_dir / "candidate.json").is_file():
-        return out_dir
-    from .gap8.project import write_project  # TensorFlow: imported only to generate a project
-    from .model.supernet import Supernet
-
-    supernet = Supernet.build(arch.backbone, input_size, classes, alpha, weights)
-    return write_project(arch, supernet, out_dir, classes=classes, alpha=alpha, input_size=input_size)
+        if target.measures_hardware:
+            raise ConfigError(f"measuring on {target.name} generates a GAP8 project per reference: "
+                              "pass --work-dir DIR")
+        return target.measure_candidate(ref.spec)
+    return target.measure_candidate(ref.spec, GeneratedProjects(work_dir, names={ref.arch.key: ref.name}))
 
 
 @dataclass

@@ -1,0 +1,86 @@
+"""The search's built-in evaluator: supernet + validation subset + measurement target.
+
+:func:`build_supernet_evaluator` is what :func:`~fmas_hw.search.evaluation.make_evaluator` returns
+for a config that names no other factory. One evaluator lives per worker process: it holds the
+supernet in memory, the decoded validation subset and the measurement target, and answers the
+three questions of the :class:`~fmas_hw.search.evaluation.CandidateEvaluator` protocol.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..eval.costs import arch_costs
+from ..eval.evaluator import SubsetEvaluator
+from ..gap8.candidate_file import CandidateSpec
+from ..gap8.projects import GeneratedProjects
+from ..model.manifest import build_options
+from ..model.supernet import Supernet
+from ..space import Arch
+from ..targets.base import Measurement
+from ..targets.registry import DEFAULT_TARGET, open_target
+
+
+class SupernetEvaluator:
+    """Costs, accuracy and GAP8 latency of candidates of one supernet.
+
+    Args:
+        supernet: the in-memory supernet.
+        subset: evaluator over the fixed validation subset.
+        target: measurement target name (see :mod:`fmas_hw.targets.registry`).
+        work_dir: where per-candidate GAP8 projects are written for a target that runs firmware.
+    """
+
+    def __init__(self, supernet: Supernet, subset: SubsetEvaluator, target: str = DEFAULT_TARGET,
+                 work_dir: str | Path | None = None):
+        self.supernet, self.subset = supernet, subset
+        self.target = open_target(target)
+        self.projects = GeneratedProjects(work_dir, supernet) if work_dir else None
+
+    def costs(self, arch: Arch) -> dict[str, int]:
+        """FLOPs (TF-profiler definition) at the evaluation input size, and parameters."""
+        s = self.supernet
+        return arch_costs(arch, s.input_size, s.classes, s.alpha)
+
+    def accuracy(self, arch: Arch) -> tuple[float, float]:
+        """Error (1 - mIoU) on the validation subset without fine-tuning, and its seconds."""
+        t0 = time.perf_counter()
+        result = self.subset.evaluate(arch)
+        return result.error, time.perf_counter() - t0
+
+    def latency(self, arch: Arch) -> tuple[Measurement, float]:
+        """The target's measurement of the GAP8-adapted candidate, and its seconds.
+
+        Raises:
+            ConfigError: a target that runs firmware and no work folder for the projects.
+        """
+        t0 = time.perf_counter()
+        spec = CandidateSpec(arch, self.supernet.classes, self.supernet.alpha)
+        return self.target.measure_candidate(spec, self.projects), time.perf_counter() - t0
+
+
+def build_supernet_evaluator(config) -> SupernetEvaluator:
+    """The evaluator of a search: build the supernet, load the subset, open the target.
+
+    Args:
+        config: a resolved :class:`~fmas_hw.search.config.SearchConfig`.
+
+    Raises:
+        ConfigError: no data set given.
+        WeightsError / DataError: unreadable weights or data.
+    """
+    from ..data.cache import load_split_arrays
+    from ..data.voc import VocDataset
+
+    if not config.data:
+        raise ConfigError("the search needs a VOC-format data set: pass --data DIR "
+                          "(`fmas-hw data synth --out DIR` writes a synthetic one)")
+    classes, alpha = build_options(config.weights, config.backbone, config.classes, config.alpha)
+    supernet = Supernet.build(config.backbone, config.input_size, classes, alpha, config.weights)
+    dataset = VocDataset(config.data, num_classes=classes)
+    images, labels = load_split_arrays(dataset, "val", supernet.input_size, config.val_fraction,
+                                       backbone=config.backbone)
+    work_dir = Path(config.store).with_suffix("") / "projects" if config.store else None
+    return SupernetEvaluator(supernet, SubsetEvaluator(supernet, images, labels), config.target, work_dir)
