@@ -147,10 +147,26 @@ def test_resume_with_another_cycle_model_is_refused(make_config, monkeypatch, tm
     config = make_config()
     run(config)
     refit = tmp_path / "refit.toml"
-    refit.write_text(model_path().read_text().replace("scale =", "# recalibrated\nscale =", 1))
+    refit.write_text("# recalibrated\n" + model_path().read_text())
     monkeypatch.setenv("FMAS_CYCLE_MODEL", str(refit))
-    with pytest.raises(StoreError, match=r"cycle_model: store has 'gap8_cycle_model.toml@\w+', now 'refit.toml@\w+'"):
+    with pytest.raises(StoreError, match=r"target_identity: store has 'estimate:gap8_cycle_model.toml@\w+', "
+                                         r"now 'estimate:refit.toml@\w+'"):
         run(config.merge({"generations": 4}), resume=config.store)
+
+
+def test_a_gvsoc_search_refuses_to_resume_across_an_sdk_change(make_config, monkeypatch, tmp_path):
+    sdk = tmp_path / "gap_sdk"
+    makefile = sdk / "tools" / "autotiler_v3" / "Makefile"
+    makefile.parent.mkdir(parents=True)
+    makefile.write_text("TILER_VER=4.3.0\n")
+    monkeypatch.setenv("GAP_SDK_HOME", str(sdk))
+    config = make_config(target="gvsoc", objectives=("latency",))
+    run(config)
+    run(config.merge({"generations": 4}), resume=config.store)  # same SDK: resumes
+    makefile.write_text("TILER_VER=4.4.0\n")
+    with pytest.raises(StoreError, match=r"target_identity: store has 'gvsoc:gap_sdk=unknown,autotiler=4\.3\.0,"
+                                         r"protocol=1', now 'gvsoc:gap_sdk=unknown,autotiler=4\.4\.0"):
+        run(config.merge({"generations": 5}), resume=config.store)
 
 
 def test_resume_cannot_shrink_a_search(make_config):
