@@ -1,13 +1,12 @@
 """The ``fmas-hw`` command line: a thin click group over one module per command.
 
-Commands are imported lazily so that ``fmas-hw --help`` answers without importing TensorFlow.
+A command's module is imported when the command runs (:func:`load_command`), so that
+``fmas-hw --help`` answers without importing TensorFlow, pymoo or matplotlib.
 User-facing errors (:class:`~fmas_hw.errors.FmasError`) are printed without a traceback.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 import sys
 
@@ -16,48 +15,74 @@ import click
 from .. import __version__
 from ..errors import FmasError
 
-#: command name -> ("module:attribute", one-line help shown by ``fmas-hw --help``)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "arch": ("fmas_hw.cli.arch:arch", "Decode a genome: genes, parameters and FLOPs of a candidate."),
-    "data": ("fmas_hw.cli.data:data", "Data sets: write a synthetic VOC-format set (synth), validate one (check)."),
-    "train": ("fmas_hw.cli.train:train", "Train a supernet on VOC-format data."),
-    "eval": ("fmas_hw.cli.evaluate:evaluate", "mIoU error of a candidate on the validation subset."),
-    "search": ("fmas_hw.cli.search:search", "NSGA-II search over a supernet's sub-networks."),
-    "export": ("fmas_hw.cli.export:export", "Export a candidate as a GAP8 project (TFLite, ONNX, C code)."),
-    "measure": ("fmas_hw.cli.measure:measure", "Cycles of one candidate on a target (estimate/gvsoc/board)."),
-    "flash": ("fmas_hw.cli.flash:flash", "Build and write a GAP8 project to the board's flash."),
-    "calibrate": ("fmas_hw.cli.calibrate:calibrate", "Refit the cycle model from real per-layer measurements."),
-    "regress": ("fmas_hw.cli.regress:regress", "Check reference models' cycles against a committed baseline."),
-    "finetune": ("fmas_hw.cli.finetune:finetune", "Fine-tune the final Pareto candidates of a search."),
-    "report": ("fmas_hw.cli.report:report", "Tables and plots of a search store."),
-    "demo": ("fmas_hw.cli.demo:demo", "The end-to-end demo on synthetic data (what `make demo` runs)."),
+#: command name -> one-line help shown by ``fmas-hw --help``, in the order shown.
+COMMANDS: dict[str, str] = {
+    "arch": "Decode a genome: genes, parameters and FLOPs of a candidate.",
+    "data": "Data sets: write a synthetic VOC-format set (synth), validate one (check).",
+    "train": "Train a supernet on VOC-format data.",
+    "eval": "mIoU error of a candidate on the validation subset.",
+    "search": "NSGA-II search over a supernet's sub-networks.",
+    "export": "Export a candidate as a GAP8 project (TFLite, ONNX, C code).",
+    "measure": "Cycles of one candidate on a target (estimate/gvsoc/board).",
+    "flash": "Build and write a GAP8 project to the board's flash.",
+    "calibrate": "Refit the cycle model from real per-layer measurements.",
+    "regress": "Check reference models' cycles against a committed baseline.",
+    "finetune": "Fine-tune the final Pareto candidates of a search.",
+    "report": "Tables and plots of a search store.",
+    "demo": "The end-to-end demo on synthetic data (what `make demo` runs).",
 }
+
+
+def load_command(name: str) -> click.Command:
+    """The click command ``name`` (its module imported now).
+
+    Raises:
+        KeyError: no such command.
+    """
+    match name:
+        case "arch":
+            from .arch import arch as command
+        case "data":
+            from .data import data as command
+        case "train":
+            from .train import train as command
+        case "eval":
+            from .evaluate import evaluate as command
+        case "search":
+            from .search import search as command
+        case "export":
+            from .export import export as command
+        case "measure":
+            from .measure import measure as command
+        case "flash":
+            from .flash import flash as command
+        case "calibrate":
+            from .calibrate import calibrate as command
+        case "regress":
+            from .regress import regress as command
+        case "finetune":
+            from .finetune import finetune as command
+        case "report":
+            from .report import report as command
+        case "demo":
+            from .demo import demo as command
+        case _:
+            raise KeyError(name)
+    return command
 
 
 class LazyGroup(click.Group):
     """A click group that imports a command's module only when the command runs."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [name for name in COMMANDS if _available(name)]
+        return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in COMMANDS or not _available(cmd_name):
-            return None
-        target, _ = COMMANDS[cmd_name]
-        module_name, attr = target.split(":")
-        return getattr(importlib.import_module(module_name), attr)
+        return load_command(cmd_name) if cmd_name in COMMANDS else None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
-        if not rows:
-            return
         with formatter.section("Commands"):
-            formatter.write_dl(rows)
-
-
-def _available(name: str) -> bool:
-    module_name = COMMANDS[name][0].split(":")[0]
-    return importlib.util.find_spec(module_name) is not None
+            formatter.write_dl(list(COMMANDS.items()))
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
