@@ -137,7 +137,9 @@ def _log(line: str) -> None:
 
 
 def _size(config: Any) -> int:
-    return int(config.input_size or (513 if config.backbone == "xception" else 384))
+    from fmas_hw.space import get_space
+
+    return int(config.input_size or get_space(config.backbone).default_input_size)
 
 
 def build_fake_evaluator(config: Any) -> FakeEvaluator:

@@ -29,12 +29,11 @@ def arch(backbone: str, genome: str | None, input_size: int | None, classes: int
     FLOPs are TensorFlow-profiler float operations of one batch-1 inference (SPEC §2.1).
     """
     from ..eval.costs import arch_costs
-    from ..model.builder import DEFAULT_INPUT_SIZE
     from ..space import get_space
 
     space = get_space(backbone)
     info = space.describe(genome if genome is not None else space.supernet_genome)
-    size = input_size or DEFAULT_INPUT_SIZE[backbone]
+    size = input_size or space.default_input_size
     costs = arch_costs(space.decode(info["genome"]), size, classes, alpha)
     result = {"backbone": backbone, **info, "input_size": size, "classes": classes, "alpha": alpha, **costs}
     if as_json:

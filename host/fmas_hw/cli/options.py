@@ -7,17 +7,19 @@ from typing import Any
 
 import click
 
+from ..space import SPACES
 from ..targets.registry import DEFAULT_TARGET, target_names
 
 backbone_option = click.option(
-    "--backbone", type=click.Choice(["xception", "mobilenetv2"]), default="mobilenetv2",
+    "--backbone", type=click.Choice(list(SPACES)), default="mobilenetv2",
     show_default=True, help="Supernet backbone / search space.")
 genome_option = click.option(
     "--genome", default=None, metavar="BITS",
     help="Candidate genome as a bit string (SPEC §2 layout); default: the supernet.")
 input_size_option = click.option(
     "--input-size", type=click.IntRange(min=32), default=None,
-    help="Square input size in pixels (default: 513 for xception, 384 for mobilenetv2).")
+    help="Square input size in pixels (default: "
+         + ", ".join(f"{space.default_input_size} for {name}" for name, space in SPACES.items()) + ").")
 weights_option = click.option(
     "--weights", type=click.Path(exists=True, dir_okay=False), default=None,
     help="Supernet weights (.h5, keras-deeplab-v3-plus layout or `fmas-hw train` output).")

@@ -15,12 +15,13 @@ import click
 from ..search import SearchConfig, run, stored_config
 from ..search.config import OBJECTIVES, load_toml
 from ..search.progress import print_summary
+from ..space import SPACES
 from ..targets.registry import target_names
 from .options import echo_json, input_size_option, json_option, weights_option
 
 
 @click.command("search")
-@click.option("--backbone", type=click.Choice(["xception", "mobilenetv2"]), default=None,
+@click.option("--backbone", type=click.Choice(list(SPACES)), default=None,
               help="Supernet backbone / search space  [default: mobilenetv2]")
 @click.option("--objective", "objectives", multiple=True, metavar="NAME",
               help=f"Cost objective(s) besides the error: {', '.join(OBJECTIVES)}; repeat the "

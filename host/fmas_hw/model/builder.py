@@ -7,14 +7,13 @@ import threading
 import tensorflow as tf
 
 from ..errors import ArchitectureError
-from ..space import Arch, MobileNetV2Arch, XceptionArch
+from ..space import Arch, MobileNetV2Arch, XceptionArch, get_space
 
 # Accuracy and latency of a candidate run in two threads; Keras' functional-graph construction
 # is not documented as thread-safe, and building is cheap next to evaluating, so serialise it.
 _BUILD_LOCK = threading.Lock()
 
 #: Paper input sizes: 513 for the Xception search, 384 for the GAP8 (MobileNetV2) search.
-DEFAULT_INPUT_SIZE = {"xception": 513, "mobilenetv2": 384}
 
 
 def build_model(arch: Arch, input_size: int | None = None, classes: int = 21,
@@ -23,7 +22,7 @@ def build_model(arch: Arch, input_size: int | None = None, classes: int = 21,
 
     Args:
         arch: an architecture of either search space.
-        input_size: square input size; default per backbone (:data:`DEFAULT_INPUT_SIZE`).
+        input_size: square input size; default the backbone's (``SearchSpace.default_input_size``).
         classes: number of classes.
         alpha: MobileNetV2 width multiplier (must be 1.0 for Xception).
         gap8: build the GAP8-adapted variant (see :mod:`fmas_hw.gap8.adapt`).
@@ -31,7 +30,7 @@ def build_model(arch: Arch, input_size: int | None = None, classes: int = 21,
     Raises:
         ArchitectureError: unknown architecture type or an alpha other than 1 for Xception.
     """
-    size = input_size or DEFAULT_INPUT_SIZE[arch.backbone]
+    size = input_size or get_space(arch.backbone).default_input_size
     with _BUILD_LOCK:
         return _build(arch, size, classes, alpha, gap8)
 

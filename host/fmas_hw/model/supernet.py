@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from ..errors import WeightsError
 from ..space import Arch, get_space
-from .builder import DEFAULT_INPUT_SIZE, build_model
+from .builder import build_model
 from .weights import file_digest, load_weights
 
 
@@ -42,7 +42,7 @@ class Supernet:
     def build(cls, backbone: str, input_size: int | None = None, classes: int = 21,
               alpha: float = 1.0, weights: str | Path | None = None) -> Supernet:
         """Build the supernet of ``backbone`` and optionally load ``weights`` by layer name."""
-        size = input_size or DEFAULT_INPUT_SIZE[backbone]
+        size = input_size or get_space(backbone).default_input_size
         model = build_model(get_space(backbone).supernet(), size, classes, alpha)
         if weights is not None:
             load_weights(model, weights)

@@ -22,9 +22,6 @@ from ..targets.registry import DEFAULT_TARGET, open_target, target_class, target
 from .settings import EvalSettings
 
 OBJECTIVES = ("flops", "params", "latency")
-#: Paper defaults (SPEC §5): G = 20 for Xception, 25 for MobileNetV2.
-DEFAULT_GENERATIONS = {"xception": 20, "mobilenetv2": 25}
-DEFAULT_INPUT_SIZE = {"xception": 513, "mobilenetv2": 384}
 #: Keys that may change between a search and its resumption: they decide how and how long the
 #: search runs, never which candidates it asks for or what scores they get.
 RUNTIME_KEYS = frozenset({"workers", "scheduler", "store", "overlap", "generations"})
@@ -115,8 +112,8 @@ class SearchConfig:
         store = self.store or str(default_store_path(self))
         return dataclasses.replace(
             self,
-            generations=self.generations or DEFAULT_GENERATIONS[self.backbone],
-            input_size=self.input_size or DEFAULT_INPUT_SIZE[self.backbone],
+            generations=self.generations or SPACES[self.backbone].default_generations,
+            input_size=self.input_size or SPACES[self.backbone].default_input_size,
             store=str(Path(store).expanduser().resolve()),
             data=_absolute(self.data),
             weights=_absolute(self.weights),
@@ -155,7 +152,7 @@ class SearchConfig:
             data=None if self.data is None else str(Path(self.data).resolve()),
             val_fraction=float(self.val_fraction),
             weights_hash=None if self.weights is None else file_hash(self.weights),
-            input_size=int(self.input_size or DEFAULT_INPUT_SIZE[self.backbone]),
+            input_size=int(self.input_size or SPACES[self.backbone].default_input_size),
             target=self.target,
             target_identity=self.target_identity or "",
             evaluator=self.evaluator or "",

@@ -1,4 +1,8 @@
-"""Search spaces: genome bit strings <-> architecture configs (SPEC §2)."""
+"""Search spaces: genome bit strings <-> architecture configs (SPEC §2).
+
+:data:`SPACES` is the one list of backbones: every choice of backbone (the CLI's ``--backbone``,
+the search config) and every per-backbone default (input size, generations) is read from it.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,8 @@ from .genome import format_genome, parse_genome
 from .mobilenetv2 import MobileNetV2Arch, MobileNetV2Space
 from .xception import XceptionArch, XceptionSpace
 
-SPACES: dict[str, type[SearchSpace]] = {"xception": XceptionSpace, "mobilenetv2": MobileNetV2Space}
-ARCHS: dict[str, type[Arch]] = {"xception": XceptionArch, "mobilenetv2": MobileNetV2Arch}
+SPACES: dict[str, type[SearchSpace]] = {cls.name: cls for cls in (XceptionSpace, MobileNetV2Space)}
+ARCHS: dict[str, type[Arch]] = {cls.backbone: cls for cls in (XceptionArch, MobileNetV2Arch)}
 
 
 def get_space(backbone: str) -> SearchSpace:

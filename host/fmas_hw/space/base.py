@@ -38,11 +38,21 @@ class Arch(ABC):
 
 
 class SearchSpace(ABC):
-    """Genome <-> architecture mapping of one backbone (SPEC §2)."""
+    """Genome <-> architecture mapping of one backbone (SPEC §2).
+
+    Attributes:
+        name: the backbone's name (the key of :data:`fmas_hw.space.SPACES`).
+        n_bits: genome length.
+        supernet_genome: the genome of the whole supernet.
+        default_input_size: the paper's input size for this backbone (SPEC §3).
+        default_generations: the paper's NSGA-II generations G for this backbone (SPEC §5).
+    """
 
     name: ClassVar[str]
     n_bits: ClassVar[int]
     supernet_genome: ClassVar[str]
+    default_input_size: ClassVar[int]
+    default_generations: ClassVar[int]
 
     @abstractmethod
     def decode(self, genome: BitsLike) -> Arch:

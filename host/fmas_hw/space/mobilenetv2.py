@@ -104,6 +104,8 @@ class MobileNetV2Space(SearchSpace):
     name: ClassVar[str] = "mobilenetv2"
     n_bits: ClassVar[int] = 28
     supernet_genome: ClassVar[str] = "0000111111111111111111111111"
+    default_input_size: ClassVar[int] = 384
+    default_generations: ClassVar[int] = 25
 
     # -- genome -> architecture ------------------------------------------------------------
     def decode(self, genome: BitsLike) -> MobileNetV2Arch:

@@ -84,6 +84,8 @@ class XceptionSpace(SearchSpace):
     name: ClassVar[str] = "xception"
     n_bits: ClassVar[int] = 22
     supernet_genome: ClassVar[str] = "0100001111111111111111"
+    default_input_size: ClassVar[int] = 513
+    default_generations: ClassVar[int] = 20
 
     def decode(self, genome: BitsLike) -> XceptionArch:
         b = self.parse(genome)
