@@ -59,7 +59,8 @@ def test_make_evaluator_calls_the_factory_with_the_config():
     ("tests.search.fakes:nope", "has no callable 'nope'"),
     ("tests.search.fakes:SUPERNET_STRIDE", "has no callable"),
     ("tests.search.fakes:build_not_an_evaluator", "lacks costs"),
-], ids=["module", "attribute", "not-callable", "not-an-evaluator"])
+    ("fmas_hw.search.supernet_evaluator:build_supernet_evaluator", "built-in evaluator needs no factory"),
+], ids=["module", "attribute", "not-callable", "not-an-evaluator", "project-module"])
 def test_make_evaluator_errors(spec, message):
     with pytest.raises(ConfigError, match=message):
         make_evaluator(SearchConfig(evaluator=spec))

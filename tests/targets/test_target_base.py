@@ -11,8 +11,14 @@ from fmas_hw.errors import ConfigError, MeasurementError
 from fmas_hw.gap8.candidate_file import CandidateSpec
 from fmas_hw.space import MobileNetV2Space
 from fmas_hw.targets import registry
-from fmas_hw.targets.base import LayerCycles, Measurement, Target, TargetOptions
-from fmas_hw.targets.registry import get_target, open_target, target_class, target_names
+from fmas_hw.targets.base import LayerCycles, Measurement, Target
+from fmas_hw.targets.registry import (
+    TargetOptions,
+    get_target,
+    open_target,
+    target_class,
+    target_names,
+)
 
 
 def _measurement(**overrides) -> Measurement:

@@ -47,8 +47,7 @@ def measure(target_name: str, backbone: str, genome: str | None, project: Path |
             alpha: float, per_layer: bool, as_json: bool, weights: str | None, work_dir: Path,
             cycle_model: str | None, port: str | None, timeout_s: float | None) -> None:
     """Measure (or estimate) the GAP8 cycles of one candidate (default: the supernet)."""
-    from ..targets.base import TargetOptions
-    from ..targets.registry import open_target
+    from ..targets.registry import TargetOptions, open_target
 
     target = open_target(target_name, TargetOptions(cycle_model=cycle_model, port=port))
     if project is not None:

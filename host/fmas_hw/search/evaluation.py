@@ -150,14 +150,18 @@ def provenance(measured: Measurement) -> dict[str, Any]:
 
 
 def resolve_factory(spec: str) -> Callable[..., Any]:
-    """Import the callable named by ``"package.module:callable"``.
+    """Import the callable named by ``"package.module:callable"`` (a plugin outside this package).
 
     Raises:
-        ConfigError: malformed spec, module not importable or attribute missing.
+        ConfigError: malformed spec, a module of this package, module not importable or
+            attribute missing.
     """
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise ConfigError(f"evaluator {spec!r} must be written 'package.module:callable'")
+    if module_name.split(".")[0] == __name__.split(".")[0]:
+        raise ConfigError(f"evaluator {spec!r}: the built-in evaluator needs no factory; leave "
+                          "'evaluator' unset (a factory names a module outside fmas_hw)")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

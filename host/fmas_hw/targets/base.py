@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Protocol
 
 from ..errors import MeasurementError
 from ..gap8.candidate_file import CandidateSpec
+from .registry import TargetOptions, target_class, target_names
 
 #: Version of the :meth:`Measurement.to_dict` layout; bumped on an incompatible change.
 MEASUREMENT_SCHEMA = 1
@@ -90,8 +91,6 @@ class Measurement:
     expected_checksum: int | None = None
 
     def __post_init__(self) -> None:
-        from .registry import target_class, target_names  # the registry imports this module
-
         if self.source not in target_names():
             raise MeasurementError(
                 f"unknown measurement source {self.source!r}: expected one of {', '.join(target_names())}"
@@ -186,19 +185,6 @@ class ProjectSource(Protocol):
     def project_for(self, spec: CandidateSpec) -> Path:
         """The project folder of ``spec``, generated when needed."""
         ...
-
-
-@dataclass(frozen=True)
-class TargetOptions:
-    """The command-line settings a target may take; each target reads those that concern it.
-
-    Attributes:
-        cycle_model: cycle-model TOML of the estimate (``fmas-hw calibrate`` output).
-        port: serial port of the board (default: found by USB id).
-    """
-
-    cycle_model: str | None = None
-    port: str | None = None
 
 
 class Target(ABC):

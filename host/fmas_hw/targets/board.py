@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import BinaryIO, ClassVar, Protocol, runtime_checkable
 
 from ..errors import ConfigError, MeasurementError, RunTimeoutError
-from .base import Measurement, TargetOptions
+from .base import Measurement
 from .gvsoc import default_cluster_freq_hz
 from .hardware import HardwareTarget
 from .project_records import checked_output, expected_checksum
+from .registry import TargetOptions
 from .run_result import RunResult, is_transient
 from .sdk import (
     build_project,

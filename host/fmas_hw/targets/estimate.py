@@ -26,7 +26,7 @@ from ..gap8.candidate_file import GAP8_INPUT_SIZE, CandidateSpec, read_candidate
 from ..gap8.memory import MemoryPlan, arch_graph, plan_memory
 from ..hw import load as load_hw
 from ..space import Arch
-from .base import LayerCycles, Measurement, ProjectSource, Target, TargetOptions
+from .base import LayerCycles, Measurement, ProjectSource, Target
 from .cycle_model import (
     CycleModel,
     LayerFeatures,
@@ -35,6 +35,7 @@ from .cycle_model import (
     model_identity,
     network_cycles,
 )
+from .registry import TargetOptions
 
 RESULT_FILE = "logs/estimate.json"
 

@@ -17,11 +17,11 @@ from typing import ClassVar
 
 from ..errors import ProtocolError
 from ..hw import load as load_hw
-from .base import Measurement, TargetOptions
+from .base import Measurement
 from .hardware import HardwareTarget
 from .project_records import checked_output, expected_checksum
-from .protocol import FirmwareStatusError, has_fmas_lines, parse_output
-from .run_result import RunResult
+from .protocol import FirmwareStatusError, has_fmas_lines, parse_log
+from .registry import TargetOptions
 from .sdk import build_project, check_sdk, make_failure, run_make, sdk_versions
 
 BUILD_ARGS: tuple[str, ...] = ("clean", "all", "platform=gvsoc")
@@ -31,20 +31,6 @@ RUN_ARGS: tuple[str, ...] = ("run", "platform=gvsoc")
 def default_cluster_freq_hz() -> int:
     """Cluster clock of GAP8 from ``hw/gap8.toml`` (used when the output does not state it)."""
     return int(load_hw()["chip"]["cluster_freq_hz"])
-
-
-def parse_log(path: Path) -> RunResult:
-    """Parse a kept run log; parse errors name the log.
-
-    Raises:
-        ProtocolError: (or a subclass) the log holds no usable cycle report.
-        FirmwareStatusError: the firmware reported a failure.
-    """
-    text = path.read_text(errors="replace")
-    try:
-        return parse_output(text)
-    except (ProtocolError, FirmwareStatusError) as exc:
-        raise type(exc)(f"{exc} (log: {path})") from exc
 
 
 class GvsocTarget(HardwareTarget):

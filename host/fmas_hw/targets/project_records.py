@@ -19,6 +19,8 @@ from ..errors import MeasurementError
 from ..gap8.candidate_file import project_route, read_candidate
 from .base import Measurement
 from .calibrate import Record, record_from_dict
+from .estimate import EstimateTarget
+from .protocol import parse_log
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +95,6 @@ def project_records(project: str | Path, run_log: str | Path | None = None) -> l
             this project's (regenerated after the run?).
         ProtocolError: the log holds no usable cycle report.
     """
-    from .estimate import EstimateTarget
-    from .gvsoc import parse_log
-
     project = Path(project)
     path = Path(run_log) if run_log else latest_run_log(project)
     measured = parse_log(path).layers

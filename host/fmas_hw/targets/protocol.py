@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import MeasurementError, ProtocolError
 from .autotiler_log import AT_LINE_RE, parse_autotiler
@@ -301,3 +302,17 @@ def parse_output(source: str | bytes | Iterable[str]) -> RunResult:
         "firmware/fmas_protocol.h) or AutoTiler per-layer 'Cycles:' lines; check that the "
         "firmware was built with -DPERF and that the run reached the network"
     )
+
+
+def parse_log(path: Path) -> RunResult:
+    """Parse a kept run log; parse errors name the log.
+
+    Raises:
+        ProtocolError: (or a subclass) the log holds no usable cycle report.
+        FirmwareStatusError: the firmware reported a failure.
+    """
+    text = path.read_text(errors="replace")
+    try:
+        return parse_output(text)
+    except (ProtocolError, FirmwareStatusError) as exc:
+        raise type(exc)(f"{exc} (log: {path})") from exc

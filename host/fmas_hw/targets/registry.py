@@ -1,23 +1,38 @@
 """The one list of measurement targets: name -> :class:`~.base.Target` class.
 
 Everything that offers a choice of target (the CLI's ``--target``, the search config, the report's
-labels, a measurement's ``source``) reads it from here.
+labels, a measurement's ``source``) reads it from here. The targets themselves are registered by
+the package (``fmas_hw/targets/__init__.py``), so the list is complete as soon as anything from
+:mod:`fmas_hw.targets` is imported, and this module needs none of them.
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
-from .base import Target, TargetOptions
-from .board import BoardTarget
-from .estimate import EstimateTarget
-from .gvsoc import GvsocTarget
 
-_TARGETS: dict[str, type[Target]] = {cls.name: cls for cls in (EstimateTarget, GvsocTarget, BoardTarget)}
+if TYPE_CHECKING:
+    from .base import Target
+
+_TARGETS: dict[str, type[Target]] = {}
+@dataclass(frozen=True)
+class TargetOptions:
+    """The command-line settings a target may take; each target reads those that concern it.
+
+    Attributes:
+        cycle_model: cycle-model TOML of the estimate (``fmas-hw calibrate`` output).
+        port: serial port of the board (default: found by USB id).
+    """
+
+    cycle_model: str | None = None
+    port: str | None = None
+
+
 #: The target a search, ``fmas-hw measure`` and ``fmas-hw regress`` use unless told otherwise.
-DEFAULT_TARGET = EstimateTarget.name
+DEFAULT_TARGET = "estimate"
 
 
 def register_target(cls: type[Target]) -> None:
