@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from fmas_hw.cli.main import cli, main
@@ -40,8 +41,17 @@ def test_arch_text_output_names_the_flops_source():
 def test_invalid_genome_is_an_error_without_traceback(capsys):
     rc = main(["arch", "--backbone", "xception", "--genome", "0101"])
     err = capsys.readouterr().err
-    assert rc != 0
-    assert "error:" in err and "expected 22" in err and "Traceback" not in err
+    assert rc == 2  # click's usage error
+    assert "Invalid value for '--genome'" in err and "expected 22" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["arch", "measure", "export", "eval"])
+def test_every_genome_option_reads_the_backbone_given_after_it(command, capsys):
+    xception_supernet = "0100001111111111111111"
+    rc = main([command, "--genome", xception_supernet, "--backbone", "mobilenetv2", "--help"])
+    assert rc == 0  # --help wins; the genome is not parsed yet
+    rc = main([command, "--genome", xception_supernet, "--backbone", "mobilenetv2"])
+    assert rc == 2 and "expected 28" in capsys.readouterr().err
 
 
 def test_every_command_has_help():

@@ -5,25 +5,29 @@ from __future__ import annotations
 import click
 
 from .options import (
+    GivenGenome,
+    alpha_option,
     backbone_option,
     classes_option,
     echo_json,
     genome_option,
     input_size_option,
     json_option,
+    network_options,
+    weights_option,
 )
 
 
 @click.command()
 @backbone_option
 @genome_option
+@weights_option
 @input_size_option
 @classes_option
-@click.option("--alpha", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
-              help="MobileNetV2 width multiplier.")
+@alpha_option
 @json_option
-def arch(backbone: str, genome: str | None, input_size: int | None, classes: int, alpha: float,
-         as_json: bool) -> None:
+def arch(backbone: str, genome: GivenGenome, weights: str | None, input_size: int | None,
+         classes: int | None, alpha: float | None, as_json: bool) -> None:
     """Print the decoded genes, parameters and FLOPs of a candidate (default: the supernet).
 
     FLOPs are TensorFlow-profiler float operations of one batch-1 inference (SPEC §2.1).
@@ -31,10 +35,10 @@ def arch(backbone: str, genome: str | None, input_size: int | None, classes: int
     from ..eval.costs import arch_costs
     from ..space import get_space
 
-    space = get_space(backbone)
-    info = space.describe(genome if genome is not None else space.supernet_genome)
-    size = input_size or space.default_input_size
-    costs = arch_costs(space.decode(info["genome"]), size, classes, alpha)
+    net = network_options(backbone, weights, classes, alpha, input_size)
+    info = get_space(backbone).describe(genome.bits)
+    size, classes, alpha = net.input_size, net.classes, net.alpha
+    costs = arch_costs(genome.arch, size, classes, alpha)
     result = {"backbone": backbone, **info, "input_size": size, "classes": classes, "alpha": alpha, **costs}
     if as_json:
         echo_json(result)

@@ -4,41 +4,48 @@ from __future__ import annotations
 
 import click
 
-from .options import backbone_option, echo_json, genome_option, json_option
+from .options import (
+    GivenGenome,
+    alpha_option,
+    backbone_option,
+    classes_option,
+    echo_json,
+    genome_option,
+    input_size_option,
+    json_option,
+    network_options,
+    weights_option,
+)
 
 
 @click.command()
 @backbone_option
 @genome_option
 @click.option("--data", required=True, type=click.Path(exists=True, file_okay=False), help="VOC-format data set.")
-@click.option("--weights", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Supernet weights (.h5); without them the network has initialiser weights.")
+@weights_option
 @click.option("--val-fraction", type=click.FloatRange(0, 1, min_open=True), default=0.2, show_default=True,
               help="Leading fraction of val.txt (file order) to evaluate on.")
-@click.option("--input-size", type=click.IntRange(min=32), default=None,
-              help="Input size (default: the weights' manifest, else the backbone default).")
-@click.option("--classes", type=click.IntRange(min=2), default=None)
-@click.option("--alpha", type=click.FloatRange(min=0.05), default=None)
+@input_size_option
+@classes_option
+@alpha_option
 @click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--gap8", is_flag=True,
               help="Also evaluate the GAP8-adapted network (2-branch ASPP, integer upsampling, "
                    "average-pool chains) at the same input size and report the mIoU change.")
 @json_option
-def evaluate(backbone, genome, data, weights, val_fraction, input_size, classes, alpha, batch, gap8,
-             as_json) -> None:
+def evaluate(backbone: str, genome: GivenGenome, data: str, weights: str | None, val_fraction: float,
+             input_size: int | None, classes: int | None, alpha: float | None, batch: int, gap8: bool,
+             as_json: bool) -> None:
     """Error (1 - mIoU) of a candidate (default: the supernet) on the first --val-fraction of val."""
     from ..eval.evaluator import evaluate as run_evaluation
-    from ..model.manifest import build_options, read_manifest
     from ..model.supernet import Supernet
     from ..space import get_space
 
-    space = get_space(backbone)
-    arch = space.decode(genome if genome is not None else space.supernet_genome)
-    classes, alpha = build_options(weights, backbone, classes, alpha)
-    size = input_size or read_manifest(weights).get("input_size")
-    supernet = Supernet.build(backbone, size, classes, alpha, weights)
+    arch = genome.arch
+    net = network_options(backbone, weights, classes, alpha, input_size)
+    supernet = Supernet.build(backbone, net.input_size, net.classes, net.alpha, weights)
     result = run_evaluation(arch, supernet, data, val_fraction, batch)
-    out = {"genome": space.encode(arch), "key": arch.key, **result.to_dict(), "val_fraction": val_fraction}
+    out = {"genome": get_space(backbone).encode(arch), "key": arch.key, **result.to_dict(), "val_fraction": val_fraction}
     if gap8:
         out["gap8_miou"] = _adapted_miou(arch, supernet, data, val_fraction, batch)
         out["gap8_miou_change"] = out["gap8_miou"] - result.miou

@@ -12,17 +12,25 @@ from typing import Any
 
 import click
 
-from .options import backbone_option, echo_json, genome_option, json_option, weights_option
+from .options import (
+    GivenGenome,
+    alpha_option,
+    backbone_option,
+    classes_option,
+    echo_json,
+    genome_option,
+    json_option,
+    network_options,
+    weights_option,
+)
 
 
 @click.command("export")
 @backbone_option
 @genome_option
 @weights_option
-@click.option("--classes", type=click.IntRange(min=2), default=None,
-              help="Classes of the supernet (default: from the weights' manifest, else 21).")
-@click.option("--alpha", type=click.FloatRange(min=0.05), default=None,
-              help="MobileNetV2 width of the supernet (default: from the weights' manifest, else 1.0).")
+@classes_option
+@alpha_option
 @click.option("--input-size", type=click.IntRange(min=32), default=384, show_default=True,
               help="Adapted input size (GAP8 adaptation 1 uses 384).")
 @click.option("--data", type=click.Path(exists=True, file_okay=False), default=None,
@@ -39,7 +47,7 @@ from .options import backbone_option, echo_json, genome_option, json_option, wei
 @click.option("--io", "io_placement", type=click.Choice(["auto", "l2", "l3"]), default="auto",
               show_default=True, help="Where the network input/output live on GAP8.")
 @json_option
-def export(backbone: str, genome: str | None, weights: str | None, classes: int | None,
+def export(backbone: str, genome: GivenGenome, weights: str | None, classes: int | None,
            alpha: float | None, input_size: int, data: str | None, calibration_images: int, out_dir: Path, route: str,
            prefix: str, io_placement: str, as_json: bool) -> None:
     """Export a candidate (default: the supernet) as a GAP8 project folder.
@@ -50,15 +58,12 @@ def export(backbone: str, genome: str | None, weights: str | None, classes: int 
     """
     from ..gap8.naming import check_prefix
     from ..gap8.project import write_project
-    from ..model.manifest import build_options
     from ..model.supernet import Supernet
-    from ..space import get_space
 
     check_prefix(prefix)  # before the slow model build
-    classes, alpha = build_options(weights, backbone, classes, alpha)
-    space = get_space(backbone)
-    bits = genome if genome is not None else space.supernet_genome
-    arch = space.decode(bits)
+    # --input-size here is the adapted size of the project, not the supernet's training size
+    net = network_options(backbone, weights, classes, alpha, input_size)
+    classes, alpha, arch = net.classes, net.alpha, genome.arch
     supernet = Supernet.build(backbone, input_size=input_size, classes=classes, alpha=alpha,
                               weights=weights)
     images, source = _representative_images(data, backbone, input_size, classes, calibration_images)

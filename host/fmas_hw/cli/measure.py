@@ -12,8 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
+from ..gap8.candidate_file import CandidateSpec
 from .options import (
+    GivenGenome,
     alpha_option,
     backbone_option,
     classes_option,
@@ -21,7 +24,9 @@ from .options import (
     echo_json,
     genome_option,
     json_option,
+    network_options,
     target_option,
+    weights_option,
 )
 
 
@@ -35,43 +40,40 @@ from .options import (
 @alpha_option
 @click.option("--per-layer", is_flag=True, help="Print the per-layer cycles.")
 @json_option
-@click.option("--weights", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Supernet weights for a generated project (gvsoc/board; cycles do not depend on them).")
+@weights_option
 @click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("fmas-projects"),
               show_default=True, help="Where gvsoc/board projects are generated from --genome.")
 @cycle_model_option
 @click.option("--port", envvar="FMAS_BOARD_PORT", default=None, help="Board UART (default: found by USB id).")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=None,
               help="Run timeout in seconds (default: the target's).")
-def measure(target_name: str, backbone: str, genome: str | None, project: Path | None, classes: int,
-            alpha: float, per_layer: bool, as_json: bool, weights: str | None, work_dir: Path,
+def measure(target_name: str, backbone: str, genome: GivenGenome, project: Path | None, classes: int | None,
+            alpha: float | None, per_layer: bool, as_json: bool, weights: str | None, work_dir: Path,
             cycle_model: str | None, port: str | None, timeout_s: float | None) -> None:
     """Measure (or estimate) the GAP8 cycles of one candidate (default: the supernet)."""
     from ..targets.registry import TargetOptions, open_target
 
     target = open_target(target_name, TargetOptions(cycle_model=cycle_model, port=port))
     if project is not None:
-        if genome is not None:
+        if click.get_current_context().get_parameter_source("genome") is ParameterSource.COMMANDLINE:
             raise click.BadParameter("give either --project or --genome, not both", param_hint="--genome")
         result, where, features = target.measure(project, timeout_s=timeout_s), str(project), None
     else:
-        result, where, features = _measure_genome(target, backbone, genome, classes, alpha, weights,
-                                                  work_dir, timeout_s, per_layer and as_json)
+        net = network_options(backbone, weights, classes, alpha, None)
+        spec = CandidateSpec(genome.arch, net.classes, net.alpha)  # at the adapted size (384)
+        result, where, features = _measure_candidate(target, spec, weights, work_dir, timeout_s,
+                                                     per_layer and as_json)
     if as_json:
         echo_json(_as_json(result, where, per_layer, features))
         return
     _print(result, where, per_layer)
 
 
-def _measure_genome(target, backbone: str, genome: str | None, classes: int, alpha: float,
-                    weights: str | None, work_dir: Path, timeout_s: float | None, with_features: bool):
-    """(measurement, description, the model's layer features or None) of candidate ``genome``."""
-    from ..gap8.candidate_file import CandidateSpec
+def _measure_candidate(target, spec: CandidateSpec, weights: str | None, work_dir: Path,
+                       timeout_s: float | None, with_features: bool):
+    """(measurement, description, the model's layer features or None) of ``spec``."""
     from ..gap8.projects import GeneratedProjects
-    from ..space import get_space
 
-    space = get_space(backbone)
-    spec = CandidateSpec(space.decode(genome if genome is not None else space.supernet_genome), classes, alpha)
     result = target.measure_candidate(spec, GeneratedProjects(work_dir, weights=weights), timeout_s)
     where = spec.describe()
     if target.measures_hardware:

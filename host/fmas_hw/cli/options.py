@@ -1,33 +1,80 @@
-"""Options shared by several commands, so every command spells them the same way."""
+"""Options shared by several commands, so every command spells (and resolves) them the same way.
+
+* ``--backbone`` / ``--genome``: :data:`GENOME` turns the bit string into the candidate of the
+  backbone's space (the supernet when not given), with click's own error for a bad genome;
+* ``--weights`` / ``--classes`` / ``--alpha`` / ``--input-size``: the supernet's settings, taken
+  from the weights' manifest when not given (:func:`network_options`);
+* ``--target`` / ``--cycle-model``: the measurement target, from the one registry of targets.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import click
 
-from ..space import SPACES
+from ..errors import FmasError
+from ..space import SPACES, Arch, get_space
 from ..targets.registry import DEFAULT_TARGET, target_names
 
+
+@dataclass(frozen=True)
+class GivenGenome:
+    """A ``--genome`` as given (``bits``, validated) and the candidate it decodes to."""
+
+    bits: str
+    arch: Arch
+
+
+class GenomeType(click.ParamType):
+    """A genome bit string of the ``--backbone`` space (``--backbone`` is read first: it is eager)."""
+
+    name = "genome"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> GivenGenome:
+        if isinstance(value, GivenGenome):
+            return value
+        backbone = (ctx.params.get("backbone") if ctx else None) or DEFAULT_BACKBONE
+        space = get_space(backbone)
+        bits = str(value).strip()
+        try:
+            return GivenGenome(bits, space.decode(bits))
+        except FmasError as exc:  # a genome of the wrong length or with other characters than 0/1
+            self.fail(f"{exc} (the {backbone} space)", param, ctx)
+
+
+def _supernet_when_absent(ctx: click.Context, param: click.Parameter, value: GivenGenome | None) -> GivenGenome:
+    if value is not None:
+        return value
+    space = get_space(ctx.params.get("backbone") or DEFAULT_BACKBONE)
+    return GivenGenome(space.supernet_genome, space.supernet())
+
+
+DEFAULT_BACKBONE = "mobilenetv2"
+GENOME = GenomeType()
+
 backbone_option = click.option(
-    "--backbone", type=click.Choice(list(SPACES)), default="mobilenetv2",
-    show_default=True, help="Supernet backbone / search space.")
+    "--backbone", type=click.Choice(list(SPACES)), default=DEFAULT_BACKBONE, show_default=True,
+    is_eager=True, help="Supernet backbone / search space.")
 genome_option = click.option(
-    "--genome", default=None, metavar="BITS",
+    "--genome", "genome", type=GENOME, default=None, callback=_supernet_when_absent, metavar="BITS",
     help="Candidate genome as a bit string (SPEC §2 layout); default: the supernet.")
 input_size_option = click.option(
     "--input-size", type=click.IntRange(min=32), default=None,
-    help="Square input size in pixels (default: "
+    help="Square input size in pixels (default: the weights' manifest, else "
          + ", ".join(f"{space.default_input_size} for {name}" for name, space in SPACES.items()) + ").")
 weights_option = click.option(
     "--weights", type=click.Path(exists=True, dir_okay=False), default=None,
-    help="Supernet weights (.h5, keras-deeplab-v3-plus layout or `fmas-hw train` output).")
+    help="Supernet weights (.h5, keras-deeplab-v3-plus layout or `fmas-hw train` output); their "
+         "manifest supplies --classes, --alpha and --input-size when not given.")
 classes_option = click.option(
-    "--classes", type=click.IntRange(min=2), default=21, show_default=True, help="Number of classes.")
+    "--classes", type=click.IntRange(min=2), default=None,
+    help="Classes of the supernet (default: the weights' manifest, else 21).")
 alpha_option = click.option(
-    "--alpha", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
-    help="Width multiplier of the backbone (reduced-width supernets for small machines).")
+    "--alpha", type=click.FloatRange(min=0.05), default=None,
+    help="Width multiplier of the backbone (default: the weights' manifest, else 1.0).")
 target_option = click.option(
     "--target", "target_name", type=click.Choice(target_names()), default=DEFAULT_TARGET,
     show_default=True, help="Where the cycles come from.")
@@ -35,6 +82,30 @@ cycle_model_option = click.option(
     "--cycle-model", type=click.Path(exists=True, dir_okay=False), envvar="FMAS_CYCLE_MODEL",
     default=None, help="Cycle-model TOML of the estimate target (fmas-hw calibrate output).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+
+
+@dataclass(frozen=True)
+class NetworkOptions:
+    """The supernet settings a command builds or describes a network with."""
+
+    classes: int
+    alpha: float
+    input_size: int
+
+
+def network_options(backbone: str, weights: str | None, classes: int | None, alpha: float | None,
+                    input_size: int | None) -> NetworkOptions:
+    """``--classes/--alpha/--input-size`` as given, else from the weights' manifest, else the
+    defaults (21 classes, width 1.0, the backbone's input size).
+
+    Raises:
+        WeightsError: the manifest is unreadable or names another backbone.
+    """
+    from ..model.manifest import build_options, read_manifest
+
+    classes, alpha = build_options(weights, backbone, classes, alpha)
+    size = input_size or read_manifest(weights).get("input_size") or get_space(backbone).default_input_size
+    return NetworkOptions(classes, alpha, int(size))
 
 
 def echo_json(obj: Any) -> None:
