@@ -35,7 +35,7 @@ from .training import Trainer
 if TYPE_CHECKING:
     import sqlite3
 
-    from .finetune_store import FinetuneRow
+    from .store.finetune import FinetuneRow
 
 
 @dataclass
@@ -127,7 +127,7 @@ def _finetune_one(session: _Session, key: str, genome: str, subset_error: float)
 
 def _finetune_all(session: _Session, todo: list[tuple[str, str, float]], conn: sqlite3.Connection,
                   done: dict[str, FinetuneRow], log) -> None:
-    from . import finetune_store
+    from .store import finetune as finetune_store
 
     for key, genome, subset_error in todo:
         row = finetune_store.record(conn, _finetune_one(session, key, genome, subset_error))
@@ -143,8 +143,8 @@ def finetune(cfg: FinetuneConfig, log=print) -> list[FinetuneRow]:
         StoreError: the store is missing, unreadable or has no finished generation.
         ConfigError: no data set.
     """
-    from . import finetune_store
     from .search.runner import stored_config
+    from .store import finetune as finetune_store
 
     search_cfg = stored_config(cfg.store)
     tf.keras.utils.set_random_seed(cfg.seed)

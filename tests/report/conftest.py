@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from fmas_hw import finetune_store
-from fmas_hw.finetune_store import FinetuneRow
 from fmas_hw.report import ReportFiles, write_report
 from fmas_hw.search import SearchConfig, run
-from fmas_hw.store import Store
+from fmas_hw.store import FinetuneRow, Store
+from fmas_hw.store import finetune as finetune_store
 
 #: Fake evaluator that fails about one candidate in three (never the supernet).
 FAILING = "tests.search.fakes:build_failing_evaluator"

@@ -8,11 +8,11 @@ from contextlib import closing
 
 import pytest
 
-from fmas_hw import finetune_store
 from fmas_hw.report import load, write_report
 from fmas_hw.report.tables import Column, candidate_rows, csv_text, cycles_text, markdown_table
 from fmas_hw.space import get_space
 from fmas_hw.store import Store
+from fmas_hw.store import finetune as finetune_store
 
 
 def _csv(path) -> list[dict[str, str]]:

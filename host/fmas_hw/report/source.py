@@ -3,7 +3,7 @@
 The report never writes to the store and never needs the search package (pymoo) or TensorFlow:
 it reads the ``meta``, ``evaluations`` and ``generations`` tables through
 :class:`fmas_hw.store.Store` and the optional ``finetune`` table through
-:mod:`fmas_hw.finetune_store`.
+:mod:`fmas_hw.store.finetune`.
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import finetune_store
 from ..errors import StoreError
-from ..finetune_store import FinetuneRow
 from ..space import Arch, arch_from_dict, get_space
-from ..store import EvaluationRecord, GenerationRecord, Store
+from ..store import EvaluationRecord, FinetuneRow, GenerationRecord, Store
+from ..store import finetune as finetune_store
 
 #: Store column of each cost objective (``latency`` is measured in GAP8 cycles).
 COST_COLUMNS = {"flops": "flops", "params": "params", "latency": "cycles"}

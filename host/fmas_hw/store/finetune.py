@@ -2,7 +2,7 @@
 
 This module is the contract between ``fmas-hw finetune`` (which writes the table) and
 ``fmas-hw report`` (which reads it). It lives in the same SQLite file as the search's
-``evaluations`` and ``generations`` (see :mod:`fmas_hw.store`) but is created on demand, so a
+``evaluations`` and ``generations`` (see :mod:`fmas_hw.store.search`) but is created on demand, so a
 store written before fine-tuning existed stays readable. One row per candidate, keyed by the
 canonical architecture key; :func:`record` upserts, so a candidate marked 'running' becomes
 'done' or 'failed' in place and an interrupted fine-tuning resumes per candidate.
@@ -41,7 +41,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import StoreError
+from ..errors import StoreError
 
 TABLE = "finetune"
 STATUSES = ("done", "failed", "running")

@@ -8,10 +8,9 @@ from contextlib import closing
 import numpy as np
 import pytest
 
-from fmas_hw import finetune_store
 from fmas_hw.errors import StoreError
-from fmas_hw.finetune_store import FinetuneRow
-from fmas_hw.store import Store
+from fmas_hw.store import FinetuneRow, Store
+from fmas_hw.store import finetune as finetune_store
 
 GENOME = "0000111111111111111111111111"
 

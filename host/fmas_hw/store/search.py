@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import StoreError
+from ..errors import StoreError
 
 try:  # advisory locking is POSIX only; elsewhere the store simply runs unlocked
     import fcntl
