@@ -38,5 +38,5 @@ def finetune(as_json: bool, **options) -> None:
         echo_json({"store": options["store"], "candidates": [r.to_columns() for r in rows]})
         return
     for r in rows:
-        click.echo(f"{r['genome']}  subset {r['error_subset_before']:.4f}  full {r['error_full_before']:.4f} "
-                   f"-> {r['error_full_after']:.4f}  ({r['epochs']} epochs)")
+        click.echo(f"{r.genome}  subset {r.error_subset_before:.4f}  full {r.error_full_before:.4f} "
+                   f"-> {r.error_full_after:.4f}  ({r.epochs} epochs)")

@@ -2,10 +2,15 @@
 
 The search writes ``meta``, ``evaluations`` and ``generations`` (:mod:`.search`); ``fmas-hw
 finetune`` adds the ``finetune`` table on demand (:mod:`.finetune`); ``fmas-hw report`` reads them
-all.
+all. Every table goes through one :class:`Store`, which owns the file's only connection and its
+single-writer lock (:mod:`.database`)::
+
+    with Store.open(path) as store:
+        records = store.evaluations("ok")
+        store.finetune.record(FinetuneRow(key, genome, "running"))
 """
 
-from .finetune import FinetuneRow
+from .finetune import FinetuneRow, FinetuneTable
 from .search import SCHEMA_VERSION, EvaluationRecord, GenerationRecord, Store
 
-__all__ = ["Store", "EvaluationRecord", "GenerationRecord", "FinetuneRow", "SCHEMA_VERSION"]
+__all__ = ["Store", "EvaluationRecord", "GenerationRecord", "FinetuneRow", "FinetuneTable", "SCHEMA_VERSION"]
