@@ -30,8 +30,8 @@ from .options import echo_json, json_option
 def finetune(as_json: bool, **options) -> None:
     """Fine-tune the final front's most accurate candidates (paper settings) and record
     before/after full-validation errors in the store. Re-run to resume."""
-    from ..finetune import FinetuneConfig
-    from ..finetune import finetune as run_finetune
+    from ..training.finetune import FinetuneConfig
+    from ..training.finetune import finetune as run_finetune
 
     rows = run_finetune(FinetuneConfig(**options), log=lambda m: click.echo(m, err=as_json))
     if as_json:

@@ -18,14 +18,14 @@ from pathlib import Path
 import tensorflow as tf
 from tqdm import tqdm
 
-from .data.cache import load_split_arrays
-from .data.pipeline import training_dataset
-from .data.voc import VocDataset
-from .eval.evaluator import batches, confusion_matrix
-from .model.manifest import write_manifest
-from .model.supernet import Supernet
-from .model.weights import save_weights
-from .training import Trainer
+from ..data.cache import load_split_arrays
+from ..data.pipeline import training_dataset
+from ..data.voc import VocDataset
+from ..eval.evaluator import batches, confusion_matrix
+from ..model.manifest import write_manifest
+from ..model.supernet import Supernet
+from ..model.weights import save_weights
+from .loops import Trainer
 
 
 @dataclass

@@ -18,17 +18,17 @@ from pathlib import Path
 import tensorflow as tf
 from tqdm import tqdm
 
-from .data.cache import load_split_arrays
-from .data.pipeline import training_dataset
-from .data.voc import VocDataset
-from .errors import ConfigError, StoreError
-from .eval.evaluator import batches, confusion_matrix
-from .model.manifest import build_options
-from .model.supernet import Supernet
-from .model.weights import save_weights
-from .space import get_space
-from .store import FinetuneRow, Store
-from .training import Trainer
+from ..data.cache import load_split_arrays
+from ..data.pipeline import training_dataset
+from ..data.voc import VocDataset
+from ..errors import ConfigError, StoreError
+from ..eval.evaluator import batches, confusion_matrix
+from ..model.manifest import build_options
+from ..model.supernet import Supernet
+from ..model.weights import save_weights
+from ..space import get_space
+from ..store import FinetuneRow, Store
+from .loops import Trainer
 
 
 @dataclass
@@ -133,7 +133,7 @@ def finetune(cfg: FinetuneConfig, log=print) -> list[FinetuneRow]:
         StoreError: the store is missing, unreadable or has no finished generation.
         ConfigError: no data set.
     """
-    from .search.runner import stored_config
+    from ..search.runner import stored_config
 
     search_cfg = stored_config(cfg.store)
     tf.keras.utils.set_random_seed(cfg.seed)
