@@ -47,7 +47,8 @@ def run_demo(cfg: DemoConfig, log=print) -> dict:
     from .data.synth import write_synthetic_voc
     from .report import write_report
     from .search import SearchConfig, run
-    from .training.finetune import FinetuneConfig, finetune
+    from .training.config import FinetuneConfig
+    from .training.finetune import finetune
 
     out = Path(cfg.out).resolve()
     t0 = time.perf_counter()

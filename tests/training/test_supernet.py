@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
-from fmas_hw.training.supernet import TrainConfig, train
+from fmas_hw.training.config import TrainConfig
+from fmas_hw.training.supernet import train
 
 
 @pytest.mark.slow
@@ -21,7 +23,7 @@ def test_short_training_lowers_the_loss_and_resumes(tmp_path, synth_voc):
     assert manifest["classes"] == 5 and manifest["alpha"] == 0.35 and manifest["input_size"] == 64
 
     messages = []
-    cfg.epochs = 4  # continue the same run for one more epoch
-    resumed = train(cfg, log=messages.append)
+    more = dataclasses.replace(cfg, epochs=4)  # continue the same run for one more epoch
+    resumed = train(more, log=messages.append)
     assert any("resuming from epoch 3" in m for m in messages)
     assert len(resumed["train_loss"]) == 4 and resumed["train_loss"][:3] == losses

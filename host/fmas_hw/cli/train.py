@@ -32,7 +32,7 @@ def train(as_json: bool, **options) -> None:
     Writes OUT (weights), OUT with .json (manifest: command, seed, resolution, val mIoU) and
     OUT with .ckpt/ (checkpoints).
     """
-    from ..training.supernet import TrainConfig
+    from ..training.config import TrainConfig
     from ..training.supernet import train as run_training
 
     manifest = run_training(TrainConfig(**options), log=lambda m: click.echo(m, err=as_json))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import tensorflow as tf
@@ -28,25 +27,8 @@ from ..model.supernet import Supernet
 from ..model.weights import save_weights
 from ..space import get_space
 from ..store import FinetuneRow, Store
+from .config import FinetuneConfig
 from .loops import Trainer
-
-
-@dataclass
-class FinetuneConfig:
-    """Options of ``fmas-hw finetune`` (defaults: the paper's settings)."""
-
-    store: str
-    top: int = 8
-    epochs: int = 10
-    batch: int = 8
-    learning_rate: float = 1e-6
-    lr_decay: float = 0.94
-    weight_decay: float = 4e-5
-    patience: int = 2
-    data: str | None = None
-    weights: str | None = None
-    out_dir: str | None = None
-    seed: int = 0
 
 
 def final_front(store: Store, top: int) -> list[tuple[str, str, float]]:
