@@ -45,9 +45,10 @@ class DemoConfig:
 def run_demo(cfg: DemoConfig, log=print) -> dict:
     """Run the whole flow; return the paths of its outputs and the final front."""
     from .data.synth import write_synthetic_voc
-    from .finetune import FinetuneConfig, finetune
     from .report import write_report
     from .search import SearchConfig, run
+    from .training.config import FinetuneConfig
+    from .training.finetune import finetune
 
     out = Path(cfg.out).resolve()
     t0 = time.perf_counter()

@@ -7,16 +7,13 @@ reports built from them are session-scoped because writing the plots is the slow
 from __future__ import annotations
 
 import shutil
-from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from fmas_hw import finetune_store
-from fmas_hw.finetune_store import FinetuneRow
 from fmas_hw.report import ReportFiles, write_report
 from fmas_hw.search import SearchConfig, run
-from fmas_hw.store import Store
+from fmas_hw.store import FinetuneRow, Store
 
 #: Fake evaluator that fails about one candidate in three (never the supernet).
 FAILING = "tests.search.fakes:build_failing_evaluator"
@@ -37,13 +34,13 @@ def add_finetune_rows(store: Path, shifts: list[float]) -> dict[str, FinetuneRow
         front = s.generations()[-1].front
         records = {r.arch_key: r for r in s.evaluations()}
     written = {}
-    with closing(finetune_store.connect(store)) as conn:
+    with Store.open(store) as s:
         for key, shift in zip(front, shifts, strict=False):
             record = records[key]
             row = FinetuneRow(key, record.genome, "done", error_subset_before=record.error,
                               error_full_before=record.error + 0.01, error_full_after=record.error - shift,
                               epochs=7, seconds=3600.0, weights_path=f"ft/{key}.h5", val_loss=[0.9, 0.7, 0.6])
-            written[key] = finetune_store.record(conn, row)
+            written[key] = s.finetune.record(row)
     return written
 
 

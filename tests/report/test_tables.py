@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import csv
 import shutil
-from contextlib import closing
 
 import pytest
 
-from fmas_hw import finetune_store
 from fmas_hw.report import load, write_report
 from fmas_hw.report.tables import Column, candidate_rows, csv_text, cycles_text, markdown_table
 from fmas_hw.space import get_space
-from fmas_hw.store import Store
+from fmas_hw.store import FinetuneRow, Store
 
 
 def _csv(path) -> list[dict[str, str]]:
@@ -123,9 +121,9 @@ def test_candidate_rows_include_fine_tuned_candidates_off_the_front(mnv2_store, 
     data = load(store)
     off_front = next(r for k, r in data.evaluations.items()
                      if r.status == "ok" and k not in data.final_front and k != data.supernet_key)
-    with closing(finetune_store.connect(store)) as conn:
-        finetune_store.record(conn, {"arch_key": off_front.arch_key, "genome": off_front.genome, "status": "done",
-                                     "error_subset_before": off_front.error, "error_full_after": 0.5})
+    with Store.open(store) as s:
+        s.finetune.record(FinetuneRow(off_front.arch_key, off_front.genome, "done",
+                                      error_subset_before=off_front.error, error_full_after=0.5))
     rows = candidate_rows(load(store))
     assert rows[-1]["name"] == "F1" and rows[-1]["arch_key"] == off_front.arch_key
     assert rows[-1]["role"] == "fine-tuned" and rows[-1]["error_full_after"] == 0.5

@@ -3,6 +3,7 @@ constraints, failures, resume by replay."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 
 import pytest
@@ -187,9 +188,7 @@ def test_resume_detects_a_diverging_replay(make_config):
     config = make_config()
     run(config)
     with Store.open(config.store) as store:
-        gen = store.generations()[1]
-        gen.rng_digest = "tampered"
-        store.add_generation(gen)
+        store.add_generation(dataclasses.replace(store.generations()[1], rng_digest="tampered"))
     with pytest.raises(StoreError, match="diverged .* generation 1"):
         run(config, resume=config.store)
 

@@ -14,9 +14,11 @@ from .options import echo_json, json_option
 @click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True,
               help="Maximum epochs (early stopping on validation loss usually ends at 6-10).")
 @click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True)
-@click.option("--lr", "learning_rate", type=float, default=1e-6, show_default=True)
-@click.option("--lr-decay", type=float, default=0.94, show_default=True, help="Learning-rate factor per epoch.")
-@click.option("--weight-decay", type=float, default=4e-5, show_default=True)
+@click.option("--lr", "learning_rate", type=click.FloatRange(min=0, min_open=True), default=1e-6,
+              show_default=True)
+@click.option("--lr-decay", type=click.FloatRange(min=0, max=1, min_open=True), default=0.94, show_default=True,
+              help="Learning-rate factor per epoch.")
+@click.option("--weight-decay", type=click.FloatRange(min=0), default=4e-5, show_default=True)
 @click.option("--patience", type=click.IntRange(min=1), default=2, show_default=True,
               help="Epochs without validation-loss improvement before stopping.")
 @click.option("--data", type=click.Path(exists=True, file_okay=False), default=None,
@@ -30,13 +32,13 @@ from .options import echo_json, json_option
 def finetune(as_json: bool, **options) -> None:
     """Fine-tune the final front's most accurate candidates (paper settings) and record
     before/after full-validation errors in the store. Re-run to resume."""
-    from ..finetune import FinetuneConfig
-    from ..finetune import finetune as run_finetune
+    from ..training.config import FinetuneConfig
+    from ..training.finetune import finetune as run_finetune
 
     rows = run_finetune(FinetuneConfig(**options), log=lambda m: click.echo(m, err=as_json))
     if as_json:
         echo_json({"store": options["store"], "candidates": [r.to_columns() for r in rows]})
         return
     for r in rows:
-        click.echo(f"{r['genome']}  subset {r['error_subset_before']:.4f}  full {r['error_full_before']:.4f} "
-                   f"-> {r['error_full_after']:.4f}  ({r['epochs']} epochs)")
+        click.echo(f"{r.genome}  subset {r.error_subset_before:.4f}  full {r.error_full_before:.4f} "
+                   f"-> {r.error_full_after:.4f}  ({r.epochs} epochs)")

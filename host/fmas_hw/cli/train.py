@@ -32,8 +32,8 @@ def train(as_json: bool, **options) -> None:
     Writes OUT (weights), OUT with .json (manifest: command, seed, resolution, val mIoU) and
     OUT with .ckpt/ (checkpoints).
     """
-    from ..train import TrainConfig
-    from ..train import train as run_training
+    from ..training.config import TrainConfig
+    from ..training.supernet import train as run_training
 
     manifest = run_training(TrainConfig(**options), log=lambda m: click.echo(m, err=as_json))
     if as_json:

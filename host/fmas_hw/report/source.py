@@ -1,24 +1,19 @@
 """Read everything a report needs from a results store, read-only, into one plain object.
 
 The report never writes to the store and never needs the search package (pymoo) or TensorFlow:
-it reads the ``meta``, ``evaluations`` and ``generations`` tables through
-:class:`fmas_hw.store.Store` and the optional ``finetune`` table through
-:mod:`fmas_hw.finetune_store`.
+it reads the ``meta``, ``evaluations`` and ``generations`` tables and the optional ``finetune``
+table through one read-only :class:`fmas_hw.store.Store`.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import finetune_store
 from ..errors import StoreError
-from ..finetune_store import FinetuneRow
 from ..space import Arch, arch_from_dict, get_space
-from ..store import EvaluationRecord, GenerationRecord, Store
+from ..store import EvaluationRecord, FinetuneRow, GenerationRecord, Store
 
 #: Store column of each cost objective (``latency`` is measured in GAP8 cycles).
 COST_COLUMNS = {"flops": "flops", "params": "params", "latency": "cycles"}
@@ -100,6 +95,7 @@ def load(store_path: str | Path) -> SearchData:
         meta = store.meta()
         records = _this_search(store.evaluations(), meta.get("settings_digest"))
         generations = store.generations()
+        finetune = {row.arch_key: row for row in store.finetune.rows()}
     config = meta.get("config") or {}
     if "backbone" not in config:
         raise StoreError(f"store {path} holds no search config: was it written by `fmas-hw search`?")
@@ -111,7 +107,7 @@ def load(store_path: str | Path) -> SearchData:
         store_path=path, config=config, backbone=backbone,
         objectives=tuple(config.get("objectives") or ("flops",)),
         reference_point=list(meta.get("reference_point") or []),
-        evaluations=records, generations=generations, finetune=_finetune_rows(path),
+        evaluations=records, generations=generations, finetune=finetune,
         supernet_key=get_space(backbone).supernet().key,
     )
 
@@ -120,10 +116,3 @@ def _this_search(records: list[EvaluationRecord], digest: str | None) -> dict[st
     """Evaluations under the store's own settings digest (a store holds one search)."""
     return {r.arch_key: r for r in records if digest is None or r.settings_digest == digest}
 
-
-def _finetune_rows(path: Path) -> dict[str, FinetuneRow]:
-    try:
-        with closing(finetune_store.connect(path, writable=False)) as conn:
-            return {row.arch_key: row for row in finetune_store.rows(conn)}
-    except sqlite3.Error as exc:  # e.g. a WAL file that a read-only connection cannot open
-        raise StoreError(f"cannot read the finetune table of {path}: {exc}") from exc

@@ -10,50 +10,25 @@ candidate (and mid-candidate from its last epoch checkpoint).
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import tensorflow as tf
 from tqdm import tqdm
 
-from .data.cache import load_split_arrays
-from .data.pipeline import training_dataset
-from .data.voc import VocDataset
-from .errors import ConfigError, StoreError
-from .eval.evaluator import batches, confusion_matrix
-from .model.manifest import build_options
-from .model.supernet import Supernet
-from .model.weights import save_weights
-from .space import get_space
-from .store import Store
-from .training import Trainer
-
-if TYPE_CHECKING:
-    import sqlite3
-
-    from .finetune_store import FinetuneRow
-
-
-@dataclass
-class FinetuneConfig:
-    """Options of ``fmas-hw finetune`` (defaults: the paper's settings)."""
-
-    store: str
-    top: int = 8
-    epochs: int = 10
-    batch: int = 8
-    learning_rate: float = 1e-6
-    lr_decay: float = 0.94
-    weight_decay: float = 4e-5
-    patience: int = 2
-    data: str | None = None
-    weights: str | None = None
-    out_dir: str | None = None
-    seed: int = 0
+from ..data.cache import load_split_arrays
+from ..data.pipeline import training_dataset
+from ..data.voc import VocDataset
+from ..errors import ConfigError, StoreError
+from ..eval.evaluator import batches, confusion_matrix
+from ..model.manifest import build_options
+from ..model.supernet import Supernet
+from ..model.weights import save_weights
+from ..space import get_space
+from ..store import FinetuneRow, Store
+from .config import FinetuneConfig
+from .loops import Trainer
 
 
 def final_front(store: Store, top: int) -> list[tuple[str, str, float]]:
@@ -92,7 +67,7 @@ class _Session:
         return 1.0 - confusion_matrix(model, *self.val, self.supernet.classes, self.cfg.batch).miou()
 
 
-def _finetune_one(session: _Session, key: str, genome: str, subset_error: float) -> dict:
+def _finetune_one(session: _Session, key: str, genome: str, subset_error: float) -> FinetuneRow:
     cfg = session.cfg
     model = session.supernet.subnet(session.space.decode(genome))
     error_before = session.full_error(model)
@@ -117,20 +92,17 @@ def _finetune_one(session: _Session, key: str, genome: str, subset_error: float)
     model.set_weights(best_weights)
     weights_path = session.out / f"{key}.h5"
     save_weights(model, weights_path)
-    return {"arch_key": key, "genome": genome, "status": "done", "error_subset_before": subset_error,
-            "error_full_before": error_before, "error_full_after": session.full_error(model),
-            "epochs": len(trainer.log.train_loss), "seconds": time.perf_counter() - t0,
-            "weights_path": str(weights_path),
-            # first entry: validation loss before fine-tuning, then one per epoch
-            "val_loss_json": json.dumps([initial_loss, *trainer.log.val_loss])}
+    return FinetuneRow(key, genome, "done", error_subset_before=subset_error, error_full_before=error_before,
+                       error_full_after=session.full_error(model), epochs=len(trainer.log.train_loss),
+                       seconds=time.perf_counter() - t0, weights_path=str(weights_path),
+                       # first entry: validation loss before fine-tuning, then one per epoch
+                       val_loss=[initial_loss, *trainer.log.val_loss])
 
 
-def _finetune_all(session: _Session, todo: list[tuple[str, str, float]], conn: sqlite3.Connection,
+def _finetune_all(session: _Session, todo: list[tuple[str, str, float]], store: Store,
                   done: dict[str, FinetuneRow], log) -> None:
-    from . import finetune_store
-
     for key, genome, subset_error in todo:
-        row = finetune_store.record(conn, _finetune_one(session, key, genome, subset_error))
+        row = store.finetune.record(_finetune_one(session, key, genome, subset_error))
         done[key] = row
         log(f"{key}: full-set error {row.error_full_before:.4f} -> {row.error_full_after:.4f} "
             f"({row.epochs} epochs, {row.seconds:.0f} s)")
@@ -143,18 +115,16 @@ def finetune(cfg: FinetuneConfig, log=print) -> list[FinetuneRow]:
         StoreError: the store is missing, unreadable or has no finished generation.
         ConfigError: no data set.
     """
-    from . import finetune_store
-    from .search.runner import stored_config
+    from ..search.runner import stored_config
 
     search_cfg = stored_config(cfg.store)
     tf.keras.utils.set_random_seed(cfg.seed)
     with Store.open(cfg.store, writable=True) as store:
-        conn = store.connection
-        finetune_store.ensure_table(conn)
-        done = {r["arch_key"]: r for r in finetune_store.rows(conn) if r["status"] == "done"}
+        store.finetune.ensure()
+        done = {r.arch_key: r for r in store.finetune.rows("done")}
         chosen = final_front(store, cfg.top)
         todo = [c for c in chosen if c[0] not in done]
         log(f"fine-tuning {len(todo)} of {len(chosen)} front candidates ({len(chosen) - len(todo)} already done)")
         if todo:  # the supernet and the data load only when there is work
-            _finetune_all(_Session(cfg, search_cfg), todo, conn, done, log)
+            _finetune_all(_Session(cfg, search_cfg), todo, store, done, log)
         return [done[c[0]] for c in chosen]

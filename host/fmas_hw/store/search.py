@@ -1,6 +1,8 @@
-"""The results store of one search: an SQLite file that is both cache and checkpoint (SPEC §5).
+"""The search's tables of a results store, and :class:`Store`, the object that owns the file.
 
-One file per search, opened by one writer (an advisory lock file says so), read by anyone. Tables:
+The store is both cache and checkpoint of one search (SPEC §5): one file per search, opened by one
+writer (an advisory lock file says so, see :mod:`fmas_hw.store.database`), read by anyone. The
+search writes three tables:
 
 * ``meta`` — schema version, the resolved search config, the evaluation settings, the
   hypervolume reference point and normalisation, creation time;
@@ -15,28 +17,23 @@ One file per search, opened by one writer (an advisory lock file says so), read 
 Every finished evaluation is committed at once (WAL journal, ``synchronous=FULL``), so a search
 killed at any moment loses no finished evaluation. The store does not need any pymoo state to
 resume: the search is seeded, so replaying it against the store reproduces it (see
-:mod:`fmas_hw.search.runner`).
+:mod:`fmas_hw.search.runner`). The fine-tuning's table lives in the same file and is reached
+through :attr:`Store.finetune` (see :mod:`fmas_hw.store.finetune`).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import socket
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import StoreError
-
-try:  # advisory locking is POSIX only; elsewhere the store simply runs unlocked
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+from ..errors import StoreError
+from .database import Database
+from .finetune import FinetuneTable
 
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "failed", "rejected")
@@ -69,7 +66,7 @@ CREATE TABLE generations (
 """
 
 
-@dataclass
+@dataclass(frozen=True)
 class EvaluationRecord:
     """One row of ``evaluations``: what the store knows about one candidate.
 
@@ -104,7 +101,7 @@ class EvaluationRecord:
         return asdict(self)
 
 
-@dataclass
+@dataclass(frozen=True)
 class GenerationRecord:
     """One row of ``generations``.
 
@@ -148,17 +145,21 @@ _JSON_GEN = ("asked", "population", "front")
 
 
 class Store:
-    """An open results store. Use :meth:`create` or :meth:`open`; close it (or use ``with``)."""
+    """An open results store. Use :meth:`create` or :meth:`open`; close it (or use ``with``).
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, lock: Any = None) -> None:
-        self.path = path
-        self._conn = conn
-        self._lock = lock
+    Attributes:
+        path: the store file.
+        finetune: the file's ``finetune`` table, through the same connection and writer lock.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self.finetune = FinetuneTable(database)
 
     @property
-    def connection(self) -> sqlite3.Connection:
-        """The underlying SQLite connection (for tables owned by other modules, e.g. fine-tuning)."""
-        return self._conn
+    def path(self) -> Path:
+        """The store file."""
+        return self._db.path
 
     # -- opening -------------------------------------------------------------------------
     @classmethod
@@ -174,17 +175,13 @@ class Store:
                 f"store {path} already exists: continue that search with `--resume {path}`, "
                 "or choose another --store"
             )
+        store = cls(Database.create(path))
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = _connect(path)
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot create store {path}: {exc}") from exc
-        store = cls(path, conn, _lock(path))
-        try:
-            conn.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
+            with store._db.transaction(f"cannot create store {path}") as conn:
+                conn.executescript(_SCHEMA)
+        except StoreError:
             store.close()
-            raise StoreError(f"cannot create store {path}: {exc}") from exc
+            raise
         store.set_meta(schema_version=SCHEMA_VERSION, created=time.time(), **meta)
         return store
 
@@ -196,25 +193,18 @@ class Store:
             StoreError: missing file, not an SQLite file, not an fmas-hw store, a schema version
                 this code does not read, a damaged file, or another process writing to it.
         """
-        path = Path(path)
-        if not path.is_file():
-            raise StoreError(f"store {path} does not exist (check the path given to --resume)")
+        store = cls(Database.open(Path(path), writable))
         try:
-            conn = _connect(path, readonly=not writable)
-            check = conn.execute("PRAGMA quick_check").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path} is not a readable fmas-hw store (SQLite said: {exc})") from exc
-        if check != "ok":
-            raise StoreError(f"store {path} is damaged (SQLite quick_check: {check}); restore a copy")
-        store = cls(path, conn)
-        store._check_schema()
-        if writable:
-            store._lock = _lock(path)
+            store._check_schema()
+            if writable:
+                store._db.lock()
+        except StoreError:
+            store.close()
+            raise
         return store
 
     def _check_schema(self) -> None:
-        tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if not {"meta", "evaluations", "generations"} <= tables:
+        if not {"meta", "evaluations", "generations"} <= self._db.tables():
             raise StoreError(f"{self.path} is an SQLite file but not an fmas-hw search store")
         version = self.meta().get("schema_version")
         if version != SCHEMA_VERSION:
@@ -225,10 +215,7 @@ class Store:
 
     def close(self) -> None:
         """Close the connection and release the writer lock."""
-        self._conn.close()
-        if self._lock is not None:
-            self._lock.close()
-            self._lock = None
+        self._db.close()
 
     def __enter__(self) -> Store:
         return self
@@ -236,29 +223,18 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        try:
-            with self._conn:
-                yield self._conn
-        except sqlite3.Error as exc:
-            raise StoreError(f"writing to store {self.path} failed: {exc}") from exc
-
     # -- meta ----------------------------------------------------------------------------
     def meta(self) -> dict[str, Any]:
         """All meta values, JSON-decoded."""
-        return {k: json.loads(v) for k, v in self._conn.execute("SELECT key, value FROM meta")}
+        return {k: json.loads(v) for k, v in self._db.execute("SELECT key, value FROM meta")}
 
     def set_meta(self, **values: Any) -> None:
         """Set (insert or replace) meta values; committed at once."""
-        with self._tx():
-            self._put_meta(values)
-
-    def _put_meta(self, values: dict[str, Any]) -> None:
-        self._conn.executemany(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-            [(k, json.dumps(v, sort_keys=True)) for k, v in values.items()],
-        )
+        with self._db.transaction() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                [(k, json.dumps(v, sort_keys=True)) for k, v in values.items()],
+            )
 
     def check_config(self, identity: dict[str, Any]) -> None:
         """Refuse to resume with a search config that differs from the stored one.
@@ -293,9 +269,9 @@ class Store:
             row[key] = json.dumps(row[key], sort_keys=True)
         cols = ", ".join(row)
         try:
-            with self._tx():
-                self._conn.execute(f"INSERT INTO evaluations ({cols}) VALUES ({', '.join('?' * len(row))})",
-                                   tuple(row.values()))
+            with self._db.transaction() as conn:
+                conn.execute(f"INSERT INTO evaluations ({cols}) VALUES ({', '.join('?' * len(row))})",
+                             tuple(row.values()))
         except StoreError as exc:
             if isinstance(exc.__cause__, sqlite3.IntegrityError):
                 raise StoreError(f"{record.arch_key} is already in store {self.path}: is another "
@@ -325,10 +301,10 @@ class Store:
 
     def count(self) -> int:
         """Number of stored evaluations."""
-        return self._conn.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0]
+        return self._db.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0]
 
     def _select_evaluations(self, where: str, args: tuple) -> list[EvaluationRecord]:
-        cursor = self._conn.execute(f"SELECT * FROM evaluations WHERE {where} ORDER BY id", args)
+        cursor = self._db.execute(f"SELECT * FROM evaluations WHERE {where} ORDER BY id", args)
         names = [d[0] for d in cursor.description]
         out = []
         for values in cursor:
@@ -341,7 +317,7 @@ class Store:
 
     def seconds_by_generation(self) -> dict[int, tuple[float, float]]:
         """``{gen: (accuracy_seconds, latency_seconds)}`` summed over evaluations first asked in gen."""
-        rows = self._conn.execute(
+        rows = self._db.execute(
             "SELECT generation, SUM(accuracy_seconds), SUM(latency_seconds) FROM evaluations "
             "WHERE generation IS NOT NULL GROUP BY generation")
         return {g: (a or 0.0, lat or 0.0) for g, a, lat in rows}
@@ -353,14 +329,14 @@ class Store:
         row["created"] = row["created"] or time.time()
         for key in _JSON_GEN:
             row[key] = json.dumps(row[key])
-        with self._tx():
-            self._conn.execute(
+        with self._db.transaction() as conn:
+            conn.execute(
                 f"INSERT OR REPLACE INTO generations ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
                 tuple(row.values()))
 
     def generations(self) -> list[GenerationRecord]:
         """All generation records, in order."""
-        cursor = self._conn.execute("SELECT * FROM generations ORDER BY gen")
+        cursor = self._db.execute("SELECT * FROM generations ORDER BY gen")
         names = [d[0] for d in cursor.description]
         out = []
         for values in cursor:
@@ -370,31 +346,3 @@ class Store:
             out.append(GenerationRecord(**row))
         return out
 
-
-def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
-    if readonly:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-    else:
-        conn = sqlite3.connect(path, timeout=30)
-        # WAL lets readers (reports, a progress poller, tests) read while the search writes;
-        # FULL sync makes every committed evaluation survive a crash of the machine too.
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-    return conn
-
-
-def _lock(path: Path) -> Any:
-    """Take the single-writer advisory lock ``<store>.lock`` (released if the process dies)."""
-    if fcntl is None:  # pragma: no cover - Windows
-        return None
-    handle = open(f"{path}.lock", "a+")  # noqa: SIM115 - held open for the store's lifetime
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        raise StoreError(f"store {path} is in use by another fmas-hw search; wait for it or stop it") from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"{socket.gethostname()}:{os.getpid()}\n")
-    handle.flush()
-    return handle

@@ -12,39 +12,20 @@ from __future__ import annotations
 import platform
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import tensorflow as tf
 from tqdm import tqdm
 
-from .data.cache import load_split_arrays
-from .data.pipeline import training_dataset
-from .data.voc import VocDataset
-from .eval.evaluator import batches, confusion_matrix
-from .model.manifest import write_manifest
-from .model.supernet import Supernet
-from .model.weights import save_weights
-from .training import Trainer
-
-
-@dataclass
-class TrainConfig:
-    """Options of one training run (the CLI's options)."""
-
-    backbone: str
-    data: str
-    out: str
-    input_size: int = 128
-    epochs: int = 30
-    batch: int = 8
-    alpha: float = 1.0
-    classes: int = 21
-    optimizer: str = "sgd"
-    learning_rate: float | None = None
-    weight_decay: float = 4e-5
-    seed: int = 0
-    init_weights: str | None = None
+from ..data.cache import load_split_arrays
+from ..data.pipeline import training_dataset
+from ..data.voc import VocDataset
+from ..eval.evaluator import batches, confusion_matrix
+from ..model.manifest import write_manifest
+from ..model.supernet import Supernet
+from ..model.weights import save_weights
+from .config import TrainConfig
+from .loops import Trainer
 
 
 def _optimizer(cfg: TrainConfig) -> tuple[tf.keras.optimizers.Optimizer, float]:

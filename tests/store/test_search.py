@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 
 import pytest
@@ -65,8 +66,7 @@ def test_same_key_and_settings_is_refused(store):
     store.add_evaluation(_record())
     with pytest.raises(StoreError, match="already in store"):
         store.add_evaluation(_record())
-    other = _record()
-    other.settings_digest = "d2"  # same network under other evaluation settings: a new row
+    other = dataclasses.replace(_record(), settings_digest="d2")  # same network, other settings: a new row
     store.add_evaluation(other)
     assert store.count() == 2
 

@@ -1,0 +1,1 @@
+"""Tests of training: the shared loop, supernet training, fine-tuning settings."""
