@@ -96,7 +96,9 @@ def _representative_images(data: str | None, backbone: str, size: int, classes: 
 def _report(path: Path, source: str, as_json: bool) -> None:
     import json
 
-    candidate = json.loads((path / "candidate.json").read_text())
+    from ..gap8.candidate_file import read_candidate
+
+    candidate = read_candidate(path).to_dict()
     layers = json.loads((path / "model" / "layers.json").read_text())
     files = sorted(str(p.relative_to(path)) for p in path.rglob("*")
                    if p.is_file() and "tensors" not in p.parts)
