@@ -141,3 +141,15 @@ def test_the_target_check_catches_both_forms():
 def test_top_level_holds_only_the_entry_points_and_the_stage_packages():
     loose = sorted(p.name for p in PACKAGE.glob("*.py") if p.name not in TOP_LEVEL_MODULES)
     assert loose == [], f"modules at the top of fmas_hw/ belong in a stage package: {loose}"
+
+
+def _within(module: str, packages: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
+def test_eval_depends_only_on_the_stages_before_it():
+    allowed = ("fmas_hw.eval", "fmas_hw.model", "fmas_hw.space", "fmas_hw.data", "fmas_hw.errors")
+    outside = {m: sorted(i for i in _imports(m, p) if i != "fmas_hw" and not _within(i, allowed))
+               for m, p in MODULES.items() if _within(m, ("fmas_hw.eval",))}
+    assert {m: i for m, i in outside.items() if i} == {}
+    assert not _within("fmas_hw.evaluation", allowed) and _within("fmas_hw.eval.costs", allowed)
