@@ -10,12 +10,12 @@ import pytest
 from fmas_targets_testkit import FIXTURES, LAYERS, render_run
 
 from fmas_hw.errors import BuildError, MeasurementError, RunTimeoutError, SdkMissingError
-from fmas_hw.targets import sdk
+from fmas_hw.targets import project_build
 from fmas_hw.targets.base import Measurement
 from fmas_hw.targets.gvsoc import GvsocTarget
 from fmas_hw.targets.protocol import FirmwareStatusError
 from fmas_hw.targets.run_result import TimerNotStartedError
-from fmas_hw.targets.sdk import check_sdk
+from fmas_hw.targets.sdk_env import check_sdk
 
 #: The smallest candidate of the space: its project builds and runs in a short GVSoC session.
 LIVE_GENOME = "1111" + "000" + "000000" + "10" + "100" + "1000" + "100" + "100"
@@ -43,7 +43,7 @@ def test_exact_argv_of_build_and_run(fake_sdk: Path, project: Path, monkeypatch)
         Path(log_path).write_text((FIXTURES / "gvsoc_fmas.log").read_text())
         return 0
 
-    monkeypatch.setattr(sdk, "run_logged", fake_run_logged)
+    monkeypatch.setattr(project_build, "run_logged", fake_run_logged)
     target = GvsocTarget()
     target.measure(project)
     config = fake_sdk / "configs" / "gapuino_v3.sh"

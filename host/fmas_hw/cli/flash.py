@@ -1,6 +1,6 @@
 """``fmas-hw flash``: build a generated GAP8 project and write it to the board's flash.
 
-A thin command over :mod:`fmas_hw.targets.sdk`: ``make clean all platform=board io=uart`` (skipped
+A thin command over :mod:`fmas_hw.targets.project_build`: ``make clean all platform=board io=uart`` (skipped
 with ``--no-build``), then ``make flash platform=board io=uart``, both with the SDK sourced, logs
 kept under ``<project>/logs/``. While it flashes, the board's port lock is held, so a measurement
 on the same board waits instead of colliding with it.
@@ -16,7 +16,7 @@ import click
 
 from ..errors import DeviceNotFoundError
 from ..targets.board import BUILD_ARGS
-from ..targets.sdk import build_project
+from ..targets.project_build import build_project
 from ..targets.serial_link import PortLock, find_port
 
 FLASH_ARGS: tuple[str, ...] = ("flash", "platform=board", "io=uart")

@@ -25,21 +25,12 @@ from ..errors import ConfigError, MeasurementError, RunTimeoutError
 from .base import Measurement
 from .gvsoc import default_cluster_freq_hz
 from .hardware import HardwareTarget
+from .processes import kill_group, log_tail, new_log_path, start_logged
+from .project_build import build_project, check_project
 from .project_records import checked_output, expected_checksum
 from .registry import TargetOptions
 from .run_result import RunResult, is_transient
-from .sdk import (
-    build_project,
-    check_project,
-    check_sdk,
-    find_sdk,
-    kill_group,
-    log_tail,
-    new_log_path,
-    sdk_shell_command,
-    sdk_versions,
-    start_logged,
-)
+from .sdk_env import check_sdk, find_sdk, sdk_shell_command, sdk_versions
 from .serial_link import (
     LinkLostError,
     PortLock,

@@ -19,10 +19,11 @@ from ..errors import ProtocolError
 from ..hw import load as load_hw
 from .base import Measurement
 from .hardware import HardwareTarget
+from .project_build import build_project, make_failure, run_make
 from .project_records import checked_output, expected_checksum
 from .protocol import FirmwareStatusError, has_fmas_lines, parse_log
 from .registry import TargetOptions
-from .sdk import build_project, check_sdk, make_failure, run_make, sdk_versions
+from .sdk_env import check_sdk, sdk_versions
 
 BUILD_ARGS: tuple[str, ...] = ("clean", "all", "platform=gvsoc")
 RUN_ARGS: tuple[str, ...] = ("run", "platform=gvsoc")

@@ -13,9 +13,9 @@ from ..errors import ConfigError
 from ..gap8.candidate_file import CandidateSpec
 from .base import Measurement, ProjectSource, Target
 from .protocol import PROTOCOL_VERSION
-from .sdk import check_sdk, find_sdk, sdk_versions
+from .sdk_env import check_sdk, find_sdk, sdk_versions
 
-#: The SDK facts of :func:`~.sdk.sdk_versions` that decide the firmware's cycles.
+#: The SDK facts of :func:`~.sdk_env.sdk_versions` that decide the firmware's cycles.
 IDENTITY_KEYS = ("gap_sdk", "autotiler")
 
 
