@@ -16,8 +16,8 @@ import click
 
 from ..errors import DeviceNotFoundError
 from ..targets.board import BUILD_ARGS
+from ..targets.board_port import PortLock, find_port
 from ..targets.project_build import build_project
-from ..targets.serial_link import PortLock, find_port
 
 FLASH_ARGS: tuple[str, ...] = ("flash", "platform=board", "io=uart")
 

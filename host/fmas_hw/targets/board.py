@@ -23,6 +23,7 @@ from typing import BinaryIO, ClassVar, Protocol, runtime_checkable
 
 from ..errors import ConfigError, MeasurementError, RunTimeoutError
 from .base import Measurement
+from .board_port import PortLock, board_defaults, find_port
 from .gvsoc import default_cluster_freq_hz
 from .hardware import HardwareTarget
 from .processes import kill_group, log_tail, new_log_path, start_logged
@@ -31,15 +32,7 @@ from .project_records import checked_output, expected_checksum
 from .registry import TargetOptions
 from .run_result import RunResult, is_transient
 from .sdk_env import check_sdk, find_sdk, sdk_shell_command, sdk_versions
-from .serial_link import (
-    LinkLostError,
-    PortLock,
-    ReadTimeouts,
-    SerialLink,
-    board_defaults,
-    find_port,
-    read_run,
-)
+from .serial_link import LinkLostError, ReadTimeouts, SerialLink, read_run
 
 BUILD_ARGS: tuple[str, ...] = ("clean", "all", "platform=board", "io=uart")
 RUN_ARGS: tuple[str, ...] = ("run", "platform=board", "io=uart")
