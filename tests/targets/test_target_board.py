@@ -13,20 +13,22 @@ from fmas_targets_testkit import LAYERS, FakeBoard, render_run
 from test_target_gvsoc import live_project
 
 from fmas_hw.errors import RunTimeoutError, SdkMissingError
-from fmas_hw.targets.board import BoardTarget, CommandTrigger, TriggerFailedError
+from fmas_hw.targets.board import BoardTarget
 from fmas_hw.targets.board_port import BoardBusyError
+from fmas_hw.targets.hardware_settings import BoardSettings
 from fmas_hw.targets.run_result import TimerNotStartedError
 from fmas_hw.targets.serial_link import LinkLostError
+from fmas_hw.targets.triggers import CommandTrigger, TriggerFailedError
 
 TOTAL = sum(c for _, c, _ in LAYERS)
 RUN = "".join(render_run(LAYERS)).encode()
 
 
 def _target(board: FakeBoard, trigger, tmp_path: Path, **options) -> BoardTarget:
-    values = dict(port=board.port, trigger=trigger, retries=0, lock_dir=tmp_path,
+    values = dict(port=board.port, retries=0, lock_dir=tmp_path,
                   retry_delay_s=0.0, reopen_timeout_s=0.3, begin_timeout_s=2.0, idle_timeout_s=2.0)
     values.update(options)
-    return BoardTarget(**values)
+    return BoardTarget(BoardSettings.from_hw(**values), trigger=trigger)
 
 
 @pytest.mark.parametrize(("expected", "ok"), [(0x5A17C0DE, True), (0x0BADF00D, False)], ids=["same", "different"])
@@ -171,7 +173,7 @@ def test_second_measurement_waits_for_the_first(board, project, tmp_path) -> Non
 def test_live_board(tiny_mnv2_supernet, tmp_path) -> None:
     """A small project of its own on the board: cycles, and the output of the host int8 reference."""
     project = live_project(tiny_mnv2_supernet, tmp_path)
-    m = BoardTarget(port=os.environ["FMAS_BOARD_PORT"]).measure(project)
+    m = BoardTarget(BoardSettings.from_hw(port=os.environ["FMAS_BOARD_PORT"])).measure(project)
     assert m.total_cycles > 0 and m.source == "board"
     assert m.expected_checksum is not None and m.checksum == m.expected_checksum, (
         f"board output checksum {m.checksum} != expected {m.expected_checksum} (host int8 reference)")

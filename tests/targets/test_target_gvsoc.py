@@ -13,6 +13,7 @@ from fmas_hw.errors import BuildError, MeasurementError, RunTimeoutError, SdkMis
 from fmas_hw.targets import project_build
 from fmas_hw.targets.base import Measurement
 from fmas_hw.targets.gvsoc import GvsocTarget
+from fmas_hw.targets.hardware_settings import GvsocSettings
 from fmas_hw.targets.protocol import FirmwareStatusError
 from fmas_hw.targets.run_result import TimerNotStartedError
 from fmas_hw.targets.sdk_env import check_sdk
@@ -55,7 +56,7 @@ def test_exact_argv_of_build_and_run(fake_sdk: Path, project: Path, monkeypatch)
 
 def test_make_really_runs_in_project_with_sdk_sourced(fake_sdk, project, tmp_path, monkeypatch):
     monkeypatch.setenv("FMAS_FAKE_OUTPUT", str(FIXTURES / "gvsoc_fmas.log"))
-    GvsocTarget(build_args=["build", "platform=gvsoc"]).prepare(project)
+    GvsocTarget(GvsocSettings.from_hw(build_args=["build", "platform=gvsoc"])).prepare(project)
     assert _args_seen(tmp_path) == [str(project), "build", "platform=gvsoc"]
     build_log = next((project / "logs").glob("gvsoc-build-*.log"))
     assert "config sourced: yes" in build_log.read_text()
@@ -83,7 +84,7 @@ def test_run_parses_recorded_output(fake_sdk, project, monkeypatch, fixture, fmt
 
 def test_configured_clock_used_when_output_has_none(fake_sdk, project, monkeypatch):
     monkeypatch.setenv("FMAS_FAKE_OUTPUT", str(FIXTURES / "gvsoc_at_old.log"))
-    assert GvsocTarget(cluster_freq_hz=50_000_000).run(project).cluster_freq_hz == 50_000_000
+    assert GvsocTarget(GvsocSettings.from_hw(cluster_freq_hz=50_000_000)).run(project).cluster_freq_hz == 50_000_000
 
 
 def test_all_zero_output_is_rejected_with_log(fake_sdk, project, monkeypatch):

@@ -15,8 +15,8 @@ from pathlib import Path
 import click
 
 from ..errors import DeviceNotFoundError
-from ..targets.board import BUILD_ARGS
 from ..targets.board_port import PortLock, find_port
+from ..targets.hardware_settings import BoardSettings
 from ..targets.project_build import build_project
 
 FLASH_ARGS: tuple[str, ...] = ("flash", "platform=board", "io=uart")
@@ -45,7 +45,7 @@ def flash(project: Path, no_build: bool, port: str | None, flash_args: str, time
     """Build PROJECT for the board and write it to the board's flash."""
     with _board_lock(port, timeout_s):
         if not no_build:
-            log = build_project(project, BUILD_ARGS, log_stem="board-build",
+            log = build_project(project, BoardSettings.BUILD_ARGS, log_stem="board-build",
                                 timeout_s=timeout_s, what="board build")
             click.echo(f"built ({log})")
         log = build_project(project, shlex.split(flash_args), log_stem="board-flash",
