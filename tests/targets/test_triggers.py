@@ -1,4 +1,4 @@
-"""Turning a board trigger setting into a trigger (the runs themselves: test_target_board.py)."""
+"""Turning a board trigger setting into a trigger (the runs themselves: test_board.py)."""
 
 from __future__ import annotations
 

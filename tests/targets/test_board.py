@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fmas_targets_testkit import LAYERS, FakeBoard, render_run
-from test_target_gvsoc import live_project
+from test_gvsoc import live_project
 
 from fmas_hw.errors import RunTimeoutError, SdkMissingError
 from fmas_hw.targets.board import BoardTarget
