@@ -12,6 +12,7 @@ from fmas_hw.gap8.candidate_file import CandidateSpec
 from fmas_hw.space import MobileNetV2Space
 from fmas_hw.targets import registry
 from fmas_hw.targets.base import LayerCycles, Measurement, Target
+from fmas_hw.targets.hardware_settings import BoardSettings
 from fmas_hw.targets.registry import (
     TargetOptions,
     get_target,
@@ -120,7 +121,7 @@ def test_measure_is_prepare_then_run(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_registry_knows_every_target_once() -> None:
     assert target_names() == ("estimate", "gvsoc", "board")
     assert get_target("gvsoc").name == "gvsoc"
-    assert get_target("board", port="/dev/ttyUSB1").needs_exclusive_device
+    assert get_target("board", settings=BoardSettings.from_hw(port="/dev/ttyUSB1")).needs_exclusive_device
     assert [target_class(n).measures_hardware for n in target_names()] == [False, True, True]
 
 
@@ -129,7 +130,7 @@ def test_targets_take_the_command_line_settings_that_concern_them(tmp_path: Path
     model.write_text(Path(target_class("estimate")().model.source).read_text())
     options = TargetOptions(cycle_model=str(model), port="/dev/ttyUSB1")
     assert open_target("estimate", options).identity().startswith("estimate:model.toml@")
-    assert open_target("board", options).port == "/dev/ttyUSB1"  # type: ignore[attr-defined]
+    assert open_target("board", options).settings.port == "/dev/ttyUSB1"  # type: ignore[attr-defined]
     assert open_target("gvsoc", options).name == "gvsoc"
 
 

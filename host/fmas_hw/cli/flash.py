@@ -1,6 +1,6 @@
 """``fmas-hw flash``: build a generated GAP8 project and write it to the board's flash.
 
-A thin command over :mod:`fmas_hw.targets.sdk`: ``make clean all platform=board io=uart`` (skipped
+A thin command over :mod:`fmas_hw.targets.project_build`: ``make clean all platform=board io=uart`` (skipped
 with ``--no-build``), then ``make flash platform=board io=uart``, both with the SDK sourced, logs
 kept under ``<project>/logs/``. While it flashes, the board's port lock is held, so a measurement
 on the same board waits instead of colliding with it.
@@ -15,9 +15,9 @@ from pathlib import Path
 import click
 
 from ..errors import DeviceNotFoundError
-from ..targets.board import BUILD_ARGS
-from ..targets.sdk import build_project
-from ..targets.serial_link import PortLock, find_port
+from ..targets.board_port import PortLock, find_port
+from ..targets.hardware_settings import BoardSettings
+from ..targets.project_build import build_project
 
 FLASH_ARGS: tuple[str, ...] = ("flash", "platform=board", "io=uart")
 
@@ -45,7 +45,7 @@ def flash(project: Path, no_build: bool, port: str | None, flash_args: str, time
     """Build PROJECT for the board and write it to the board's flash."""
     with _board_lock(port, timeout_s):
         if not no_build:
-            log = build_project(project, BUILD_ARGS, log_stem="board-build",
+            log = build_project(project, BoardSettings.BUILD_ARGS, log_stem="board-build",
                                 timeout_s=timeout_s, what="board build")
             click.echo(f"built ({log})")
         log = build_project(project, shlex.split(flash_args), log_stem="board-flash",

@@ -1,93 +1,55 @@
 """The ``gvsoc`` target: build a generated project with the GAP SDK and run it on GVSoC.
 
-``prepare`` runs ``make clean all platform=gvsoc`` (NNTool, AutoTiler, firmware), ``run`` runs
-``make run platform=gvsoc`` and parses the cycles the firmware prints: fmas protocol lines when
-present, else AutoTiler per-layer lines (gap8-toolchain.md §3.3). Every build and run log is kept
-under ``<project>/logs/`` (``gvsoc-build-<timestamp>.log``, ``gvsoc-<timestamp>.log``).
+``prepare`` runs ``make clean all platform=gvsoc`` (NNTool, AutoTiler, firmware; as the board
+does, :class:`~.hardware.HardwareTarget`), ``run`` runs ``make run platform=gvsoc`` and parses the
+cycles the firmware prints: fmas protocol lines when present, else AutoTiler per-layer lines
+(gap8-toolchain.md §3.3). Every build and run log is kept under ``<project>/logs/``
+(``gvsoc-build-<timestamp>.log``, ``gvsoc-<timestamp>.log``).
 
 GVSoC is cycle-approximate (GreenWaves quote errors below 10-20 %), but its figures come from
-executing the compiled firmware, so they are recorded as measured, not estimated.
+executing the compiled firmware, so they are recorded as measured, not estimated. Its settings
+(:class:`~.hardware_settings.GvsocSettings`) default to ``hw/gap8.toml`` ``[gvsoc]``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
 
 from ..errors import ProtocolError
-from ..hw import load as load_hw
 from .base import Measurement
 from .hardware import HardwareTarget
+from .hardware_settings import GvsocSettings
+from .project_build import make_failure, run_make
 from .project_records import checked_output, expected_checksum
 from .protocol import FirmwareStatusError, has_fmas_lines, parse_log
 from .registry import TargetOptions
-from .sdk import build_project, check_sdk, make_failure, run_make, sdk_versions
-
-BUILD_ARGS: tuple[str, ...] = ("clean", "all", "platform=gvsoc")
-RUN_ARGS: tuple[str, ...] = ("run", "platform=gvsoc")
-
-
-def default_cluster_freq_hz() -> int:
-    """Cluster clock of GAP8 from ``hw/gap8.toml`` (used when the output does not state it)."""
-    return int(load_hw()["chip"]["cluster_freq_hz"])
+from .sdk_env import check_sdk, sdk_versions
 
 
 class GvsocTarget(HardwareTarget):
     """Cycles from the GVSoC simulator of the GAP SDK.
 
     Args:
-        build_args: make arguments of :meth:`prepare`; ``("build", "platform=gvsoc")`` only
-            compiles (SDK 3.x: ``all`` also builds and uploads the flash image).
-        run_args: make arguments of :meth:`run`.
-        build_timeout_s: limit of the build (NNTool + AutoTiler + compile).
-        default_timeout_s: limit of a run when :meth:`run` gets ``timeout_s=None``.
-        cluster_freq_hz: clock for the latency when the output does not state it; default from
-            ``hw/gap8.toml``.
+        settings: make arguments, limits and clock; default :meth:`GvsocSettings.from_hw()
+            <.hardware_settings.HardwareSettings.from_hw>`.
         env: environment to find the SDK in and run make with; ``None`` uses ``os.environ``.
     """
 
     name: ClassVar[str] = "gvsoc"
     title: ClassVar[str] = "GVSoC"
     measures_hardware: ClassVar[bool] = True
+    settings: GvsocSettings
 
     @classmethod
     def from_options(cls, options: TargetOptions) -> GvsocTarget:
         """GVSoC with its defaults (no command-line setting concerns it)."""
         return cls()
 
-    def __init__(
-        self,
-        build_args: Sequence[str] = BUILD_ARGS,
-        run_args: Sequence[str] = RUN_ARGS,
-        build_timeout_s: float = 1800.0,
-        default_timeout_s: float = 900.0,
-        cluster_freq_hz: int | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> None:
-        self.build_args = tuple(build_args)
-        self.run_args = tuple(run_args)
-        self.build_timeout_s = build_timeout_s
-        self.default_timeout_s = default_timeout_s
-        self.cluster_freq_hz = cluster_freq_hz or default_cluster_freq_hz()
-        self.env = env
-
-    def prepare(self, project_dir: str | Path) -> None:
-        """Build the project for GVSoC (``make clean all platform=gvsoc``).
-
-        Raises:
-            SdkMissingError: the SDK, toolchain or AutoTiler is missing.
-            BuildError: no Makefile, or make failed (log path and last 20 lines in the message).
-            RunTimeoutError: the build ran past ``build_timeout_s`` (process group killed).
-        """
-        build_project(
-            project_dir,
-            self.build_args,
-            log_stem="gvsoc-build",
-            timeout_s=self.build_timeout_s,
-            env=self.env,
-            what="GVSoC build",
-        )
+    def __init__(self, settings: GvsocSettings | None = None, *,
+                 env: Mapping[str, str] | None = None) -> None:
+        super().__init__(settings or GvsocSettings.from_hw(), env)
 
     def run(self, project_dir: str | Path, timeout_s: float | None = None) -> Measurement:
         """Run the built project on GVSoC once (``make run platform=gvsoc``).
@@ -109,14 +71,14 @@ class GvsocTarget(HardwareTarget):
         sdk = check_sdk(("sdk", "toolchain"), self.env)
         limit = self.default_timeout_s if timeout_s is None else timeout_s
         status, log = run_make(
-            sdk, project_dir, self.run_args, log_stem="gvsoc", timeout_s=limit,
+            sdk, project_dir, self.settings.run_args, log_stem="gvsoc", timeout_s=limit,
             env=self.env, what="GVSoC run",
         )
         if status != 0:
             self._raise_run_failure(status, log)
         result = parse_log(log)
         return checked_output(result.to_measurement(
-            "gvsoc", self.cluster_freq_hz, tool_versions=sdk_versions(sdk), log_path=str(log),
+            "gvsoc", self.settings.cluster_freq_hz, tool_versions=sdk_versions(sdk), log_path=str(log),
             expected_checksum=expected_checksum(project_dir),
         ))
 
@@ -130,4 +92,4 @@ class GvsocTarget(HardwareTarget):
                 raise
             except ProtocolError:
                 pass  # the make failure below is the more useful message
-        raise make_failure("GVSoC run", self.run_args, status, log)
+        raise make_failure("GVSoC run", self.settings.run_args, status, log)

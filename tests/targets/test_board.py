@@ -7,35 +7,28 @@ import os
 import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
-import serial.tools.list_ports
 from fmas_targets_testkit import LAYERS, FakeBoard, render_run
-from test_target_gvsoc import live_project
+from test_gvsoc import live_project
 
-from fmas_hw.errors import DeviceNotFoundError, RunTimeoutError, SdkMissingError
-from fmas_hw.targets.board import BoardTarget, CommandTrigger, TriggerFailedError
+from fmas_hw.errors import RunTimeoutError, SdkMissingError
+from fmas_hw.targets.board import BoardTarget
+from fmas_hw.targets.board_port import BoardBusyError
+from fmas_hw.targets.hardware_settings import BoardSettings
 from fmas_hw.targets.run_result import TimerNotStartedError
-from fmas_hw.targets.serial_link import (
-    BoardBusyError,
-    LinkLostError,
-    PortLock,
-    ReadTimeouts,
-    SerialLink,
-    find_port,
-    read_run,
-)
+from fmas_hw.targets.serial_link import LinkLostError
+from fmas_hw.targets.triggers import CommandTrigger, TriggerFailedError
 
 TOTAL = sum(c for _, c, _ in LAYERS)
 RUN = "".join(render_run(LAYERS)).encode()
 
 
 def _target(board: FakeBoard, trigger, tmp_path: Path, **options) -> BoardTarget:
-    values = dict(port=board.port, trigger=trigger, retries=0, lock_dir=tmp_path,
+    values = dict(port=board.port, retries=0, lock_dir=tmp_path,
                   retry_delay_s=0.0, reopen_timeout_s=0.3, begin_timeout_s=2.0, idle_timeout_s=2.0)
     values.update(options)
-    return BoardTarget(**values)
+    return BoardTarget(BoardSettings.from_hw(**values), trigger=trigger)
 
 
 @pytest.mark.parametrize(("expected", "ok"), [(0x5A17C0DE, True), (0x0BADF00D, False)], ids=["same", "different"])
@@ -81,21 +74,6 @@ def test_silence_times_out_waiting_for_handshake(board, counting_trigger, projec
     with pytest.raises(RunTimeoutError, match=r"(?s)no FMAS:BEGIN .*bootloader v1.*failed 2 attempt"):
         target.run(project, timeout_s=5)
     assert calls == [1, 2]  # one reset per attempt
-
-
-def test_silence_after_handshake_hits_idle_timeout(board, project, tmp_path) -> None:
-    with SerialLink(board.port) as link:  # opening flushes input: play only once open
-        board.play([RUN[: RUN.index(b"FMAS:LAYER idx=2")]])
-        with pytest.raises(RunTimeoutError, match="went silent for 0.3 s"):
-            read_run(link, ReadTimeouts(total_s=5, begin_s=5, idle_s=0.3))
-
-
-def test_total_timeout(board, tmp_path) -> None:
-    begun = RUN[: RUN.index(b"FMAS:LAYER idx=1")]
-    with SerialLink(board.port) as link:
-        board.play([begun] + [0.1, b"tick\n"] * 7)  # never silent, never finished
-        with pytest.raises(RunTimeoutError, match="no FMAS:END .* within 0.5 s"):
-            read_run(link, ReadTimeouts(total_s=0.5, begin_s=5, idle_s=5))
 
 
 def test_disconnect_mid_run_then_retry_succeeds(board, counting_trigger, project, tmp_path):
@@ -166,14 +144,6 @@ def test_make_run_trigger_needs_the_sdk(board, project, tmp_path, monkeypatch) -
 # ---- one board, one measurement -----------------------------------------------------------------
 
 
-def test_lock_contention_names_the_holder(board, tmp_path) -> None:
-    with PortLock(board.port, lock_dir=tmp_path):
-        with pytest.raises(BoardBusyError, match=rf"in use by another measurement \(pid {os.getpid()}"):
-            PortLock(board.port, timeout_s=0.2, lock_dir=tmp_path).acquire()
-    with PortLock(board.port, timeout_s=0.2, lock_dir=tmp_path):  # released: free again
-        pass
-
-
 def test_second_measurement_waits_for_the_first(board, project, tmp_path) -> None:
     started = threading.Event()
     slow = [RUN[:60], 0.6, RUN[60:]]
@@ -198,55 +168,12 @@ def test_second_measurement_waits_for_the_first(board, project, tmp_path) -> Non
     assert results == [TOTAL] and time.monotonic() - t0 > 0.2
 
 
-# ---- port discovery -----------------------------------------------------------------------------
-
-
-def _port(device: str, vid: int | None, pid: int | None, location: str | None = None):
-    return SimpleNamespace(device=device, vid=vid, pid=pid, location=location,
-                           description="Dual RS232-HS" if vid else "n/a")
-
-
-@pytest.mark.parametrize(
-    ("ports", "expected"),
-    [
-        ([_port("/dev/ttyS0", None, None), _port("/dev/ttyUSB0", 0x0403, 0x6010)], "/dev/ttyUSB0"),
-        ([_port("/dev/ttyUSB0", 0x0403, 0x6010, "1-2:1.0"),
-          _port("/dev/ttyUSB1", 0x0403, 0x6010, "1-2:1.1")], "/dev/ttyUSB1"),
-        ([_port("/dev/ttyUSB1", 0x0403, 0x6010), _port("/dev/ttyUSB0", 0x0403, 0x6010)],
-         "/dev/ttyUSB1"),
-    ],
-    ids=["single", "by-interface", "second-of-two"],
-)
-def test_find_port_by_vid_pid(monkeypatch, ports, expected) -> None:
-    monkeypatch.setattr(serial.tools.list_ports, "comports", lambda *a, **k: ports)
-    assert find_port() == expected
-
-
-def test_find_port_lists_the_ports_it_saw(monkeypatch) -> None:
-    ports = [_port("/dev/ttyS0", None, None), _port("/dev/ttyACM0", 0x2341, 0x0043)]
-    monkeypatch.setattr(serial.tools.list_ports, "comports", lambda *a, **k: ports)
-    with pytest.raises(DeviceNotFoundError, match=r"0403:6010.*/dev/ttyS0 \(no USB id\); /dev/ttyACM0 \(2341:0043"):
-        find_port()
-
-
-def test_two_boards_are_ambiguous(monkeypatch) -> None:
-    ports = [_port(f"/dev/ttyUSB{i}", 0x0403, 0x6010, f"1-{i // 2}:1.{i % 2}") for i in range(4)]
-    monkeypatch.setattr(serial.tools.list_ports, "comports", lambda *a, **k: ports)
-    with pytest.raises(DeviceNotFoundError, match="several boards"):
-        find_port()
-
-
-def test_unopenable_port(tmp_path) -> None:
-    with pytest.raises(DeviceNotFoundError, match="cannot open serial port .*nope"):
-        SerialLink(str(tmp_path / "nope")).open()
-
-
 @pytest.mark.board
 @pytest.mark.skipif(not os.environ.get("FMAS_BOARD_PORT"), reason="needs a GAP8 board: FMAS_BOARD_PORT unset")
 def test_live_board(tiny_mnv2_supernet, tmp_path) -> None:
     """A small project of its own on the board: cycles, and the output of the host int8 reference."""
     project = live_project(tiny_mnv2_supernet, tmp_path)
-    m = BoardTarget(port=os.environ["FMAS_BOARD_PORT"]).measure(project)
+    m = BoardTarget(BoardSettings.from_hw(port=os.environ["FMAS_BOARD_PORT"])).measure(project)
     assert m.total_cycles > 0 and m.source == "board"
     assert m.expected_checksum is not None and m.checksum == m.expected_checksum, (
         f"board output checksum {m.checksum} != expected {m.expected_checksum} (host int8 reference)")
@@ -270,15 +197,3 @@ def test_make_commands_of_the_board(fake_sdk, board, project, tmp_path, monkeypa
     assert args_file.read_text().splitlines() == [str(project), "run", "platform=board", "io=uart"]
     assert m.total_cycles == TOTAL and m.tool_versions["autotiler"] == "4.3.5"
     assert "config sourced: yes" in next((project / "logs").glob("board-run-*.log")).read_text()
-
-
-def test_board_usb_ids_and_baud_come_from_the_hardware_file(monkeypatch):
-    from fmas_hw.errors import ConfigError
-    from fmas_hw.hw import load as load_hw
-    from fmas_hw.targets import serial_link
-
-    assert serial_link.board_defaults() == {key: load_hw()["board"][key] for key in serial_link.BOARD_KEYS}
-    assert serial_link.board_defaults()["uart_baud"] == 115_200
-    monkeypatch.setattr(serial_link, "load_hw", lambda: {"board": {"usb_vid": 1}})
-    with pytest.raises(ConfigError, match="usb_pid, uart_interface, uart_baud"):
-        serial_link.board_defaults()

@@ -10,12 +10,13 @@ import pytest
 from fmas_targets_testkit import FIXTURES, LAYERS, render_run
 
 from fmas_hw.errors import BuildError, MeasurementError, RunTimeoutError, SdkMissingError
-from fmas_hw.targets import sdk
+from fmas_hw.targets import project_build
 from fmas_hw.targets.base import Measurement
 from fmas_hw.targets.gvsoc import GvsocTarget
+from fmas_hw.targets.hardware_settings import GvsocSettings
 from fmas_hw.targets.protocol import FirmwareStatusError
 from fmas_hw.targets.run_result import TimerNotStartedError
-from fmas_hw.targets.sdk import check_sdk
+from fmas_hw.targets.sdk_env import check_sdk
 
 #: The smallest candidate of the space: its project builds and runs in a short GVSoC session.
 LIVE_GENOME = "1111" + "000" + "000000" + "10" + "100" + "1000" + "100" + "100"
@@ -43,7 +44,7 @@ def test_exact_argv_of_build_and_run(fake_sdk: Path, project: Path, monkeypatch)
         Path(log_path).write_text((FIXTURES / "gvsoc_fmas.log").read_text())
         return 0
 
-    monkeypatch.setattr(sdk, "run_logged", fake_run_logged)
+    monkeypatch.setattr(project_build, "run_logged", fake_run_logged)
     target = GvsocTarget()
     target.measure(project)
     config = fake_sdk / "configs" / "gapuino_v3.sh"
@@ -55,7 +56,7 @@ def test_exact_argv_of_build_and_run(fake_sdk: Path, project: Path, monkeypatch)
 
 def test_make_really_runs_in_project_with_sdk_sourced(fake_sdk, project, tmp_path, monkeypatch):
     monkeypatch.setenv("FMAS_FAKE_OUTPUT", str(FIXTURES / "gvsoc_fmas.log"))
-    GvsocTarget(build_args=["build", "platform=gvsoc"]).prepare(project)
+    GvsocTarget(GvsocSettings.from_hw(build_args=["build", "platform=gvsoc"])).prepare(project)
     assert _args_seen(tmp_path) == [str(project), "build", "platform=gvsoc"]
     build_log = next((project / "logs").glob("gvsoc-build-*.log"))
     assert "config sourced: yes" in build_log.read_text()
@@ -83,7 +84,7 @@ def test_run_parses_recorded_output(fake_sdk, project, monkeypatch, fixture, fmt
 
 def test_configured_clock_used_when_output_has_none(fake_sdk, project, monkeypatch):
     monkeypatch.setenv("FMAS_FAKE_OUTPUT", str(FIXTURES / "gvsoc_at_old.log"))
-    assert GvsocTarget(cluster_freq_hz=50_000_000).run(project).cluster_freq_hz == 50_000_000
+    assert GvsocTarget(GvsocSettings.from_hw(cluster_freq_hz=50_000_000)).run(project).cluster_freq_hz == 50_000_000
 
 
 def test_all_zero_output_is_rejected_with_log(fake_sdk, project, monkeypatch):

@@ -1,4 +1,4 @@
-"""Find the GAP SDK through its usual environment and run ``make`` inside it.
+"""Find the GAP SDK through its usual environment and say what is missing or which versions it has.
 
 The GAP SDK cannot be installed from a package registry (SPEC §6.3): it lives in a checkout named by
 ``GAP_SDK_HOME`` (the ``Dockerfile.gapsdk`` image sets it), configured per board by sourcing a
@@ -6,9 +6,11 @@ script such as ``configs/gapuino_v3.sh`` in every shell. This module
 
 * locates the parts (:func:`find_sdk`) and says exactly what is missing (:func:`check_sdk`);
 * composes ``bash -c "source <config> && cd <project> && make <args>"`` (:func:`sdk_shell_command`);
-* runs it with a timeout, logging everything to a kept file and killing the whole process group on
-  timeout (:func:`run_logged`);
 * reads tool versions to record with each measurement (:func:`sdk_versions`).
+
+Running that command with a kept log is :mod:`.processes`; building a project with it is
+:mod:`.project_build`. The SDK's open sources that the tests compile against are
+:mod:`.sdk_sources`.
 
 Environment variables: ``GAP_SDK_HOME``; ``FMAS_GAP_CONFIG`` (config script: a path, or a name
 under ``$GAP_SDK_HOME/configs`` such as ``ai_deck``; default ``gapuino_v3``);
@@ -21,14 +23,12 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import subprocess
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import BuildError, RunTimeoutError, SdkMissingError
+from ..errors import SdkMissingError
 
 DEFAULT_CONFIG = "gapuino_v3"
 DEFAULT_TOOLCHAIN = "/usr/lib/gap_riscv_toolchain"
@@ -227,187 +227,3 @@ def sdk_versions(sdk: SdkEnv) -> dict[str, str]:
     if sdk.config_script is not None:
         versions["gap_config"] = sdk.config_script.stem
     return versions
-
-
-# ---- running commands with a kept log -----------------------------------------------------------
-
-
-def new_log_path(project_dir: str | Path, stem: str) -> Path:
-    """A fresh ``<project>/logs/<stem>-<UTC timestamp>.log`` (never overwrites an older log)."""
-    logs = Path(project_dir) / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    base = f"{stem}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
-    path, n = logs / f"{base}.log", 1
-    while path.exists():
-        path, n = logs / f"{base}-{n}.log", n + 1
-    return path
-
-
-def log_tail(path: str | Path, lines: int = 20) -> str:
-    """The last ``lines`` lines of a log file, for error messages."""
-    try:
-        text = Path(path).read_text(errors="replace")
-    except OSError:
-        return "(log unreadable)"
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def kill_group(proc: subprocess.Popen, grace_s: float = 2.0) -> None:
-    """Terminate ``proc`` and every process of its session (make spawns gapy, gvsoc, openocd)."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=grace_s)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def start_logged(
-    argv: Sequence[str], log_path: str | Path, env: Mapping[str, str] | None = None
-) -> subprocess.Popen:
-    """Start ``argv`` in its own session with stdout and stderr appended to ``log_path``.
-
-    Returns:
-        The :class:`subprocess.Popen`; stop it with :func:`kill_group`.
-    """
-    with open(log_path, "ab") as log:
-        log.write(("$ " + shlex.join(argv) + "\n").encode())
-        log.flush()
-        # The child holds its own copy of the descriptor, so closing ours is fine.
-        return subprocess.Popen(
-            list(argv),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # own process group: a timeout kills make and its children
-            env=None if env is None else dict(env),
-        )
-
-
-def run_logged(
-    argv: Sequence[str],
-    log_path: str | Path,
-    timeout_s: float,
-    env: Mapping[str, str] | None = None,
-    what: str = "command",
-) -> int:
-    """Run ``argv`` to completion with its output in ``log_path``.
-
-    Args:
-        argv: the command (e.g. from :func:`sdk_shell_command`).
-        log_path: file receiving the command line, stdout and stderr; kept afterwards.
-        timeout_s: wall-clock limit.
-        env: environment of the command; ``None`` inherits ours.
-        what: what is running, for the error message (e.g. ``"GVSoC run"``).
-
-    Returns:
-        The exit status.
-
-    Raises:
-        RunTimeoutError: the command ran past ``timeout_s``; its process group was killed.
-    """
-    proc = start_logged(argv, log_path, env)
-    try:
-        return proc.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        kill_group(proc)
-        raise RunTimeoutError(
-            f"{what} did not finish within {timeout_s:g} s and was killed; raise the timeout if "
-            f"the network is large. Log: {log_path}\n--- last lines ---\n{log_tail(log_path)}"
-        ) from None
-    finally:
-        if proc.poll() is None:  # e.g. KeyboardInterrupt while waiting
-            kill_group(proc)
-
-
-# ---- make in a project --------------------------------------------------------------------------
-
-
-def check_project(project_dir: str | Path) -> Path:
-    """The absolute project folder, after checking it holds a Makefile.
-
-    Raises:
-        BuildError: the folder or its Makefile does not exist.
-    """
-    path = Path(project_dir).resolve()
-    if not (path / "Makefile").is_file():
-        raise BuildError(
-            f"{path} is not a GAP8 project (no Makefile there): generate it first "
-            "(fmas-hw export) and pass its folder"
-        )
-    return path
-
-
-def run_make(
-    sdk: SdkEnv,
-    project_dir: str | Path,
-    make_args: Sequence[str],
-    *,
-    log_stem: str,
-    timeout_s: float,
-    env: Mapping[str, str] | None = None,
-    what: str = "make",
-) -> tuple[int, Path]:
-    """Run ``make <make_args>`` in the project with the SDK sourced; keep the log.
-
-    Args:
-        sdk: the located SDK (:func:`check_sdk`).
-        project_dir: the GAP8 project.
-        make_args: targets and variables.
-        log_stem: log name prefix, e.g. ``"gvsoc"`` -> ``logs/gvsoc-<timestamp>.log``.
-        timeout_s: wall-clock limit.
-        env: environment of make; ``None`` inherits ours.
-        what: what is running, for error messages.
-
-    Returns:
-        ``(exit status, log path)``.
-
-    Raises:
-        BuildError: the project folder has no Makefile.
-        RunTimeoutError: make ran past ``timeout_s`` (its process group was killed).
-    """
-    project = check_project(project_dir)
-    log = new_log_path(project, log_stem)
-    argv = sdk_shell_command(sdk.config_script or "", project, make_args)
-    return run_logged(argv, log, timeout_s, env=env, what=what), log
-
-
-def make_failure(what: str, make_args: Sequence[str], status: int, log: Path) -> BuildError:
-    """The :class:`BuildError` for a make that exited with ``status`` (log path and tail)."""
-    return BuildError(
-        f"{what} failed: 'make {' '.join(make_args)}' exited with status {status}. "
-        f"Full log: {log}\n--- last 20 lines ---\n{log_tail(log, 20)}"
-    )
-
-
-def build_project(
-    project_dir: str | Path,
-    make_args: Sequence[str],
-    *,
-    log_stem: str,
-    timeout_s: float,
-    env: Mapping[str, str] | None = None,
-    require: Iterable[str] = ("sdk", "toolchain", "autotiler"),
-    what: str = "build",
-) -> Path:
-    """Check the SDK, then build the project with ``make <make_args>``.
-
-    Returns:
-        The kept build log.
-
-    Raises:
-        SdkMissingError: a required SDK part is missing.
-        BuildError: no Makefile, or make exited non-zero (message: log path and last 20 lines).
-        RunTimeoutError: the build ran past ``timeout_s``.
-    """
-    sdk = check_sdk(require, env)
-    status, log = run_make(
-        sdk, project_dir, make_args, log_stem=log_stem, timeout_s=timeout_s, env=env, what=what
-    )
-    if status != 0:
-        raise make_failure(what, make_args, status, log)
-    return log

@@ -1,4 +1,4 @@
-"""Finding the GAP SDK, saying what is missing, composing and running make inside it."""
+"""Finding the GAP SDK, saying what is missing, composing the make command, reading versions."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from fmas_hw.errors import BuildError, RunTimeoutError, SdkMissingError
-from fmas_hw.targets import sdk
-from fmas_hw.targets.sdk import check_sdk, find_sdk, sdk_shell_command, sdk_versions
+from fmas_hw.errors import SdkMissingError
+from fmas_hw.targets.sdk_env import check_sdk, find_sdk, sdk_shell_command, sdk_versions
 
 
 def test_shell_command_quotes_every_part() -> None:
@@ -82,59 +81,6 @@ def test_nntool_found_on_path_or_in_sdk(fake_sdk: Path, monkeypatch: pytest.Monk
 def test_unknown_component_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="gvsoc"):
         check_sdk(("gvsoc",))
-
-
-def test_build_failure_shows_log_and_tail(fake_sdk: Path, project: Path, monkeypatch) -> None:
-    output = project / "out.txt"
-    output.write_text("".join(f"line {i}\n" for i in range(40)) + "GenTile: no tiling solution\n")
-    monkeypatch.setenv("FMAS_FAKE_OUTPUT", str(output))
-    monkeypatch.setenv("FMAS_FAKE_STATUS", "2")
-    with pytest.raises(BuildError) as info:
-        sdk.build_project(project, ["clean", "all"], log_stem="gvsoc-build", timeout_s=30)
-    message = str(info.value)
-    assert "exited with status 2" in message and "no tiling solution" in message
-    assert "line 21" in message and "line 19" not in message  # the last 20 lines only
-    log = Path(message.split("Full log: ")[1].split("\n")[0])
-    assert log.parent == project / "logs" and log.name.startswith("gvsoc-build-")
-    assert "config sourced: yes" in log.read_text()
-
-
-def test_missing_project_is_a_build_error(fake_sdk: Path, tmp_path: Path) -> None:
-    with pytest.raises(BuildError, match="no Makefile"):
-        sdk.build_project(tmp_path / "nope", ["all"], log_stem="x", timeout_s=5)
-    assert not (tmp_path / "nope").exists()
-
-
-def _dead(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return True
-    return state in ("Z", "X")
-
-
-def test_timeout_kills_the_whole_process_group(fake_sdk: Path, project: Path, monkeypatch) -> None:
-    child = project / "child.pid"
-    monkeypatch.setenv("FMAS_FAKE_SLEEP", "30")
-    monkeypatch.setenv("FMAS_FAKE_CHILD", str(child))
-    sdk_env = check_sdk()
-    with pytest.raises(RunTimeoutError, match=r"did not finish within 0.5 s.*Log: .*gvsoc-"):
-        sdk.run_make(sdk_env, project, ["run"], log_stem="gvsoc", timeout_s=0.5, what="GVSoC run")
-    pid = int(child.read_text())  # the grandchild `sleep`, in make's process group
-    for _ in range(50):
-        if _dead(pid):
-            break
-        subprocess.run(["sleep", "0.05"], check=False)
-    assert _dead(pid)
-
-
-def test_log_names_never_collide(tmp_path: Path) -> None:
-    paths = set()
-    for _ in range(3):
-        path = sdk.new_log_path(tmp_path, "gvsoc")
-        path.write_text("x")
-        paths.add(path)
-    assert len(paths) == 3
 
 
 def test_sdk_tag_from_git_describe(fake_sdk: Path) -> None:
