@@ -184,10 +184,11 @@ def _export_models(model: Any, images: np.ndarray | None, folder: Path, prefix: 
     """The int8 TFLite and ONNX files (``{"tflite": path, "onnx": path}``), or ``{}`` without images."""
     if images is None:
         return {}
-    from . import export  # the TFLite converter and tf2onnx: imported only when exporting
+    # the TFLite converter and tf2onnx: imported only when exporting
+    from . import onnx_export, tflite_export
     tflite, onnx = folder / f"{prefix}.tflite", folder / f"{prefix}.onnx"
-    export.export_tflite_int8(model, np.asarray(images, np.float32), tflite)
-    export.export_onnx(model, onnx)
+    tflite_export.export_tflite_int8(model, np.asarray(images, np.float32), tflite)
+    onnx_export.export_onnx(model, onnx)
     return {"tflite": tflite.name, "onnx": onnx.name}
 
 
