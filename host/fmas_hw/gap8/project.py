@@ -2,7 +2,7 @@
 
 :func:`write_project` chains the representations: candidate -> GAP8-adapted Keras model
 (:mod:`.adapt`) -> fused layer graph (:mod:`.graph`) -> SQ8 constants (:mod:`.quantize`) ->
-AutoTiler model (:mod:`.codegen`) -> rendered files, and adds the int8 TFLite / ONNX exports, the
+AutoTiler model (:mod:`.codegen`) -> rendered files (:mod:`.render`), and adds the int8 TFLite / ONNX exports, the
 hand-written firmware and a README. Every artefact of the candidate lands in the one folder, so a
 failing candidate can be rebuilt by hand::
 
@@ -37,12 +37,13 @@ from ..resources import firmware_dir
 from ..space import Arch, get_space
 from ..targets.run_result import fnv1a32
 from .adapt import GAP8_INPUT_SIZE, adapt
-from .codegen import AtModel, lower, model_context, reads_padding_on_both_sides, render_outputs
+from .codegen import AtModel, lower, reads_padding_on_both_sides
 from .graph import Gap8Graph, extract_graph
 from .int8_reference import output_int8
 from .memory import plan_memory
 from .naming import c_comment, c_string, check_prefix
 from .quantize import QuantizedGraph, quantize_graph, quantize_input, write_tensor
+from .render import model_context, render_outputs
 
 ROUTES = ("autotiler", "nntool")
 IO_PLACEMENTS = ("auto", "l2", "l3")
