@@ -175,6 +175,16 @@ def test_resizing_a_1x1_input_along_both_axes_is_refused():
         codegen.resize_geometry(node, node.out_shape)
 
 
+def test_generator_arguments_give_the_ctrl_to_the_sq8_generators_only():
+    """Name, then Ctrl (0 or the control variable) where the prototype has one, then the args."""
+    conv = codegen.AtLayer("S1_c", ("c",), "CNN_ConvolutionPoolAct_SQ8", ["4", "1"], [("PADTYPE", "PAD_LEFT")])
+    add = codegen.AtLayer("S2_a", ("a",), "CNN_MatAddAct_SQ8", ["8", "KOP_MATADD"])
+    resize = codegen.AtLayer("S3_up", ("up",), "GenerateResizeMultiChannel", ["3", "3"])
+    assert codegen.generator_arguments(conv) == ['"S1_c"', "&gen_ctrl_S1_c", "4", "1"]
+    assert codegen.generator_arguments(add) == ['"S2_a"', "0", "8", "KOP_MATADD"]
+    assert codegen.generator_arguments(resize) == ['"S3_up"', "3", "3"]
+
+
 # ---- lowering errors ---------------------------------------------------------------------------
 
 

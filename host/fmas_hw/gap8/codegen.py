@@ -7,7 +7,8 @@ Three small representations, each built from the previous one (the DORY pattern)
    generator call with its exact arguments, the graph's tensors (arguments, constants, locals,
    stacked concatenations) and the nodes' bindings;
 3. the rendered files: ``templates/<output>.j2`` with a context built in Python
-   (:mod:`fmas_hw.gap8.render`); the templates only place values.
+   (:mod:`fmas_hw.gap8.render`, from :func:`generator_arguments` for the calls); the templates
+   only place values.
 
 Lowering rules (gap8-toolchain.md §1.4, §2): conv/pointwise/depthwise ->
 ``CNN_ConvolutionPoolAct_SQ8`` (dilation through ``Dcx/Dcy``, asymmetric "same" padding through a
@@ -29,6 +30,9 @@ from .naming import c_comment, node_names
 
 ACTIVATIONS = {"none": "KOP_NONE", "relu": "KOP_RELU", "relu6": "KOP_RELUN"}
 RESIZE_KOPS = {"nearest": "KOP_NEAREST_NEIGHBOR_RESIZE", "bilinear": "KOP_BILINEAR_RESIZE"}
+#: Generators without the SQ8 generators' ``CNN_GenControl_T *Ctrl`` after the name
+#: (``ResizeGenerator.h``).
+NO_CTRL_GENERATORS = frozenset({"GenerateResizeMultiChannel"})
 #: AutoTiler padding types: total padding -> (left/top, right/bottom); the first is its default.
 PAD_TYPES = {
     "PAD_BALANCED_LEFT": lambda t: (t - t // 2, t // 2),
@@ -55,7 +59,7 @@ class AtLayer:
         name: C node name (``S<step>_<keras name>``).
         ir: IR node names covered (the node, plus a crop merged into a resize).
         generator: generator function called.
-        args: the call's arguments after the name, as C text.
+        args: the call's arguments after the name and the Ctrl, as C text.
         ctrl: ``CNN_GenControl_T`` settings ``(key, value)``; empty: ``Ctrl = 0``.
         bindings: ``(GNA_IN|GNA_OUT, tensor)`` in the kernel's signature order.
         comment: one-line description (Keras layers, shapes).
@@ -331,3 +335,19 @@ def lower(graph: Gap8Graph, roles: dict[str, list[str]]) -> AtModel:
     """
     return _Lowering(graph, roles).run()
 
+
+def ctrl_variable(layer: AtLayer) -> str:
+    """The C variable holding the layer's generator controls (``gen_ctrl_<name>``)."""
+    return f"gen_ctrl_{layer.name}"
+
+
+def generator_arguments(layer: AtLayer) -> list[str]:
+    """Every argument of the layer's generator call as C text, in the prototype's order.
+
+    The node name (a C string), then, for the generators that take one, the ``Ctrl``: ``0``
+    without settings, else the address of :func:`ctrl_variable`; then :attr:`AtLayer.args`.
+    Deciding this here keeps the template free of generator names.
+    """
+    ctrl = [] if layer.generator in NO_CTRL_GENERATORS else [
+        f"&{ctrl_variable(layer)}" if layer.ctrl else "0"]
+    return [f'"{layer.name}"', *ctrl, *layer.args]

@@ -51,6 +51,9 @@ IO_PLACEMENTS = ("auto", "l2", "l3")
 FIRMWARE_FILES = ("main.c", "fmas_protocol.h")
 #: L2 bounce buffer of the L3 input/output transfers (an application choice, not a chip fact).
 IO_CHUNK_BYTES = 4096
+#: The README's input/output placement, by "I/O in L3".
+IO_PLACEMENT_NOTES = {True: "L3 HyperRAM (input read from `model/input.bin` over semihosting)",
+                      False: "L2 (input embedded in `input.h`)"}
 log = logging.getLogger(__name__)
 #: Calibration images drawn when none are given (seeded, so the project is reproducible).
 RANDOM_CALIBRATION = 4
@@ -242,6 +245,14 @@ def hw_settings() -> dict[str, Any]:
     }
 
 
+def io_tensor(shape: tuple[int, int, int], scale: float) -> dict[str, Any]:
+    """An int8 graph input/output as the templates write it: sizes, ``HxWxC`` and its scale."""
+    height, width, channels = shape
+    return {"height": height, "width": width, "channels": channels,
+            "bytes": height * width * channels, "hwc": f"{height}x{width}x{channels}",
+            "scale": f"{scale:.6g}"}
+
+
 def _input_rows(data: np.ndarray, per_row: int = 16) -> list[str]:
     flat = data.reshape(-1).astype(int)
     return [", ".join(str(v) for v in flat[i: i + per_row]) for i in range(0, len(flat), per_row)]
@@ -312,9 +323,10 @@ def project_context(candidate: dict[str, Any], model: AtModel, qgraph: Quantized
                     exports: dict[str, str], io_placement: str = "auto") -> dict[str, Any]:
     """The context shared by every template (each uses the part it needs)."""
     hw = hw_settings()
-    in_bytes, out_bytes = int(np.prod(model.input_shape)), int(np.prod(model.output_shape))
-    io_in_l3 = (io_placement == "l3" or
-                (io_placement == "auto" and in_bytes + out_bytes > hw["io_l2_limit"]))
+    graph_in = io_tensor(model.input_shape, qgraph.input_scale)
+    graph_out = io_tensor(model.output_shape, qgraph.output_scale)
+    io_bytes = graph_in["bytes"] + graph_out["bytes"]
+    io_in_l3 = io_placement == "l3" or (io_placement == "auto" and io_bytes > hw["io_l2_limit"])
     io_location = "AT_MEM_L3_HRAM" if io_in_l3 else "AT_MEM_L2"
     return {
         **model_context(model, prefix, hw["memory"], io_location, TENSOR_DIR),
@@ -324,12 +336,11 @@ def project_context(candidate: dict[str, Any], model: AtModel, qgraph: Quantized
         "tensor_dir": TENSOR_DIR,
         "route": route,
         "model_name": c_string(candidate["key"]),
-        "kernel_count": len(model.layers),
-        "input_shape": model.input_shape, "output_shape": model.output_shape,
-        "input_bytes": in_bytes, "output_bytes": out_bytes,
-        "io_in_l3": io_in_l3, "io_chunk_bytes": IO_CHUNK_BYTES,
+        "header_guard": f"FMAS_{prefix.upper()}_H",
+        "input": graph_in, "output": graph_out, "io_bytes": io_bytes,
+        "io_in_l3": io_in_l3, "io_in_l3_flag": int(io_in_l3), "io_chunk_bytes": IO_CHUNK_BYTES,
+        "io_placement": IO_PLACEMENT_NOTES[io_in_l3],
         "input_rows": [] if io_in_l3 else _input_rows(input_q),
-        "input_scale": f"{qgraph.input_scale:.6g}", "output_scale": f"{qgraph.output_scale:.6g}",
         "calibration": calibration,
         "tflite": "tflite" in exports,
         "files": _files(prefix, exports, io_in_l3),

@@ -1,6 +1,9 @@
 """Render the project templates from contexts prepared in Python (templates only place values).
 
-:func:`model_context` builds what ``Model.c.j2`` lists from the lowered
+Each template in ``templates/`` receives ready values: every C argument list, count and size is
+computed here (or in :mod:`fmas_hw.gap8.project` for the project-wide values), so a template
+has loops, ``if`` on prepared flags and substitutions only -- no generator names, no arithmetic,
+no formatting choices. :func:`model_context` builds what ``Model.c.j2`` lists from the lowered
 :class:`~fmas_hw.gap8.codegen.AtModel`; :func:`render_outputs` writes every file of
 :data:`OUTPUTS` into a project.
 """
@@ -15,7 +18,14 @@ import jinja2
 
 from ..errors import ExportError
 from ..resources import templates_dir
-from .codegen import INPUT_TENSOR, OUTPUT_TENSOR, AtModel
+from .codegen import (
+    INPUT_TENSOR,
+    OUTPUT_TENSOR,
+    AtLayer,
+    AtModel,
+    ctrl_variable,
+    generator_arguments,
+)
 
 #: Generated file (relative to the project, ``{prefix}`` substituted) -> template in templates/.
 OUTPUTS: dict[str, str] = {
@@ -29,6 +39,36 @@ OUTPUTS: dict[str, str] = {
     "input.h": "input.h.j2",
     "README.md": "README.md.j2",
 }
+#: What ``<prefix>Kernels.h`` includes; ``<prefix>.h`` declares ``<prefix>_L3_Flash`` (NNTool's
+#: order). ``{prefix}`` is substituted.
+USED_FILES = ("Gap.h", "{prefix}.h", "CNN_BasicKernels_SQ8.h", "CNN_Copy.h", "ResizeBasicKernels.h")
+
+
+# ---- the model source ------------------------------------------------------------------------
+
+
+def counted(items: list[str]) -> list[str]:
+    """The AutoTiler's variadic convention: the number of items, then the items (C text)."""
+    return [str(len(items)), *items]
+
+
+def c_strings(names: list[str]) -> list[str]:
+    """Names (already sanitised C identifiers or file names) as C string literals."""
+    return [f'"{name}"' for name in names]
+
+
+def layer_context(layer: AtLayer) -> dict[str, Any]:
+    """What ``Model.c.j2`` writes for one generator call and its ``AddNode``."""
+    return {
+        "name": layer.name,
+        "comment": layer.comment,
+        "generator": layer.generator,
+        "arguments": generator_arguments(layer),
+        "ctrl": layer.ctrl,
+        "ctrl_variable": ctrl_variable(layer),
+        "bindings": layer.bindings,
+        "binding_count": len(layer.bindings),
+    }
 
 
 def model_context(model: AtModel, prefix: str, memory: dict[str, int], io_location: str,
@@ -51,17 +91,17 @@ def model_context(model: AtModel, prefix: str, memory: dict[str, int], io_locati
         # output there); otherwise the generated constructor opens it, file-static to the kernels.
         "l3_ram_ext_managed": int(io_location == "AT_MEM_L3_HRAM"),
         "prefix": prefix,
-        "layers": model.layers,
+        "kernel_count": len(model.layers),
+        "layers": [layer_context(layer) for layer in model.layers],
         "graph_input": {**io, "name": INPUT_TENSOR},
         "graph_output": {**io, "name": OUTPUT_TENSOR},
         "consts": consts,
         "carg_count": len(consts) + 2,
         "locals": model.locals,
-        "stacks": model.stacks,
+        "local_count": len(model.locals),
+        "stacks": [[*c_strings([out]), *counted(c_strings(ins))] for out, ins in model.stacks],
         "memory": memory,
-        # <prefix>Kernels.h includes these; <prefix>.h declares <prefix>_L3_Flash (NNTool's order).
-        "used_files": ["Gap.h", f"{prefix}.h", "CNN_BasicKernels_SQ8.h", "CNN_Copy.h",
-                       "ResizeBasicKernels.h"],
+        "used_files": counted(c_strings([name.format(prefix=prefix) for name in USED_FILES])),
     }
 
 
