@@ -1,4 +1,4 @@
-"""Code generation: C names, lowering to AutoTiler generator calls, template rendering.
+"""Code generation: C names, lowering to AutoTiler generator calls, the rendered model source.
 
 The parse-back test reads the rendered ``<prefix>Model.c`` with regular expressions (independently
 of the code that wrote it) and checks it lists exactly the Keras model's layers with their real
@@ -17,12 +17,12 @@ import tensorflow as tf
 from fmas_hw.errors import ExportError
 from fmas_hw.gap8 import codegen
 from fmas_hw.gap8.adapt import adapt
-from fmas_hw.gap8.codegen import OUTPUTS, PAD_TYPES, conv_padding, lower, model_context, render
+from fmas_hw.gap8.codegen import PAD_TYPES, conv_padding, lower
 from fmas_hw.gap8.graph import Gap8Graph, Node, extract_graph
 from fmas_hw.gap8.naming import c_comment, c_identifier, c_string, check_prefix, node_names
 from fmas_hw.gap8.quantize import quantize_multiplier
+from fmas_hw.gap8.render import model_context, render
 from fmas_hw.model.layers import Subsample2D
-from fmas_hw.resources import templates_dir
 from fmas_hw.space import MobileNetV2Space
 
 from .sdk_compile import check_model_source
@@ -175,6 +175,16 @@ def test_resizing_a_1x1_input_along_both_axes_is_refused():
         codegen.resize_geometry(node, node.out_shape)
 
 
+def test_generator_arguments_give_the_ctrl_to_the_sq8_generators_only():
+    """Name, then Ctrl (0 or the control variable) where the prototype has one, then the args."""
+    conv = codegen.AtLayer("S1_c", ("c",), "CNN_ConvolutionPoolAct_SQ8", ["4", "1"], [("PADTYPE", "PAD_LEFT")])
+    add = codegen.AtLayer("S2_a", ("a",), "CNN_MatAddAct_SQ8", ["8", "KOP_MATADD"])
+    resize = codegen.AtLayer("S3_up", ("up",), "GenerateResizeMultiChannel", ["3", "3"])
+    assert codegen.generator_arguments(conv) == ['"S1_c"', "&gen_ctrl_S1_c", "4", "1"]
+    assert codegen.generator_arguments(add) == ['"S2_a"', "0", "8", "KOP_MATADD"]
+    assert codegen.generator_arguments(resize) == ['"S3_up"', "3", "3"]
+
+
 # ---- lowering errors ---------------------------------------------------------------------------
 
 
@@ -195,33 +205,6 @@ def test_concatenating_the_graph_input_is_refused():
     tail = Node("tail", "conv", ("cat",), (8, 8, 8), (8, 8, 4))
     with pytest.raises(ExportError, match="'cat'"):
         lower(_graph(conv, cat, tail), {"c": CONV_ROLES, "tail": CONV_ROLES})
-
-
-# ---- templates ----------------------------------------------------------------------------------
-
-
-def test_every_template_is_mapped_and_exists():
-    folder = templates_dir()
-    on_disk = {str(p.relative_to(folder)) for p in folder.rglob("*.j2")}
-    assert on_disk == set(OUTPUTS.values())
-    assert all(output.endswith(Path(t).name[:-3]) or "{prefix}" in output for output, t in OUTPUTS.items())
-
-
-def test_missing_template_variable_names_template_and_variable(tmp_path):
-    (tmp_path / "x.c.j2").write_text("int {{ present }} = {{ absent }};\n")
-    env = codegen.environment(tmp_path)
-    with pytest.raises(ExportError, match=r"template 'x.c.j2' uses variable 'absent'"):
-        render("x.c.j2", {"present": "a"}, env)
-
-
-def test_missing_variable_in_a_real_template_fails_clearly():
-    with pytest.raises(ExportError, match=r"template 'nntool_script.j2' uses variable '\w+'"):
-        render("nntool_script.j2", {})
-
-
-def test_missing_template_is_reported():
-    with pytest.raises(ExportError, match="template 'nope.j2' not found"):
-        render("nope.j2", {})
 
 
 # ---- the model source ---------------------------------------------------------------------------

@@ -348,7 +348,7 @@ def test_compare_finds_each_kind_of_difference(nntool_ready):
 def test_exported_onnx_is_not_an_nntool_input(nntool_runs, tmp_path):
     """The project ships the ONNX for other tools, not for NNTool, and says so (item 6 of issue
     11): NNTool 4.22 cannot fold the image-pooling batch norm of tf2onnx's graph. Should a later
-    NNTool open it, this fails, and the README and export.py should be updated."""
+    NNTool open it, this fails, and the README and onnx_export.py should be updated."""
     project, _ = nntool_runs["minimal"]
     readme = (project / "README.md").read_text()
     assert "not an NNTool input" in readme
@@ -370,10 +370,11 @@ def test_nntool_has_space_to_batch_handlers_but_rejects_tfs_dilation_lowering(nn
     """Item 7 of issue 11: NNTool 4.22 has SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND handlers (4.13
     had none), yet it still cannot import TF's lowering of a dilated convolution: the
     convolution between them runs on a batch of block**2 tiles, which its importer refuses. The
-    export's folded form imports, every dilation on its convolution (export.py)."""
-    from fmas_hw.gap8.export import export_tflite_int8, tflite_op_summary
+    export's folded form imports, every dilation on its convolution (export_rewrite.py)."""
+    from fmas_hw.gap8.tflite_export import export_tflite_int8
 
-    from .test_export import dilated_model
+    from .export_models import dilated_model
+    from .tflite_reading import tflite_op_summary
 
     handlers = nntool_ready.nntool / "nntool" / "importer" / "tflite2" / "handlers" / "backend"
     assert '@tflite_op("SPACE_TO_BATCH_ND")' in (handlers / "space_to_batch.py").read_text()

@@ -313,7 +313,7 @@ def test_cli_export_writes_the_project(tmp_path, monkeypatch, capsys):
     from fmas_hw.cli.main import main
     from fmas_hw.gap8 import project as project_module
 
-    # TFLite/ONNX conversion is tested with the export module; here only the command's plumbing
+    # TFLite/ONNX conversion is tested with the export modules; here only the command's plumbing
     monkeypatch.setattr(project_module, "_export_models", lambda *a, **k: {})
     code = main(["export", "--genome", FIXED_GENOME, "--classes", "3", "--alpha", "0.35",
                  "--input-size", "64", "--calibration-images", "2", "--out", str(tmp_path / "p"),
@@ -357,16 +357,16 @@ def test_cli_export_errors_are_user_errors(tmp_path, capsys):
 
 def test_representative_images_reach_the_exports(tiny_mnv2_supernet, tmp_path, monkeypatch):
     """Plumbing only (the real conversions are slow; the test below and tests of the export
-    module run them): the adapted model and the images go to the exporters, files land in model/."""
-    from fmas_hw.gap8 import export
+    modules run them): the adapted model and the images go to the exporters, files land in model/."""
+    from fmas_hw.gap8 import onnx_export, tflite_export
     seen = {}
 
     def fake_tflite(model, images, path):
         seen["tflite"] = (model.input_shape, images.shape)
         Path(path).write_bytes(b"TFL3")
 
-    monkeypatch.setattr(export, "export_tflite_int8", fake_tflite)
-    monkeypatch.setattr(export, "export_onnx", lambda model, path: Path(path).write_bytes(b"onnx"))
+    monkeypatch.setattr(tflite_export, "export_tflite_int8", fake_tflite)
+    monkeypatch.setattr(onnx_export, "export_onnx", lambda model, path: Path(path).write_bytes(b"onnx"))
     images = np.random.default_rng(0).uniform(-1, 1, (3, SIZE, SIZE, 3)).astype(np.float32)
     path = write_project(MB.decode(FIXED_GENOME), tiny_mnv2_supernet, tmp_path, classes=5, alpha=0.35,
                          input_size=SIZE, representative_images=images, route="nntool", prefix="net")

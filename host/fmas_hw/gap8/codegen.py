@@ -1,4 +1,4 @@
-"""Lower the GAP8 layer graph to AutoTiler generator calls and render the project templates.
+"""Lower the GAP8 layer graph to AutoTiler generator calls (the content of ``<prefix>Model.c``).
 
 Three small representations, each built from the previous one (the DORY pattern):
 
@@ -6,8 +6,9 @@ Three small representations, each built from the previous one (the DORY pattern)
 2. :class:`AtModel` (here) — what the AutoTiler model source lists: one :class:`AtLayer` per
    generator call with its exact arguments, the graph's tensors (arguments, constants, locals,
    stacked concatenations) and the nodes' bindings;
-3. the rendered files: ``templates/<output>.j2`` with a context built here in Python; the
-   templates only place values.
+3. the rendered files: ``templates/<output>.j2`` with a context built in Python
+   (:mod:`fmas_hw.gap8.render`, from :func:`generator_arguments` for the calls); the templates
+   only place values.
 
 Lowering rules (gap8-toolchain.md §1.4, §2): conv/pointwise/depthwise ->
 ``CNN_ConvolutionPoolAct_SQ8`` (dilation through ``Dcx/Dcy``, asymmetric "same" padding through a
@@ -21,33 +22,17 @@ crop is refused with an :class:`~fmas_hw.errors.ExportError`.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
-import jinja2
 
 from ..errors import ExportError
-from ..resources import templates_dir
 from .graph import Gap8Graph, Node
 from .naming import c_comment, node_names
 
-#: Generated file (relative to the project, ``{prefix}`` substituted) -> template in templates/.
-OUTPUTS: dict[str, str] = {
-    "model/{prefix}Model.c": "Model.c.j2",
-    "model/nntool_script": "nntool_script.j2",
-    "Makefile": "Makefile.j2",
-    "common/model_decl.mk": "common/model_decl.mk.j2",
-    "common/model_rules.mk": "common/model_rules.mk.j2",
-    "app_config.h": "app_config.h.j2",
-    "{prefix}.h": "model_header.h.j2",
-    "input.h": "input.h.j2",
-    "README.md": "README.md.j2",
-}
-
 ACTIVATIONS = {"none": "KOP_NONE", "relu": "KOP_RELU", "relu6": "KOP_RELUN"}
 RESIZE_KOPS = {"nearest": "KOP_NEAREST_NEIGHBOR_RESIZE", "bilinear": "KOP_BILINEAR_RESIZE"}
+#: Generators without the SQ8 generators' ``CNN_GenControl_T *Ctrl`` after the name
+#: (``ResizeGenerator.h``).
+NO_CTRL_GENERATORS = frozenset({"GenerateResizeMultiChannel"})
 #: AutoTiler padding types: total padding -> (left/top, right/bottom); the first is its default.
 PAD_TYPES = {
     "PAD_BALANCED_LEFT": lambda t: (t - t // 2, t // 2),
@@ -74,7 +59,7 @@ class AtLayer:
         name: C node name (``S<step>_<keras name>``).
         ir: IR node names covered (the node, plus a crop merged into a resize).
         generator: generator function called.
-        args: the call's arguments after the name, as C text.
+        args: the call's arguments after the name and the Ctrl, as C text.
         ctrl: ``CNN_GenControl_T`` settings ``(key, value)``; empty: ``Ctrl = 0``.
         bindings: ``(GNA_IN|GNA_OUT, tensor)`` in the kernel's signature order.
         comment: one-line description (Keras layers, shapes).
@@ -351,81 +336,18 @@ def lower(graph: Gap8Graph, roles: dict[str, list[str]]) -> AtModel:
     return _Lowering(graph, roles).run()
 
 
-def model_context(model: AtModel, prefix: str, memory: dict[str, int], io_location: str,
-                  tensor_dir: str) -> dict[str, Any]:
-    """Context of ``Model.c.j2``: the lowered model plus memory settings.
+def ctrl_variable(layer: AtLayer) -> str:
+    """The C variable holding the layer's generator controls (``gen_ctrl_<name>``)."""
+    return f"gen_ctrl_{layer.name}"
 
-    Args:
-        model: the lowered model.
-        prefix: model prefix (``<prefix>CNN``, ``<prefix>_L2_Memory``...).
-        memory: AutoTiler budgets ``l1``, ``l2``, ``l3``, ``l3_flash`` in bytes.
-        io_location: AutoTiler memory of the graph input/output (``AT_MEM_L2`` or
-            ``AT_MEM_L3_HRAM``).
-        tensor_dir: folder of the tensor files, relative to the project (where GenTile runs).
+
+def generator_arguments(layer: AtLayer) -> list[str]:
+    """Every argument of the layer's generator call as C text, in the prototype's order.
+
+    The node name (a C string), then, for the generators that take one, the ``Ctrl``: ``0``
+    without settings, else the address of :func:`ctrl_variable`; then :attr:`AtLayer.args`.
+    Deciding this here keeps the template free of generator names.
     """
-    consts = [{"ctype": c.ctype, "name": c.name, "bits": c.bits,
-               "file": f"{tensor_dir}/{c.name}.tensor"} for c in model.consts]
-    io = {"ctype": "signed char", "home": io_location, "exec": io_location}
-    return {
-        # I/O in HyperRAM: the application owns the device (it writes the input and reads the
-        # output there); otherwise the generated constructor opens it, file-static to the kernels.
-        "l3_ram_ext_managed": int(io_location == "AT_MEM_L3_HRAM"),
-        "prefix": prefix,
-        "layers": model.layers,
-        "graph_input": {**io, "name": INPUT_TENSOR},
-        "graph_output": {**io, "name": OUTPUT_TENSOR},
-        "consts": consts,
-        "carg_count": len(consts) + 2,
-        "locals": model.locals,
-        "stacks": model.stacks,
-        "memory": memory,
-        # <prefix>Kernels.h includes these; <prefix>.h declares <prefix>_L3_Flash (NNTool's order).
-        "used_files": ["Gap.h", f"{prefix}.h", "CNN_BasicKernels_SQ8.h", "CNN_Copy.h",
-                       "ResizeBasicKernels.h"],
-    }
-
-
-# ---- rendering -------------------------------------------------------------------------------
-
-
-def environment(folder: Path | None = None) -> jinja2.Environment:
-    """The Jinja2 environment of the templates: undefined variables are errors."""
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(folder or templates_dir())),
-        undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-        trim_blocks=True, lstrip_blocks=True, autoescape=False)
-
-
-def render(template: str, context: dict[str, Any], env: jinja2.Environment | None = None) -> str:
-    """Render one template.
-
-    Raises:
-        ExportError: the template is missing, or uses a variable the context lacks (names both).
-    """
-    env = env or environment()
-    try:
-        return env.get_template(template).render(**context)
-    except jinja2.UndefinedError as exc:
-        match = re.search(r"'([^']+)' is undefined|has no attribute '([^']+)'", str(exc))
-        variable = next((g for g in (match.groups() if match else ()) if g), str(exc))
-        raise ExportError(f"template '{template}' uses variable '{variable}' that the code "
-                          f"generator did not provide ({exc})") from exc
-    except jinja2.TemplateNotFound as exc:
-        raise ExportError(f"template '{template}' not found in {env.loader.searchpath}") from exc  # type: ignore[union-attr]
-
-
-def render_outputs(out_dir: Path, context: dict[str, Any], prefix: str,
-                   outputs: dict[str, str] | None = None) -> list[Path]:
-    """Render every ``{output: template}`` of ``outputs`` (default :data:`OUTPUTS`) into ``out_dir``.
-
-    Returns:
-        The written files.
-    """
-    env = environment()
-    written = []
-    for output, template in (outputs or OUTPUTS).items():
-        path = out_dir / output.format(prefix=prefix)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render(template, context, env))
-        written.append(path)
-    return written
+    ctrl = [] if layer.generator in NO_CTRL_GENERATORS else [
+        f"&{ctrl_variable(layer)}" if layer.ctrl else "0"]
+    return [f'"{layer.name}"', *ctrl, *layer.args]

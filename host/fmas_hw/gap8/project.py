@@ -2,7 +2,7 @@
 
 :func:`write_project` chains the representations: candidate -> GAP8-adapted Keras model
 (:mod:`.adapt`) -> fused layer graph (:mod:`.graph`) -> SQ8 constants (:mod:`.quantize`) ->
-AutoTiler model (:mod:`.codegen`) -> rendered files, and adds the int8 TFLite / ONNX exports, the
+AutoTiler model (:mod:`.codegen`) -> rendered files (:mod:`.render`), and adds the int8 TFLite / ONNX exports, the
 hand-written firmware and a README. Every artefact of the candidate lands in the one folder, so a
 failing candidate can be rebuilt by hand::
 
@@ -38,12 +38,13 @@ from ..space import Arch
 from ..targets.run_result import fnv1a32
 from .adapt import adapt
 from .candidate_file import GAP8_INPUT_SIZE, CandidateSpec, candidate_record, write_candidate
-from .codegen import AtModel, lower, model_context, reads_padding_on_both_sides, render_outputs
+from .codegen import AtModel, lower, reads_padding_on_both_sides
 from .graph import Gap8Graph, extract_graph
 from .int8_reference import output_int8
 from .memory import plan_memory
 from .naming import c_comment, c_string, check_prefix
 from .quantize import QuantizedGraph, quantize_graph, quantize_input, write_tensor
+from .render import model_context, render_outputs
 
 ROUTES = ("autotiler", "nntool")
 IO_PLACEMENTS = ("auto", "l2", "l3")
@@ -51,6 +52,9 @@ IO_PLACEMENTS = ("auto", "l2", "l3")
 FIRMWARE_FILES = ("main.c", "fmas_protocol.h")
 #: L2 bounce buffer of the L3 input/output transfers (an application choice, not a chip fact).
 IO_CHUNK_BYTES = 4096
+#: The README's input/output placement, by "I/O in L3".
+IO_PLACEMENT_NOTES = {True: "L3 HyperRAM (input read from `model/input.bin` over semihosting)",
+                      False: "L2 (input embedded in `input.h`)"}
 log = logging.getLogger(__name__)
 #: Calibration images drawn when none are given (seeded, so the project is reproducible).
 RANDOM_CALIBRATION = 4
@@ -175,10 +179,11 @@ def _export_models(model: Any, images: np.ndarray | None, folder: Path, prefix: 
     """The int8 TFLite and ONNX files (``{"tflite": path, "onnx": path}``), or ``{}`` without images."""
     if images is None:
         return {}
-    from . import export  # the TFLite converter and tf2onnx: imported only when exporting
+    # the TFLite converter and tf2onnx: imported only when exporting
+    from . import onnx_export, tflite_export
     tflite, onnx = folder / f"{prefix}.tflite", folder / f"{prefix}.onnx"
-    export.export_tflite_int8(model, np.asarray(images, np.float32), tflite)
-    export.export_onnx(model, onnx)
+    tflite_export.export_tflite_int8(model, np.asarray(images, np.float32), tflite)
+    onnx_export.export_onnx(model, onnx)
     return {"tflite": tflite.name, "onnx": onnx.name}
 
 
@@ -229,6 +234,14 @@ def hw_settings() -> dict[str, Any]:
         # L2 outside the AutoTiler's arena holds code, stacks and the I/O: give the I/O half of it.
         "io_l2_limit": (mem["l2_bytes"] - mem["at_l2_budget_bytes"]) // 2,
     }
+
+
+def io_tensor(shape: tuple[int, int, int], scale: float) -> dict[str, Any]:
+    """An int8 graph input/output as the templates write it: sizes, ``HxWxC`` and its scale."""
+    height, width, channels = shape
+    return {"height": height, "width": width, "channels": channels,
+            "bytes": height * width * channels, "hwc": f"{height}x{width}x{channels}",
+            "scale": f"{scale:.6g}"}
 
 
 def _input_rows(data: np.ndarray, per_row: int = 16) -> list[str]:
@@ -301,9 +314,10 @@ def project_context(candidate: dict[str, Any], model: AtModel, qgraph: Quantized
                     exports: dict[str, str], io_placement: str = "auto") -> dict[str, Any]:
     """The context shared by every template (each uses the part it needs)."""
     hw = hw_settings()
-    in_bytes, out_bytes = int(np.prod(model.input_shape)), int(np.prod(model.output_shape))
-    io_in_l3 = (io_placement == "l3" or
-                (io_placement == "auto" and in_bytes + out_bytes > hw["io_l2_limit"]))
+    graph_in = io_tensor(model.input_shape, qgraph.input_scale)
+    graph_out = io_tensor(model.output_shape, qgraph.output_scale)
+    io_bytes = graph_in["bytes"] + graph_out["bytes"]
+    io_in_l3 = io_placement == "l3" or (io_placement == "auto" and io_bytes > hw["io_l2_limit"])
     io_location = "AT_MEM_L3_HRAM" if io_in_l3 else "AT_MEM_L2"
     return {
         **model_context(model, prefix, hw["memory"], io_location, TENSOR_DIR),
@@ -313,12 +327,11 @@ def project_context(candidate: dict[str, Any], model: AtModel, qgraph: Quantized
         "tensor_dir": TENSOR_DIR,
         "route": route,
         "model_name": c_string(candidate["key"]),
-        "kernel_count": len(model.layers),
-        "input_shape": model.input_shape, "output_shape": model.output_shape,
-        "input_bytes": in_bytes, "output_bytes": out_bytes,
-        "io_in_l3": io_in_l3, "io_chunk_bytes": IO_CHUNK_BYTES,
+        "header_guard": f"FMAS_{prefix.upper()}_H",
+        "input": graph_in, "output": graph_out, "io_bytes": io_bytes,
+        "io_in_l3": io_in_l3, "io_in_l3_flag": int(io_in_l3), "io_chunk_bytes": IO_CHUNK_BYTES,
+        "io_placement": IO_PLACEMENT_NOTES[io_in_l3],
         "input_rows": [] if io_in_l3 else _input_rows(input_q),
-        "input_scale": f"{qgraph.input_scale:.6g}", "output_scale": f"{qgraph.output_scale:.6g}",
         "calibration": calibration,
         "tflite": "tflite" in exports,
         "files": _files(prefix, exports, io_in_l3),
