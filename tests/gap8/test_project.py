@@ -351,6 +351,9 @@ def test_cli_export_errors_are_user_errors(tmp_path, capsys):
     from fmas_hw.cli.main import main
 
     code = main(["export", "--genome", "012", "--out", str(tmp_path / "p")])
+    err = capsys.readouterr().err  # a bad genome is click's usage error, before any model is built
+    assert code == 2 and "Invalid value for '--genome'" in err and "Traceback" not in err
+    code = main(["export", "--prefix", "9bad", "--out", str(tmp_path / "p")])
     assert code != 0 and "error:" in capsys.readouterr().err
     assert issubclass(ExportError, FmasError)
 

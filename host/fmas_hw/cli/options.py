@@ -42,7 +42,7 @@ class GenomeType(click.ParamType):
         try:
             return GivenGenome(bits, space.decode(bits))
         except FmasError as exc:  # a genome of the wrong length or with other characters than 0/1
-            self.fail(f"{exc} (the {backbone} space)", param, ctx)
+            self.fail(str(exc), param, ctx)
 
 
 def _supernet_when_absent(ctx: click.Context, param: click.Parameter, value: GivenGenome | None) -> GivenGenome:
