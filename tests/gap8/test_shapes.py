@@ -1,4 +1,4 @@
-"""The shape-only MobileNetV2 graph equals the graph fused from the adapted Keras network."""
+"""The GAP8 graph interpreted from the network definition equals the one fused from Keras."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from fmas_hw.gap8.graph import extract_graph
-from fmas_hw.gap8.shapes import mobilenetv2_graph
+from fmas_hw.gap8.netdef_graph import netdef_graph
 from fmas_hw.model.builder import build_model
-from fmas_hw.space import MobileNetV2Space
+from fmas_hw.space import MobileNetV2Space, XceptionSpace
+from tests.conftest import random_genomes
 
-MB = MobileNetV2Space()
+MB, XC = MobileNetV2Space(), XceptionSpace()
 FIELDS = ("name", "op", "inputs", "in_shape", "out_shape", "kernel", "stride", "dilation", "padding",
           "activation", "interpolation", "crop", "keras_layers")
 
@@ -31,9 +32,20 @@ def _genomes():
                          ids=["gap8-384", "odd-97", "one-pixel-64"])
 @pytest.mark.parametrize("genome", _genomes())
 def test_shape_graph_equals_keras_graph(genome, size, classes, alpha):
-    arch = MB.decode(genome)
+    _assert_equal_graphs(MB.decode(genome), size, classes, alpha)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("genome,size,classes", [
+    (XC.supernet_genome, 384, 21), ("0000000000000000000000", 33, 3), ("1111111111011111111111", 97, 3),
+    ("1001100111111111111111", 65, 3), *zip(random_genomes(XC, 2, 7), (48, 71), (4, 4), strict=True)])
+def test_xception_graph_equals_keras_graph(genome, size, classes):
+    _assert_equal_graphs(XC.decode(genome), size, classes, 1.0)
+
+
+def _assert_equal_graphs(arch, size, classes, alpha):
     keras = extract_graph(build_model(arch, size, classes, alpha, gap8=True))
-    ours = mobilenetv2_graph(arch, classes, alpha, size)
+    ours = netdef_graph(arch, classes, alpha, size)
     assert [n.name for n in ours] == [n.name for n in keras] and ours.output == keras.output
     for a, b in zip(ours, keras, strict=True):
         for field in FIELDS:

@@ -372,8 +372,10 @@ def arch_graph(arch: Arch, classes: int = 21, alpha: float = 1.0,
                input_size: int = GAP8_INPUT_SIZE) -> Gap8Graph:
     """The fused GAP8 graph of a candidate (built once per arch, cached without weights).
 
-    MobileNetV2 graphs are computed from the architecture (:mod:`fmas_hw.gap8.shapes`); others
-    come from the GAP8-adapted Keras network with random weights (costs do not depend on them). Thread-safe; the cache holds :data:`GRAPH_CACHE_SIZE` graphs.
+    Candidates of the search spaces are interpreted from the network definition
+    (:mod:`fmas_hw.gap8.netdef_graph`); a hand-made architecture outside them comes from the
+    GAP8-adapted Keras network with random weights (costs do not depend on them). Thread-safe;
+    the cache holds :data:`GRAPH_CACHE_SIZE` graphs.
 
     Raises:
         AdaptationError: a layer of the candidate cannot run on GAP8.
@@ -392,18 +394,17 @@ def arch_graph(arch: Arch, classes: int = 21, alpha: float = 1.0,
 
 
 def _build_graph(arch: Arch, classes: int, alpha: float, input_size: int) -> Gap8Graph:
-    # MobileNetV2 (the GAP8 space): straight from the architecture, ~1 ms; anything else through
-    # the adapted Keras network (~1 s). tests/gap8/test_shapes.py keeps the two identical.
-    from ..space import MobileNetV2Arch
+    # Imported on first use: both load TensorFlow, which importing this module must not.
+    from ..errors import ArchitectureError
+    from .netdef_graph import netdef_graph
 
-    if isinstance(arch, MobileNetV2Arch):
-        from .shapes import mobilenetv2_graph
+    try:
+        return netdef_graph(arch, classes, alpha, input_size)
+    except ArchitectureError:  # outside the search space: the adapted Keras network
+        from ..model.builder import build_model
+        from .graph import extract_graph
 
-        return mobilenetv2_graph(arch, classes, alpha, input_size)
-    from ..model.builder import build_model
-    from .graph import extract_graph
-
-    return _strip_weights(extract_graph(build_model(arch, input_size, classes, alpha, gap8=True)))
+        return _strip_weights(extract_graph(build_model(arch, input_size, classes, alpha, gap8=True)))
 
 
 def plan_arch(arch: Arch, classes: int = 21, alpha: float = 1.0,
