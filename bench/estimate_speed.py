@@ -2,8 +2,8 @@
 
 For N random MobileNetV2 genomes (seeded) it times, side by side:
 
-* graph build — GAP8-adapted Keras model + fusion into the layer graph (once per architecture,
-  then cached by :func:`fmas_hw.gap8.memory.arch_graph`);
+* graph build — the layer graph interpreted from the network definition (once per architecture,
+  then cached by :func:`fmas_hw.gap8.arch_graph.arch_graph`);
 * model evaluation — memory plan + cycle model on the cached graph (what every later call of
   :meth:`EstimateTarget.estimate_arch` costs; the target is < 50 ms).
 
@@ -36,7 +36,7 @@ def bench_candidates(n: int, alpha: float, classes: int, seed: int) -> None:
     """Print build and evaluation times of ``n`` random genomes."""
     import numpy as np
 
-    from fmas_hw.gap8.memory import arch_graph
+    from fmas_hw.gap8.arch_graph import arch_graph
     from fmas_hw.space import MobileNetV2Space, format_genome
     from fmas_hw.targets.estimate import EstimateTarget
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fmas_hw.gap8.arch_graph import arch_graph, fits_gap8
 from fmas_hw.gap8.graph import Gap8Graph, Node
 from fmas_hw.gap8.memory import (
     Budgets,
-    arch_graph,
-    fits_gap8,
     merged_crops,
     min_tile_bytes,
     plan_memory,

@@ -40,9 +40,9 @@ from fmas_hw.gap8.adapt import adapt
 from fmas_hw.gap8.codegen import reads_padding_on_both_sides
 from fmas_hw.gap8.graph import extract_graph
 from fmas_hw.gap8.int8_reference import merged_crops, run_int8
+from fmas_hw.gap8.netdef_graph import netdef_graph
 from fmas_hw.gap8.project import RANDOM_CALIBRATION, write_project
 from fmas_hw.gap8.quantize import INFOS_DIM, INFOS_LAYOUT, _infos, quantize_graph, quantize_input
-from fmas_hw.gap8.shapes import mobilenetv2_graph
 from fmas_hw.space import MobileNetV2Space
 from tests.conftest import random_genomes
 
@@ -359,9 +359,9 @@ def test_no_candidate_at_the_gap8_size_reads_padding_on_both_sides():
     """The layers the SQ8 border code gets wrong occur at small test sizes only (the export then
     names them in the project README and warns): never at 384 px in the MobileNetV2 space."""
     genomes = [MB.supernet_genome, FIXED_GENOME, *random_genomes(MB, 200, seed=0)]
-    flagged = {g: [n.name for n in mobilenetv2_graph(MB.decode(g), 21, 1.0, 384)
+    flagged = {g: [n.name for n in netdef_graph(MB.decode(g), 21, 1.0, 384)
                    if reads_padding_on_both_sides(n)] for g in genomes}
     assert not any(flagged.values()), {g: f for g, f in flagged.items() if f}
-    small = [n.name for n in mobilenetv2_graph(MB.decode(FIXED_GENOME), 5, 0.35, SIZE)
+    small = [n.name for n in netdef_graph(MB.decode(FIXED_GENOME), 5, 0.35, SIZE)
              if reads_padding_on_both_sides(n)]
     assert small == ["expanded_conv_15_depthwise", "expanded_conv_16_depthwise"]

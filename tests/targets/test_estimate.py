@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from fmas_hw.errors import ConfigError, MeasurementError
-from fmas_hw.gap8.memory import arch_graph
+from fmas_hw.gap8.arch_graph import arch_graph
 from fmas_hw.space import MobileNetV2Space
 from fmas_hw.targets.cycle_model import (
     LayerFeatures,

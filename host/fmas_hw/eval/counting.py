@@ -60,24 +60,24 @@ class _CountOps:
         self._batch_norm(out)
         return out
 
-    def relu(self, x, cap=None):
+    def relu(self, x, name, cap=None):
         return x
 
-    def pad(self, x, amount):
+    def pad(self, x, name, amount):
         return (x[0] + 2 * amount, x[1] + 2 * amount, x[2])
 
-    def add(self, a, b):
+    def add(self, a, b, name):
         self.flops += prod(a)
         return a
 
-    def concat(self, xs: Sequence):
+    def concat(self, xs: Sequence, name):
         return (xs[0][0], xs[0][1], sum(x[2] for x in xs))
 
-    def global_pool(self, x):
+    def global_pool(self, x, name):
         self.flops += prod(x)
         return (1, 1, x[2])
 
-    def resize(self, x, size):
+    def resize(self, x, name, size):
         return (int(size[0]), int(size[1]), x[2])
 
     def size_of(self, x):

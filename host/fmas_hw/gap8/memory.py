@@ -1,6 +1,7 @@
 """The GAP8 memory plan of a candidate: what lives in L1, L2 and L3, and whether it fits (SPEC §6.2).
 
-Input is the fused :class:`~fmas_hw.gap8.graph.Gap8Graph` (int8 SQ8 layers in execution order).
+Input is the fused :class:`~fmas_hw.gap8.graph.Gap8Graph` (int8 SQ8 layers in execution order);
+:mod:`.arch_graph` plans a candidate from its architecture.
 Per layer the plan records the int8 sizes of weights (+ int32 bias, uint8 scale, int8 shift per
 output channel), input and output activations, the smallest L1 tile the layer can run with and
 the tile the AutoTiler would pick, and where each operand lives.
@@ -28,19 +29,15 @@ Rules (budgets from ``hw/gap8.toml``; layout facts from its ``[memory_plan]`` ta
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..hw import load as load_hw
-from .candidate_file import GAP8_INPUT_SIZE
 from .tiling import Tile, min_tile_bytes, plan_tile, tensor_bytes, weight_bytes
 
 if TYPE_CHECKING:
-    from ..space import Arch
     from .graph import Gap8Graph, Node
 
 KB = 1024
@@ -348,82 +345,3 @@ def _verdict(plan: MemoryPlan) -> tuple[bool, str]:
     return True, (f"fits: constants {_fmt(plan.weight_bytes)} ({_fmt(plan.promoted_weight_bytes)} in L2), "
                   f"L3 {_fmt(l3_need)} / {_fmt(b.l3_ram)}, {spill}, largest minimal tile "
                   f"{_fmt(worst.min_tile_bytes)} / {_fmt(b.l1)} L1")
-
-
-# -- candidates -------------------------------------------------------------------------------
-
-_GRAPHS: OrderedDict[tuple, Gap8Graph] = OrderedDict()
-_GRAPH_LOCK = threading.Lock()
-#: Graphs kept in memory (weights are dropped, so each is a few KB).
-GRAPH_CACHE_SIZE = 256
-
-
-def _strip_weights(graph: Gap8Graph) -> Gap8Graph:
-    """Replace folded weights by zero-stride views: shapes (and ``weight_count``) stay, memory goes."""
-    for node in graph.nodes:
-        for attr in ("weights", "bias"):
-            value = getattr(node, attr)
-            if value is not None:
-                setattr(node, attr, np.broadcast_to(np.float32(0), value.shape))
-    return graph
-
-
-def arch_graph(arch: Arch, classes: int = 21, alpha: float = 1.0,
-               input_size: int = GAP8_INPUT_SIZE) -> Gap8Graph:
-    """The fused GAP8 graph of a candidate (built once per arch, cached without weights).
-
-    MobileNetV2 graphs are computed from the architecture (:mod:`fmas_hw.gap8.shapes`); others
-    come from the GAP8-adapted Keras network with random weights (costs do not depend on them). Thread-safe; the cache holds :data:`GRAPH_CACHE_SIZE` graphs.
-
-    Raises:
-        AdaptationError: a layer of the candidate cannot run on GAP8.
-        ArchitectureError: the arch cannot be built with these classes / alpha.
-    """
-    key = (arch.backbone, arch.key, int(classes), float(alpha), int(input_size))
-    with _GRAPH_LOCK:
-        if key in _GRAPHS:
-            _GRAPHS.move_to_end(key)
-            return _GRAPHS[key]
-        graph = _build_graph(arch, classes, alpha, input_size)
-        _GRAPHS[key] = graph
-        while len(_GRAPHS) > GRAPH_CACHE_SIZE:
-            _GRAPHS.popitem(last=False)
-        return graph
-
-
-def _build_graph(arch: Arch, classes: int, alpha: float, input_size: int) -> Gap8Graph:
-    # MobileNetV2 (the GAP8 space): straight from the architecture, ~1 ms; anything else through
-    # the adapted Keras network (~1 s). tests/gap8/test_shapes.py keeps the two identical.
-    from ..space import MobileNetV2Arch
-
-    if isinstance(arch, MobileNetV2Arch):
-        from .shapes import mobilenetv2_graph
-
-        return mobilenetv2_graph(arch, classes, alpha, input_size)
-    from ..model.builder import build_model
-    from .graph import extract_graph
-
-    return _strip_weights(extract_graph(build_model(arch, input_size, classes, alpha, gap8=True)))
-
-
-def plan_arch(arch: Arch, classes: int = 21, alpha: float = 1.0,
-              input_size: int = GAP8_INPUT_SIZE) -> MemoryPlan:
-    """The memory plan of a candidate with the GAP8 adaptations (see :func:`arch_graph`)."""
-    return plan_memory(arch_graph(arch, classes, alpha, input_size))
-
-
-def fits_gap8(arch: Arch, classes: int = 21, alpha: float = 1.0,
-              input_size: int = GAP8_INPUT_SIZE) -> tuple[bool, str]:
-    """The search's ``--fit-gap8`` constraint: can GAP8 run this candidate?
-
-    Args:
-        arch: the candidate.
-        classes: number of classes of the network.
-        alpha: MobileNetV2 width multiplier.
-        input_size: adapted input size (384 on GAP8).
-
-    Returns:
-        ``(fits, reason)``; the reason names the exceeded budget, the layer and by how much.
-    """
-    plan = plan_arch(arch, classes, alpha, input_size)
-    return plan.fits, plan.reason

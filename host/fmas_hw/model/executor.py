@@ -49,24 +49,24 @@ class _TensorOps:
             y = y[:, ::stride, ::stride, :]
         return tf.nn.bias_add(y, b)
 
-    def relu(self, x, cap=None):
+    def relu(self, x, name, cap=None):
         if cap is None:
             return tf.nn.relu(x)
         return tf.nn.relu6(x) if cap == 6.0 else tf.minimum(tf.nn.relu(x), cap)
 
-    def pad(self, x, amount):
+    def pad(self, x, name, amount):
         return tf.pad(x, [[0, 0], [amount, amount], [amount, amount], [0, 0]])
 
-    def add(self, a, b):
+    def add(self, a, b, name):
         return a + b
 
-    def concat(self, xs):
+    def concat(self, xs, name):
         return tf.concat(xs, axis=-1)
 
-    def global_pool(self, x):
+    def global_pool(self, x, name):
         return tf.reduce_mean(x, axis=[1, 2], keepdims=True)
 
-    def resize(self, x, size):
+    def resize(self, x, name, size):
         return tf.compat.v1.image.resize_bilinear(x, size, align_corners=True)
 
     def size_of(self, x):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..gap8.memory import fits_gap8
+from ..gap8.arch_graph import fits_gap8
 from ..space import Arch
 
 if TYPE_CHECKING:

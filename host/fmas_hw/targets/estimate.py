@@ -22,8 +22,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ..gap8.arch_graph import arch_graph
 from ..gap8.candidate_file import GAP8_INPUT_SIZE, CandidateSpec, read_candidate
-from ..gap8.memory import MemoryPlan, arch_graph, plan_memory
+from ..gap8.memory import MemoryPlan, plan_memory
 from ..hw import load as load_hw
 from ..space import Arch
 from .base import LayerCycles, Measurement, ProjectSource, Target
