@@ -12,6 +12,9 @@ from fmas_hw.errors import ConfigError, StoreError, WeightsError
 from fmas_hw.search import SearchConfig, constraints, run
 from fmas_hw.space import get_space
 from fmas_hw.store import Store
+from fmas_hw.targets import registry
+from fmas_hw.targets.base import Measurement
+from fmas_hw.targets.gvsoc import GvsocTarget
 
 from .fakes import read_log
 
@@ -155,7 +158,15 @@ def test_resume_with_another_cycle_model_is_refused(make_config, monkeypatch, tm
         run(config.merge({"generations": 4}), resume=config.store)
 
 
+class _InstantGvsoc(GvsocTarget):
+    """GVSoC with its real identity (read from the SDK folder) but instant, SDK-free runs."""
+
+    def measure_candidate(self, spec, projects=None, timeout_s=None) -> Measurement:
+        return Measurement(int(spec.genome, 2) + 1, [], 175_000_000, "gvsoc", False, self.tool_versions())
+
+
 def test_a_gvsoc_search_refuses_to_resume_across_an_sdk_change(make_config, monkeypatch, tmp_path):
+    monkeypatch.setattr(registry, "_TARGETS", {**registry._TARGETS, "gvsoc": _InstantGvsoc})
     sdk = tmp_path / "gap_sdk"
     makefile = sdk / "tools" / "autotiler_v3" / "Makefile"
     makefile.parent.mkdir(parents=True)

@@ -17,7 +17,14 @@ from ..search.config import OBJECTIVES, load_toml
 from ..search.progress import print_summary
 from ..space import SPACES
 from ..targets.registry import target_names
-from .options import echo_json, input_size_option, json_option, weights_option
+from .options import (
+    alpha_option,
+    classes_option,
+    echo_json,
+    input_size_option,
+    json_option,
+    weights_option,
+)
 
 
 @click.command("search")
@@ -41,6 +48,10 @@ from .options import echo_json, input_size_option, json_option, weights_option
               help="Results store to create  [default: runs/search-<backbone>-<objectives>-s<seed>-<time>.sqlite]")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Local worker processes evaluating candidates in parallel  [default: 1, in-process]")
+@click.option("--measure-workers", type=click.IntRange(min=1), default=None,
+              help="Measurement workers of a target that runs projects (e.g. N GVSoC processes)  [default: 1]")
+@click.option("--port", "ports", multiple=True, metavar="PORT",
+              help="A board's serial port, one measurement worker per port (repeat for several boards).")
 @click.option("--scheduler", metavar="ADDRESS", envvar="FMAS_SCHEDULER", default=None,
               help="Dask distributed scheduler (e.g. tcp://10.0.0.5:8786) to evaluate on a cluster.")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), default=None,
@@ -51,10 +62,8 @@ from .options import echo_json, input_size_option, json_option, weights_option
 @click.option("--max-params", type=click.IntRange(min=1), default=None, help="Constraint: parameters at most N.")
 @click.option("--fit-gap8/--no-fit-gap8", default=None, help="Constraint: the candidate fits GAP8 memory.")
 @input_size_option
-@click.option("--classes", type=click.IntRange(min=2), default=None,
-              help="Classes of the supernet (default: from the weights' manifest, else 21).")
-@click.option("--alpha", type=click.FloatRange(min=0.05), default=None,
-              help="MobileNetV2 width of the supernet (default: from the weights' manifest, else 1.0).")
+@classes_option
+@alpha_option
 @click.option("--overlap/--no-overlap", default=None,
               help="Run accuracy and GAP8 latency of a candidate concurrently  [default: overlap]")
 @click.option("--evaluator", metavar="MODULE:CALLABLE", envvar="FMAS_EVALUATOR", default=None, hidden=True,
@@ -96,6 +105,7 @@ def build_config(options: dict[str, Any], config_file: str | None, resume: str |
     """
     options = dict(options)
     options["objectives"] = list(options["objectives"]) or None
+    options["ports"] = list(options["ports"]) or None
     base = stored_config(resume) if resume else SearchConfig()
     if config_file:
         base = base.merge(load_toml(config_file))

@@ -4,10 +4,15 @@ The hardware targets (GVSoC, board) measure a project folder; :class:`GeneratedP
 they get it from (the :class:`~fmas_hw.targets.base.ProjectSource` of a search, ``fmas-hw measure``
 and ``fmas-hw regress``). A folder that already holds its ``candidate.json`` is reused as it is,
 so a resumed search or a second regression run does not regenerate (or rebuild) it.
+
+Measurement workers share one :class:`GeneratedProjects`: projects are generated one at a time
+(a generation is seconds of TensorFlow work, a GVSoC run minutes, so the runs still overlap), and
+a supernet built from ``weights`` is built once and reused.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -33,6 +38,8 @@ class GeneratedProjects:
         self.supernet = supernet
         self.weights = weights
         self.names = dict(names or {})
+        self._lock = threading.Lock()
+        self._built: dict[tuple, Any] = {}
 
     def folder(self, spec: CandidateSpec) -> Path:
         """Where the project of ``spec`` is (or will be) written."""
@@ -46,16 +53,20 @@ class GeneratedProjects:
             WeightsError: ``weights`` cannot be read.
         """
         out = self.folder(spec)
-        if has_candidate(out):
-            return out
-        from .project import write_project  # TensorFlow: imported only to generate a project
+        with self._lock:
+            if has_candidate(out):
+                return out
+            from .project import write_project  # TensorFlow: imported only to generate a project
 
-        return write_project(spec.arch, self._supernet(spec), out, classes=spec.classes,
-                             alpha=spec.alpha, input_size=spec.input_size)
+            return write_project(spec.arch, self._supernet(spec), out, classes=spec.classes,
+                                 alpha=spec.alpha, input_size=spec.input_size)
 
     def _supernet(self, spec: CandidateSpec) -> Any:
         if self.supernet is not None:
             return self.supernet
-        from ..model.supernet import Supernet
+        key = (spec.arch.backbone, spec.input_size, spec.classes, spec.alpha)
+        if key not in self._built:
+            from ..model.supernet import Supernet
 
-        return Supernet.build(spec.arch.backbone, spec.input_size, spec.classes, spec.alpha, self.weights)
+            self._built = {key: Supernet.build(*key, self.weights)}  # one at a time: they are large
+        return self._built[key]

@@ -149,8 +149,8 @@ class DaskBackend:
         self._client.close()
 
 
-def make_backend(config: SearchConfig) -> Backend:
-    """The backend ``config`` asks for: Dask when a scheduler is given, else local workers."""
+def accuracy_backend(config: SearchConfig) -> Backend:
+    """Where the accuracy (and, with a cheap target, the latency) of candidates is evaluated."""
     if config.scheduler:
         return DaskBackend(config, config.scheduler)
     if config.workers > 1:

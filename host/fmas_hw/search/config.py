@@ -24,7 +24,7 @@ from .settings import EvalSettings
 OBJECTIVES = ("flops", "params", "latency")
 #: Keys that may change between a search and its resumption: they decide how and how long the
 #: search runs, never which candidates it asks for or what scores they get.
-RUNTIME_KEYS = frozenset({"workers", "scheduler", "store", "overlap", "generations"})
+RUNTIME_KEYS = frozenset({"workers", "scheduler", "store", "overlap", "generations", "measure_workers", "ports"})
 _PATH_KEYS = ("data", "weights", "store")
 _ALIASES = {"objective": "objectives"}
 
@@ -59,6 +59,10 @@ class SearchConfig:
     #: this package (tests' fakes, a user's own scorer), called with the config.
     evaluator: str | None = None
     overlap: bool = True
+    #: Measurement workers of a target that runs projects (GVSoC processes), or the board ports,
+    #: one worker each: see :mod:`fmas_hw.search.measurement_pool`.
+    measure_workers: int = 1
+    ports: tuple[str, ...] = ()
     #: Derived, not set by users: the target's identity (:meth:`Target.identity
     #: <fmas_hw.targets.base.Target.identity>`: the estimate's cycle-model file and digest, the
     #: SDK tag, AutoTiler and protocol versions of GVSoC and the board), recomputed by
@@ -68,6 +72,8 @@ class SearchConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "objectives", _parse_objectives(self.objectives))
+        if isinstance(self.ports, list | tuple):
+            object.__setattr__(self, "ports", tuple(str(p) for p in self.ports))
         for key in _PATH_KEYS:
             value = getattr(self, key)
             if value is not None:
@@ -141,8 +147,19 @@ class SearchConfig:
     def need_latency(self) -> bool:
         """Measure cycles: for a latency objective or constraint, and always with the cheap
         analytical 'estimate' target, so every candidate records all three costs (SPEC §4)."""
-        cheap = not target_class(self.target).measures_hardware
+        cheap = not target_class(self.target).needs_project
         return "latency" in self.objectives or self.max_cycles is not None or cheap
+
+    @property
+    def uses_measurement_pool(self) -> bool:
+        """Latency on the measurement workers: for a target that runs a project per candidate
+        (the accuracy workers then only evaluate accuracy)."""
+        return self.need_latency and target_class(self.target).needs_project
+
+    @property
+    def projects_dir(self) -> Path | None:
+        """Where the candidates' GAP8 projects are generated: ``<store without suffix>/projects``."""
+        return Path(self.store).with_suffix("") / "projects" if self.store else None
 
     @cached_property
     def settings(self) -> EvalSettings:
@@ -259,6 +276,12 @@ def _validate(c: SearchConfig) -> None:
     _check(c.evaluator is None or (isinstance(c.evaluator, str) and ":" in c.evaluator),
            f"evaluator must be written 'package.module:callable', got {c.evaluator!r}")
     _check(c.scheduler is None or isinstance(c.scheduler, str), f"scheduler must be an address, got {c.scheduler!r}")
+    _check(_is_int(c.measure_workers) and c.measure_workers >= 1,
+           f"measure_workers must be an integer >= 1, got {c.measure_workers!r}")
+    _check(isinstance(c.ports, tuple) and all(isinstance(p, str) and p for p in c.ports),
+           f"ports must be a list of serial ports, got {c.ports!r}")
+    _check(not c.ports or target_class(c.target).needs_exclusive_device,
+           f"ports name the devices of a target that runs on one; the {c.target!r} target takes none")
     for key in ("data", "weights"):
         value = getattr(c, key)
         _check(value is None or Path(value).expanduser().exists(), f"{key} path {value} does not exist")

@@ -31,10 +31,11 @@ from .. import __version__
 from ..errors import ConfigError, FmasError, StoreError
 from ..space import Arch, format_genome, get_space
 from ..store import EvaluationRecord, GenerationRecord, Store
-from .backends import Backend, make_backend
+from .backends import Backend
 from .config import SearchConfig
 from .indicators import feasible_front, hypervolume, reference_point
 from .operators import IsolatedRandom, build_algorithm
+from .pipeline import make_backend
 from .problem import SearchProblem
 from .progress import Progress
 from .result import SearchResult, front_entry

@@ -117,16 +117,18 @@ def score(evaluator: CandidateEvaluator, config: SearchConfig, arch: Arch, refer
         reason, extra = precheck(config, arch, costs)
         if reason and not reference:
             return Outcome("rejected", costs=costs, reason=reason, extra=extra)
-        result = evaluate_candidate(evaluator, arch, config.need_latency, config.overlap, costs=costs)
+        # With a measurement pool the latency is measured there, not next to the accuracy.
+        latency_here = config.need_latency and not config.uses_measurement_pool
+        result = evaluate_candidate(evaluator, arch, latency_here, config.overlap, costs=costs)
         result.extra.update(extra)
         return Outcome("ok", result=result, extra=result.extra)
     except ConfigError:
         raise
     except Exception as exc:  # noqa: BLE001 - one candidate's failure must not stop the search
-        return Outcome("failed", costs=costs, reason=_describe(exc))
+        return Outcome("failed", costs=costs, reason=describe_failure(exc))
 
 
-def _describe(exc: BaseException) -> str:
+def describe_failure(exc: BaseException) -> str:
     """``Type: message`` plus the innermost frame, enough to reproduce the failure by hand."""
     frames = traceback.extract_tb(exc.__traceback__)
     where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""

@@ -198,6 +198,8 @@ class Target(ABC):
         title: how reports name the target (``"estimate"``, ``"GVSoC"``, ``"board"``).
         measures_hardware: True when the cycles come from executing the compiled firmware (on the
             GVSoC simulator or on a chip), False for an analytical estimate.
+        needs_project: True when a measurement runs a generated project (seconds to minutes
+            each: the search measures such candidates on its measurement workers).
         needs_exclusive_device: True when runs must be serialised on one physical device.
         default_timeout_s: run timeout used when :meth:`run` gets ``timeout_s=None``.
     """
@@ -205,6 +207,7 @@ class Target(ABC):
     name: ClassVar[str]
     title: ClassVar[str]
     measures_hardware: ClassVar[bool]
+    needs_project: ClassVar[bool] = False
     needs_exclusive_device: ClassVar[bool] = False
     default_timeout_s: float = 600.0  # instances may set their own
 

@@ -1,0 +1,70 @@
+"""The measurement workers of a search whose target runs a project per candidate (GVSoC, a board).
+
+On such a target a candidate's accuracy costs seconds and its measurement minutes, so the two
+run on separate pools: the accuracy workers (:mod:`.backends`) score the error, and as soon as a
+candidate's accuracy is in, its measurement goes to one of N measurement workers here. A
+generation's candidates thus stream through both pools at once.
+
+A measurement worker is a thread of the search process that owns one target instance: the work
+is a ``make run`` subprocess (GVSoC) or a serial read (board), so threads overlap it fully, and
+each board port gets its own worker (``ports``). The workers share one
+:class:`~fmas_hw.gap8.projects.GeneratedProjects`, which generates one project at a time.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..gap8.candidate_file import CandidateSpec
+from ..gap8.projects import GeneratedProjects
+from ..model.manifest import build_options
+from ..space import Arch
+from ..targets.base import Measurement, Target
+from ..targets.registry import TargetOptions, open_target
+from .config import SearchConfig
+
+
+class MeasurementPool:
+    """N measurement workers, each with its own target (for a board: its own port).
+
+    Args:
+        config: a resolved search config whose target runs projects.
+
+    Raises:
+        ConfigError: the config has no store (the projects live next to it), or a target
+            setting is invalid.
+        WeightsError: the weights' manifest is unreadable or names another backbone.
+    """
+
+    def __init__(self, config: SearchConfig) -> None:
+        if config.projects_dir is None:
+            raise ConfigError("measuring on a project-running target needs a store: the projects live next to it")
+        options = [TargetOptions(port=p) for p in config.ports] or [TargetOptions()] * config.measure_workers
+        self._targets: queue.SimpleQueue[Target] = queue.SimpleQueue()
+        for option in options:
+            self._targets.put(open_target(config.target, option))
+        self.workers = len(options)
+        self._projects = GeneratedProjects(Path(config.projects_dir), weights=config.weights)
+        self._classes, self._alpha = build_options(config.weights, config.backbone, config.classes, config.alpha)
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="fmas-measure")
+
+    def submit(self, arch: Arch) -> Future[tuple[Measurement, float]]:
+        """Measure ``arch`` on the next free worker; the future holds the measurement and its
+        seconds, or the exception the target raised."""
+        return self._pool.submit(self._measure, CandidateSpec(arch, self._classes, self._alpha))
+
+    def _measure(self, spec: CandidateSpec) -> tuple[Measurement, float]:
+        target = self._targets.get()  # blocks only if more jobs run than targets exist (never)
+        try:
+            started = time.perf_counter()
+            return target.measure_candidate(spec, self._projects), time.perf_counter() - started
+        finally:
+            self._targets.put(target)
+
+    def close(self) -> None:
+        """Stop: running measurements finish, queued ones are cancelled."""
+        self._pool.shutdown(wait=True, cancel_futures=True)

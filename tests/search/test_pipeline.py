@@ -1,0 +1,139 @@
+"""Two pools, one pipeline: accuracy on the accuracy backend, latency on N measurement workers."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import ClassVar
+
+import pytest
+
+from fmas_hw.errors import ConfigError, MeasurementError
+from fmas_hw.search import SearchConfig, run
+from fmas_hw.search.measurement_pool import MeasurementPool
+from fmas_hw.store import Store
+from fmas_hw.targets import registry
+from fmas_hw.targets.base import Measurement, Target
+from fmas_hw.targets.registry import TargetOptions
+
+from .fakes import FAKE, should_fail
+
+
+class SlowRunTarget(Target):
+    """A project-running target double: each measurement takes ``SECONDS`` and is counted."""
+
+    name: ClassVar[str] = "slowrun"
+    title: ClassVar[str] = "slow-run test target"
+    measures_hardware: ClassVar[bool] = False
+    needs_project: ClassVar[bool] = True
+    SECONDS: ClassVar[float] = 0.15
+    FAIL_EVERY: ClassVar[int] = 0
+    lock = threading.Lock()
+    running = peak = calls = 0
+
+    @classmethod
+    def from_options(cls, options: TargetOptions) -> SlowRunTarget:
+        return cls()
+
+    def identity(self) -> str:
+        return "slowrun:1"
+
+    def measure_candidate(self, spec, projects=None, timeout_s=None) -> Measurement:
+        assert projects is not None and projects.folder(spec).name == spec.arch.key
+        cls = type(self)
+        with cls.lock:
+            cls.running += 1
+            cls.calls += 1
+            cls.peak = max(cls.peak, cls.running)
+        try:
+            time.sleep(cls.SECONDS)
+            if should_fail(spec.arch, cls.FAIL_EVERY):
+                raise MeasurementError(f"simulated run failure of {spec.arch.key}")
+            return Measurement(1_000_000 + int(spec.genome, 2), [], 175_000_000, self.name, True,
+                               {"slowrun": "1"}, log_path=str(projects.folder(spec) / "logs" / "run.log"))
+        finally:
+            with cls.lock:
+                cls.running -= 1
+
+    def prepare(self, project_dir) -> None:
+        raise MeasurementError("not used")
+
+    def run(self, project_dir, timeout_s=None) -> Measurement:
+        raise MeasurementError("not used")
+
+
+@pytest.fixture
+def slowrun(monkeypatch):
+    monkeypatch.setattr(registry, "_TARGETS", dict(registry._TARGETS))
+    registry.register_target(SlowRunTarget)
+    for key, value in dict(running=0, peak=0, calls=0, FAIL_EVERY=0).items():
+        monkeypatch.setattr(SlowRunTarget, key, value)
+    return SlowRunTarget
+
+
+def _config(tmp_path, **overrides) -> SearchConfig:
+    values = dict(population=6, generations=2, evaluator=FAKE, target="slowrun", objectives=("latency",),
+                  store=str(tmp_path / "s.sqlite"), input_size=64)
+    values.update(overrides)
+    return SearchConfig(**values)
+
+
+def test_measurements_run_on_their_own_workers_and_reach_the_store(slowrun, tmp_path):
+    config = _config(tmp_path, measure_workers=3)
+    assert config.uses_measurement_pool and config.need_latency
+    result = run(config)
+    with Store.open(result.store_path, writable=False) as store:
+        rows = store.evaluations("ok")
+    assert rows and all(r.cycles_source == "slowrun" and r.cycles > 1_000_000 for r in rows)
+    assert all(r.extra["measurement"]["label"] == "estimated (slowrun)" for r in rows)
+    assert all(r.extra["measurement"]["log_path"].endswith("run.log") for r in rows)
+    assert slowrun.calls == len(rows) and slowrun.peak == 3  # three at once, never more
+
+
+def test_one_measurement_worker_measures_one_candidate_at_a_time(slowrun, tmp_path):
+    run(_config(tmp_path, generations=1))
+    assert slowrun.peak == 1 and slowrun.calls >= 6
+
+
+def test_a_failed_measurement_fails_that_candidate_only(slowrun, tmp_path, monkeypatch):
+    monkeypatch.setattr(SlowRunTarget, "FAIL_EVERY", 3)
+    result = run(_config(tmp_path, measure_workers=2))
+    with Store.open(result.store_path, writable=False) as store:
+        failed = store.evaluations("failed")
+        ok = store.evaluations("ok")
+    assert failed and ok
+    assert all("measurement failed" in r.reason and "simulated run failure" in r.reason for r in failed)
+    assert all(r.error is not None and r.cycles is None for r in failed)  # the accuracy is kept
+
+
+def test_a_cheap_target_keeps_latency_next_to_the_accuracy(tmp_path):
+    config = SearchConfig(population=6, generations=1, evaluator=FAKE, objectives=("latency",),
+                          store=str(tmp_path / "e.sqlite"), input_size=64)
+    assert config.need_latency and not config.uses_measurement_pool
+
+
+def test_board_ports_give_one_worker_each(tmp_path):
+    ports = ("/dev/ttyUSB0", "/dev/ttyUSB1")
+    config = SearchConfig(target="board", objectives=("latency",), ports=ports, measure_workers=5,
+                          store=str(tmp_path / "b.sqlite"))
+    pool = MeasurementPool(config)
+    try:
+        assert pool.workers == 2
+        targets = [pool._targets.get() for _ in range(2)]
+        assert sorted(t.settings.port for t in targets) == list(ports)  # type: ignore[attr-defined]
+    finally:
+        pool.close()
+
+
+def test_ports_are_for_a_target_that_runs_on_a_device():
+    with pytest.raises(ConfigError, match="ports name the devices"):
+        SearchConfig(target="gvsoc", ports=("/dev/ttyUSB0",))
+    with pytest.raises(ConfigError, match="measure_workers must be an integer >= 1"):
+        SearchConfig(measure_workers=0)
+
+
+def test_measurement_settings_may_change_when_resuming(slowrun, tmp_path):
+    config = _config(tmp_path, generations=1)
+    run(config)
+    run(config.merge({"generations": 2, "measure_workers": 2}), resume=config.store)
+    assert slowrun.peak <= 2
