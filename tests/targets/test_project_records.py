@@ -10,11 +10,13 @@ import pytest
 
 from fmas_hw.cli.main import main
 from fmas_hw.errors import MeasurementError
+from fmas_hw.gap8.candidate_file import CandidateSpec
 from fmas_hw.gap8.project import write_project
 from fmas_hw.space import MobileNetV2Space
 from fmas_hw.targets.calibrate import calibrate
 from fmas_hw.targets.cycle_model import layer_cycles, load_cycle_model
 from fmas_hw.targets.estimate import EstimateTarget
+from fmas_hw.targets.online_model import OnlineCycleModel
 from fmas_hw.targets.project_records import latest_run_log, project_records
 
 MB = MobileNetV2Space()
@@ -95,3 +97,14 @@ def test_log_of_another_project_is_refused(project, tmp_path):
 def test_cli_needs_exactly_one_source(project, capsys):
     assert main(["calibrate"]) != 0
     assert "--measurements FILE or one or more --project DIR" in capsys.readouterr().err
+
+
+def test_records_carry_the_layer_geometry_the_cycle_cache_keys_on(project):
+    truth = _true_cycles(project, 1.3)
+    _write_run_log(project, "gvsoc-20261126T080000Z.log", truth)
+    online = OnlineCycleModel.from_file()
+    online.observe(project_records(project), "gvsoc")
+    spec = CandidateSpec(MB.decode(GENOME), classes=5, alpha=0.35, input_size=64)
+    estimate = EstimateTarget(input_size=64, online=online).measure_candidate(spec)
+    assert estimate.total_cycles == sum(truth.values())  # every layer from its measurement
+    assert estimate.tool_versions["cache_layers"] == f"{len(truth)}/{len(truth)}"

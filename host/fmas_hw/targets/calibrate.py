@@ -203,6 +203,11 @@ def fit_scale(records: list[Record], model: CycleModel) -> Calibration:
                        _rms(log_errors(records, new)), len(records), "scale")
 
 
+def informed_constants(features: list[LayerFeatures]) -> list[str]:
+    """The constants (of :data:`FIT_RULES`) that layers like ``features`` inform."""
+    return [name for name, informs in FIT_RULES.items() if informs(features)]
+
+
 def fit_constants(records: list[Record], model: CycleModel) -> Calibration:
     """Refit the constants the records inform, at scale 1 (see the module docstring).
 
@@ -213,7 +218,7 @@ def fit_constants(records: list[Record], model: CycleModel) -> Calibration:
 
     base = rescaled(model, 1.0)
     features = [r.features for r in records]
-    names = [name for name, informs in FIT_RULES.items() if informs(features)]
+    names = informed_constants(features)
     if len(records) < len(names):
         raise ConfigError(f"{len(records)} measured layers cannot fit {len(names)} constants "
                           f"({', '.join(names)}): measure more layers or use --scale-only")

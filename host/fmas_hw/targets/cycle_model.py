@@ -192,6 +192,9 @@ class LayerFeatures:
         l3_bytes: HyperRAM bytes (spilled activations, streamed constants).
         runs: False for layers that run no kernel (stacked concatenations, crops merged into
             their resize): 0 cycles, left out of per-layer reports.
+        extra: what the model does not use but the hardware may: for a layer of a graph,
+            :func:`layer_geometry` (shapes, kernel, tile, placement), which keys the per-layer
+            cache of measured cycles (:mod:`.layer_cache`). Not compared, not in :meth:`to_dict`.
     """
 
     name: str
@@ -220,8 +223,24 @@ def _ops(node: Node) -> int:
     return h * w * c  # element-wise kinds and resizes: one op per output byte
 
 
+def layer_geometry(node: Node, row: LayerMemory) -> dict[str, Any]:
+    """The layer's configuration beyond what the model uses (:attr:`LayerFeatures.extra`).
+
+    Two layers with equal model features can still run different AutoTiler kernels (a 3x3
+    convolution on a small map and a 1x1 on a large one can have equal MACs), so measured
+    cycles are only reused for layers equal in all of this too.
+    """
+    tile = row.tile
+    return {"in_shape": tuple(node.in_shape), "out_shape": tuple(node.out_shape),
+            "kernel": tuple(node.kernel), "strides": tuple(node.stride), "dilations": tuple(node.dilation),
+            "padding": tuple(node.padding), "activation": node.activation,
+            "tile_shape": (tile.rows, tile.channels, tile.in_channels) if tile else None,
+            "tile_bytes": tile.bytes if tile else None, "weights_in_l2": row.weights_in_l2,
+            "in_l3_bytes": row.in_l3_bytes, "out_l3_bytes": row.out_l3_bytes}
+
+
 def layer_features(node: Node, row: LayerMemory) -> LayerFeatures:
-    """Features of one graph node with its memory-plan row."""
+    """Features of one graph node with its memory-plan row (its geometry in ``extra``)."""
     tile = row.tile
     return LayerFeatures(
         name=node.name, kind=node.op, ops=_ops(node), in_channels=node.in_shape[2],
@@ -229,7 +248,7 @@ def layer_features(node: Node, row: LayerMemory) -> LayerFeatures:
         dilation=max(node.dilation) if node.op == "depthwise" else 1,
         interpolation=node.interpolation, tiles=tile.count if tile else 1,
         l1_bytes=tile.traffic if tile else 0, l3_bytes=row.l3_bytes,
-        runs=node.op != "concat" and row.merged_into is None)
+        runs=node.op != "concat" and row.merged_into is None, extra=layer_geometry(node, row))
 
 
 def graph_features(graph: Gap8Graph, plan: MemoryPlan) -> list[LayerFeatures]:

@@ -13,6 +13,13 @@ Two ways in:
   interface, on a generated project folder: only its ``candidate.json``
   (:mod:`fmas_hw.gap8.candidate_file`) is read. ``run`` keeps its result as
   ``<project>/logs/estimate.json`` (measurement + per-layer features).
+
+By default the figures come from the cycle-model file alone, as they always have. Given an
+:class:`~fmas_hw.targets.online_model.OnlineCycleModel` (``EstimateTarget(online=...)``), a search's
+estimate learns from what it measured: layers measured before take their measured cycles, the
+others the refitted model's; each measurement's ``tool_versions`` then names the online model's
+version (``cycle_model_version``) and how many layers came from measurements (``cache_layers``).
+It is still an estimate (``estimated=True``): the candidate as a whole was not run.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ..errors import ConfigError
 from ..gap8.arch_graph import arch_graph
 from ..gap8.candidate_file import GAP8_INPUT_SIZE, CandidateSpec, read_candidate
 from ..gap8.memory import MemoryPlan, plan_memory
@@ -36,6 +44,7 @@ from .cycle_model import (
     model_identity,
     network_cycles,
 )
+from .online_model import CACHE, OnlineCycleModel
 from .registry import TargetOptions
 
 RESULT_FILE = "logs/estimate.json"
@@ -49,9 +58,12 @@ class EstimateTarget(Target):
             ``$FMAS_CYCLE_MODEL`` or the packaged ``hw/gap8_cycle_model.toml``.
         input_size: adapted input size (384 on GAP8).
         cluster_freq_hz: clock used for the latency; default from ``hw/gap8.toml``.
+        online: a cycle model refitted from measurements, on top of the same cycle-model file
+            (default None: the file's model, unchanged).
 
     Raises:
-        ConfigError: the cycle-model file is missing or malformed.
+        ConfigError: the cycle-model file is missing or malformed, or ``online`` was built on
+            another cycle model.
     """
 
     name: ClassVar[str] = "estimate"
@@ -60,11 +72,16 @@ class EstimateTarget(Target):
     default_timeout_s: float = 120.0
 
     def __init__(self, model_file: str | Path | None = None, input_size: int = GAP8_INPUT_SIZE,
-                 cluster_freq_hz: int | None = None) -> None:
+                 cluster_freq_hz: int | None = None, online: OnlineCycleModel | None = None) -> None:
         self.model_file = model_file
         self.model: CycleModel = load_cycle_model(model_file)
         self.input_size = int(input_size)
         self.cluster_freq_hz = int(cluster_freq_hz or load_hw()["chip"]["cluster_freq_hz"])
+        if online is not None and online.base_identity != model_identity(model_file):
+            raise ConfigError(f"the online cycle model is built on {online.base_identity}, the estimate "
+                              f"reads {model_identity(model_file)}: build it with "
+                              "OnlineCycleModel.from_file() of the same file")
+        self.online = online
 
     @classmethod
     def from_options(cls, options: TargetOptions) -> EstimateTarget:
@@ -72,7 +89,10 @@ class EstimateTarget(Target):
         return cls(model_file=options.cycle_model)
 
     def identity(self) -> str:
-        """``estimate:<cycle-model file>@<digest of its content>``."""
+        """``estimate:<cycle-model file>@<digest of its content>``, with an online model
+        ``estimate:<file>@<digest>+refit<version>`` (it changes with every refit)."""
+        if self.online is not None:
+            return f"{self.name}:{self.online.identity()}"
         return f"{self.name}:{model_identity(self.model_file)}"
 
     # -- from an architecture -------------------------------------------------------------------
@@ -133,6 +153,8 @@ class EstimateTarget(Target):
 
     def measurement(self, features: list[LayerFeatures], plan: MemoryPlan | None = None) -> Measurement:
         """The :class:`Measurement` of already computed layer features."""
+        if self.online is not None:
+            return self._online_measurement(self.online, features, plan)
         cycles = network_cycles(features, self.model)
         per_layer = [LayerCycles(name, c, f.ops) for (name, c), f in zip(cycles, features, strict=True)
                      if f.runs]
@@ -141,6 +163,21 @@ class EstimateTarget(Target):
         if plan is not None:
             versions["memory_fits"] = str(plan.fits)
         return Measurement(sum(c for _, c in cycles), per_layer, self.cluster_freq_hz, "estimate",
+                           True, versions)
+
+    def _online_measurement(self, online: OnlineCycleModel, features: list[LayerFeatures],
+                            plan: MemoryPlan | None) -> Measurement:
+        """The estimate of the online model: measured cycles for layers measured before."""
+        predicted = online.predict(features)
+        ops = {f.name: f.ops for f in features}
+        per_layer = [LayerCycles(p.name, p.cycles, ops[p.name]) for p in predicted]
+        cached = sum(p.source == CACHE for p in predicted)
+        versions = {"cycle_model": online.model.name, "cycle_model_file": self.model.source,
+                    "scale": f"{online.model.scale:g}", **online.versions(),
+                    "cache_layers": f"{cached}/{len(predicted)}"}
+        if plan is not None:
+            versions["memory_fits"] = str(plan.fits)
+        return Measurement(sum(p.cycles for p in predicted), per_layer, self.cluster_freq_hz, "estimate",
                            True, versions)
 
     # -- the Target interface --------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import MeasurementError
@@ -108,8 +109,11 @@ def project_records(project: str | Path, run_log: str | Path | None = None) -> l
         if row is None or row["ir"][0] not in by_node:
             unknown.append(layer.name)
             continue
-        data = {**by_node[row["ir"][0]].to_dict(), "name": layer.name, "cycles": layer.cycles}
-        records.append(record_from_dict(data, f"{path}: {layer.name}"))
+        node = by_node[row["ir"][0]]
+        record = record_from_dict({**node.to_dict(), "name": layer.name, "cycles": layer.cycles},
+                                  f"{path}: {layer.name}")
+        # the node's geometry too: the per-layer cycle cache keys on it (.layer_cache)
+        records.append(Record(replace(record.features, extra=dict(node.extra)), record.cycles))
     if not records:
         raise MeasurementError(f"none of the {len(measured)} kernels in {path} is in {project}/model/layers.json: "
                                "the log belongs to another project, or the project was regenerated after the run")
