@@ -9,23 +9,34 @@ A measurement worker is a thread of the search process that owns one target inst
 is a ``make run`` subprocess (GVSoC) or a serial read (board), so threads overlap it fully, and
 each board port gets its own worker (``ports``). The workers share one
 :class:`~fmas_hw.gap8.projects.GeneratedProjects`, which generates one project at a time.
+
+Every measured run also teaches the estimate: its per-kernel cycles (the run log joined with the
+project's layer table, as ``fmas-hw calibrate`` reads them) go to an
+:class:`~fmas_hw.targets.online_model.OnlineCycleModel`, kept beside the store
+(``<store>.layers.json``) and reloaded when the search resumes.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, FmasError
 from ..gap8.candidate_file import CandidateSpec
 from ..gap8.projects import GeneratedProjects
 from ..model.manifest import build_options
 from ..space import Arch
 from ..targets.base import Measurement, Target
+from ..targets.cycle_model import load_cycle_model, model_identity
+from ..targets.online_model import STATE_SUFFIX, OnlineCycleModel
+from ..targets.project_records import project_records
 from ..targets.registry import TargetOptions, open_target
 from .config import SearchConfig
+
+log = logging.getLogger(__name__)
 
 
 class MeasurementPool:
@@ -51,6 +62,8 @@ class MeasurementPool:
         self._projects = GeneratedProjects(Path(config.projects_dir), weights=config.weights)
         self._classes, self._alpha = build_options(config.weights, config.backbone, config.classes, config.alpha)
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="fmas-measure")
+        self.learned_path = Path(str(config.store) + STATE_SUFFIX)
+        self.online = _online_model(self.learned_path)
 
     def submit(self, arch: Arch) -> Future[tuple[Measurement, float]]:
         """Measure ``arch`` on the next free worker; the future holds the measurement and its
@@ -61,10 +74,33 @@ class MeasurementPool:
         target = self._targets.get()  # blocks only if more jobs run than targets exist (never)
         try:
             started = time.perf_counter()
-            return target.measure_candidate(spec, self._projects), time.perf_counter() - started
+            measured = target.measure_candidate(spec, self._projects)
+            seconds = time.perf_counter() - started
         finally:
             self._targets.put(target)
+        self._learn(spec, measured)
+        return measured, seconds
+
+    def _learn(self, spec: CandidateSpec, measured: Measurement) -> None:
+        """Refit the online estimate from the run (a run it cannot learn from is only logged:
+        the measurement itself stands)."""
+        if not measured.log_path:
+            return
+        try:
+            records = project_records(self._projects.folder(spec), measured.log_path)
+            self.online.observe(records, measured.source)
+            self.online.save(self.learned_path)
+        except (FmasError, OSError) as exc:
+            log.warning("the estimate did not learn from %s: %s", measured.log_path, exc)
 
     def close(self) -> None:
         """Stop: running measurements finish, queued ones are cancelled."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _online_model(path: Path) -> OnlineCycleModel:
+    """The online model a resumed search saved at ``path``, else a fresh one on the cycle model
+    of ``$FMAS_CYCLE_MODEL`` (or the packaged one)."""
+    if path.is_file():
+        return OnlineCycleModel.load(path, load_cycle_model(), model_identity())
+    return OnlineCycleModel.from_file()
