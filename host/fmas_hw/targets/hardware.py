@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import ClassVar
 
 from ..errors import ConfigError
 from ..gap8.candidate_file import CandidateSpec
@@ -31,6 +32,8 @@ class HardwareTarget(Target):
         settings: build and run arguments, limits and clock (:class:`~.hardware_settings.HardwareSettings`).
         env: environment to find the SDK in and run make with; ``None`` uses ``os.environ``.
     """
+
+    needs_project: ClassVar[bool] = True
 
     def __init__(self, settings: HardwareSettings, env: Mapping[str, str] | None = None) -> None:
         self.settings = settings
