@@ -119,10 +119,12 @@ def test_measure_is_prepare_then_run(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_registry_knows_every_target_once() -> None:
-    assert target_names() == ("estimate", "gvsoc", "board")
+    assert target_names() == ("estimate", "gvsoc", "board", "simulated")
     assert get_target("gvsoc").name == "gvsoc"
     assert get_target("board", settings=BoardSettings.from_hw(port="/dev/ttyUSB1")).needs_exclusive_device
-    assert [target_class(n).measures_hardware for n in target_names()] == [False, True, True]
+    assert [target_class(n).measures_hardware for n in target_names()] == [False, True, True, False]
+    assert [target_class(n).needs_project for n in target_names()] == [False, True, True, True]
+    assert all(target_class(n).summary for n in target_names())
 
 
 def test_targets_take_the_command_line_settings_that_concern_them(tmp_path: Path) -> None:

@@ -1,9 +1,10 @@
-"""``fmas-hw measure``: GAP8 cycles of one candidate on a target (estimate, gvsoc or board).
+"""``fmas-hw measure``: GAP8 cycles of one candidate on a target (estimate, gvsoc, board, simulated).
 
 The candidate is given either by ``--backbone/--genome`` or by a generated project (``--project``,
-written by ``fmas-hw export``). The estimate works from the architecture directly; GVSoC and the
-board need the project, which is generated into ``--work-dir`` when only a genome is given.
-Every figure is printed with its label: "estimated (estimate)" or "measured (gvsoc|board)".
+written by ``fmas-hw export``). The estimate works from the architecture directly; GVSoC, the
+board and the simulated target need the project, which is generated into ``--work-dir`` when only
+a genome is given. Every figure is printed with its label: "estimated (estimate)", "estimated
+(simulated)" or "measured (gvsoc|board)".
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from .options import (
 @json_option
 @weights_option
 @click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("fmas-projects"),
-              show_default=True, help="Where gvsoc/board projects are generated from --genome.")
+              show_default=True, help="Where the projects of gvsoc/board/simulated are generated from --genome.")
 @cycle_model_option
 @click.option("--port", envvar="FMAS_BOARD_PORT", default=None, help="Board UART (default: found by USB id).")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=None,
@@ -76,7 +77,7 @@ def _measure_candidate(target, spec: CandidateSpec, weights: str | None, work_di
 
     result = target.measure_candidate(spec, GeneratedProjects(work_dir, weights=weights), timeout_s)
     where = spec.describe()
-    if target.measures_hardware:
+    if target.needs_project:
         where += f", project {work_dir / spec.arch.key}"
     return result, where, target.layer_features(spec) if with_features else None
 

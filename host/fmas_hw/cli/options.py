@@ -17,7 +17,7 @@ import click
 
 from ..errors import FmasError
 from ..space import SPACES, Arch, get_space
-from ..targets.registry import DEFAULT_TARGET, target_names
+from ..targets.registry import DEFAULT_TARGET, target_class, target_names
 
 
 @dataclass(frozen=True)
@@ -75,9 +75,12 @@ classes_option = click.option(
 alpha_option = click.option(
     "--alpha", type=click.FloatRange(min=0.05), default=None,
     help="Width multiplier of the backbone (default: the weights' manifest, else 1.0).")
+#: ``--target``'s help: every registered target with its one-line summary.
+TARGET_HELP = ("Where the cycles come from: "
+               + "; ".join(f"{name}, {target_class(name).summary}" for name in target_names()) + ".")
 target_option = click.option(
     "--target", "target_name", type=click.Choice(target_names()), default=DEFAULT_TARGET,
-    show_default=True, help="Where the cycles come from.")
+    show_default=True, help=TARGET_HELP)
 cycle_model_option = click.option(
     "--cycle-model", type=click.Path(exists=True, dir_okay=False), envvar="FMAS_CYCLE_MODEL",
     default=None, help="Cycle-model TOML of the estimate target (fmas-hw calibrate output).")

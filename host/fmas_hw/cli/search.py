@@ -18,6 +18,7 @@ from ..search.progress import print_summary
 from ..space import SPACES
 from ..targets.registry import target_names
 from .options import (
+    TARGET_HELP,
     alpha_option,
     classes_option,
     echo_json,
@@ -34,7 +35,7 @@ from .options import (
               help=f"Cost objective(s) besides the error: {', '.join(OBJECTIVES)}; repeat the "
                    "option or give a comma list  [default: flops]")
 @click.option("--target", type=click.Choice(target_names()), default=None,
-              help="Where GAP8 cycles come from  [default: estimate]")
+              help=f"{TARGET_HELP}  [default: estimate]")
 @click.option("--data", type=click.Path(exists=True, file_okay=False), default=None,
               help="VOC-format data set folder (its val.txt gives the validation subset).")
 @weights_option

@@ -41,6 +41,7 @@ from .candidate_file import GAP8_INPUT_SIZE, CandidateSpec, candidate_record, wr
 from .codegen import AtModel, lower, reads_padding_on_both_sides
 from .graph import Gap8Graph, extract_graph
 from .int8_reference import output_int8
+from .kernel_table import KERNEL_TABLE, kernel_rows
 from .memory import plan_memory
 from .naming import c_comment, c_string, check_prefix
 from .quantize import QuantizedGraph, quantize_graph, quantize_input, write_tensor
@@ -120,7 +121,7 @@ def write_project(arch: Arch, supernet_or_model: Any, out_dir: str | Path, *, cl
     record = candidate_record(CandidateSpec(arch, classes, alpha, input_size), prefix, route, adapted.changes)
     write_candidate(out, record)
     candidate = record.to_dict()
-    _write_json(out / "model" / "layers.json", layer_table(at_model, graph, qgraph))
+    _write_json(out / KERNEL_TABLE, layer_table(at_model, graph, qgraph))
     _write_memory_plan(out, graph)
     exports["memory_plan"] = "memory_plan.json"
     context = project_context(candidate, at_model, qgraph, prefix, route, input_q, calibration,
@@ -200,18 +201,13 @@ def layer_table(model: AtModel, graph: Gap8Graph, qgraph: QuantizedGraph) -> lis
     """One row per AutoTiler kernel: C name, generator and arguments, Keras layers, scales.
 
     The C names are those the firmware prints in ``FMAS:LAYER name=...``: this table maps the
-    measured cycles back to the Keras layers.
+    measured cycles back to the Keras layers. The rows are :func:`~.kernel_table.kernel_rows`
+    (what a light project holds too) plus the kernel's quantisation scales.
     """
-    rows = []
-    for layer in model.layers:
-        node = graph.node(layer.ir[0])
+    rows = kernel_rows(model, graph)
+    for row, layer in zip(rows, model.layers, strict=True):
         q = qgraph.nodes[layer.ir[-1]]
-        rows.append({
-            "name": layer.name, "generator": layer.generator, "args": layer.args,
-            "ctrl": dict(layer.ctrl), "ir": list(layer.ir),
-            "keras_layers": [k for name in layer.ir for k in graph.node(name).keras_layers],
-            "op": node.op, "in_scales": list(q.in_scales), "out_scale": q.out_scale,
-        })
+        row.update({"in_scales": list(q.in_scales), "out_scale": q.out_scale})
     return rows
 
 

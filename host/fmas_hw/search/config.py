@@ -145,8 +145,9 @@ class SearchConfig:
 
     @property
     def need_latency(self) -> bool:
-        """Measure cycles: for a latency objective or constraint, and always with the cheap
-        analytical 'estimate' target, so every candidate records all three costs (SPEC §4)."""
+        """Measure cycles: for a latency objective or constraint, and always with a cheap target
+        (one that needs no project, e.g. the analytical 'estimate'), so every candidate records
+        all three costs (SPEC §4)."""
         cheap = not target_class(self.target).needs_project
         return "latency" in self.objectives or self.max_cycles is not None or cheap
 

@@ -4,9 +4,11 @@ A :class:`Target` answers one question, the GAP8 cycles of a candidate network
 (:meth:`Target.measure_candidate`), as a :class:`Measurement` (cluster cycles, per layer and in
 total). Three implementations share it (SPEC §6.3, registered in :mod:`.registry`): ``estimate``
 (analytical cycle model, needs nothing installed), ``gvsoc`` (GAP SDK simulator) and ``board``
-(a GAP8 board over UART); the two hardware targets measure a generated GAP8 project, which they
-get from a :class:`ProjectSource`. Every target also names what decides its figures besides the
-candidate (:meth:`Target.identity`), so results measured under another identity are never mixed.
+(a GAP8 board over UART); a fourth, ``simulated``, stands in for the hardware in tests and
+benchmarks only. The targets that measure a project (:attr:`Target.needs_project`: the two
+hardware targets and the simulated one) get it from a :class:`ProjectSource`. Every target also
+names what decides its figures besides the candidate (:meth:`Target.identity`), so results
+measured under another identity are never mixed.
 
 A measurement always says where its figures come from (:attr:`Measurement.label`): an estimate is
 never presented as a measurement.
@@ -67,7 +69,8 @@ class Measurement:
         total_cycles: cluster-clock cycles of one inference.
         per_layer: per-node cycles, in execution order (may be empty for a whole-network figure).
         cluster_freq_hz: cluster clock used to turn cycles into time.
-        source: the name of the target that produced it (``"estimate"``, ``"gvsoc"``, ``"board"``).
+        source: the name of the target that produced it (``"estimate"``, ``"gvsoc"``, ``"board"``,
+            ``"simulated"``).
         estimated: True when the figures come from a model, not from running the firmware.
         tool_versions: versions of the tools involved (SDK tag, AutoTiler, protocol, model...).
         log_path: the kept log of the build/run, when there is one.
@@ -122,7 +125,8 @@ class Measurement:
 
     @property
     def label(self) -> str:
-        """``"estimated (estimate)"`` or ``"measured (gvsoc)"`` / ``"measured (board)"``."""
+        """``"estimated (estimate)"``, ``"estimated (simulated)"`` or ``"measured (gvsoc)"`` /
+        ``"measured (board)"``."""
         kind = "estimated" if self.estimated else "measured"
         return f"{kind} ({self.source})"
 
@@ -179,8 +183,12 @@ class Measurement:
 
 
 class ProjectSource(Protocol):
-    """Where a hardware target gets the generated GAP8 project of a candidate
+    """Where a target that measures a project gets the GAP8 project of a candidate
     (:class:`fmas_hw.gap8.projects.GeneratedProjects`)."""
+
+    def folder(self, spec: CandidateSpec) -> Path:
+        """Where the project of ``spec`` is (or will be) written; nothing is generated."""
+        ...
 
     def project_for(self, spec: CandidateSpec) -> Path:
         """The project folder of ``spec``, generated when needed."""
@@ -196,16 +204,20 @@ class Target(ABC):
     Attributes:
         name: registry name (``"estimate"``, ``"gvsoc"``, ``"board"``).
         title: how reports name the target (``"estimate"``, ``"GVSoC"``, ``"board"``).
+        summary: one line on what the target is, for ``--target``'s help.
         measures_hardware: True when the cycles come from executing the compiled firmware (on the
-            GVSoC simulator or on a chip), False for an analytical estimate.
-        needs_project: True when a measurement runs a generated project (seconds to minutes
-            each: the search measures such candidates on its measurement workers).
+            GVSoC simulator or on a chip), False for a model's figures (the analytical estimate,
+            the simulated target): decides the "measured" / "estimated" label.
+        needs_project: True when :meth:`measure_candidate` measures a per-candidate project
+            folder (and so needs a :class:`ProjectSource`, a work folder, and time); False for a
+            target that answers from the architecture alone, cheaply.
         needs_exclusive_device: True when runs must be serialised on one physical device.
         default_timeout_s: run timeout used when :meth:`run` gets ``timeout_s=None``.
     """
 
     name: ClassVar[str]
     title: ClassVar[str]
+    summary: ClassVar[str] = ""
     measures_hardware: ClassVar[bool]
     needs_project: ClassVar[bool] = False
     needs_exclusive_device: ClassVar[bool] = False
@@ -231,13 +243,13 @@ class Target(ABC):
 
         Args:
             spec: the candidate and its network options.
-            projects: where a target that runs firmware gets the candidate's GAP8 project.
+            projects: where a target that needs a project gets the candidate's GAP8 project.
             timeout_s: limit of one run (see :meth:`run`).
 
         Raises:
             ConfigError: the target needs ``projects`` and got none.
             AdaptationError: the candidate cannot run on GAP8.
-            The errors of :meth:`measure` for a target that runs firmware.
+            The errors of :meth:`measure` for a target that needs a project.
         """
 
     def layer_features(self, spec: CandidateSpec) -> list[dict[str, Any]] | None:

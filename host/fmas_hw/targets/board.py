@@ -46,6 +46,7 @@ class BoardTarget(HardwareTarget):
 
     name: ClassVar[str] = "board"
     title: ClassVar[str] = "board"
+    summary: ClassVar[str] = "a GAP8 board over UART (needs the GAP SDK and a board)"
     measures_hardware: ClassVar[bool] = True
     needs_exclusive_device: ClassVar[bool] = True
     settings: BoardSettings

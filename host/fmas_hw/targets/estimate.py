@@ -68,6 +68,7 @@ class EstimateTarget(Target):
 
     name: ClassVar[str] = "estimate"
     title: ClassVar[str] = "estimate"
+    summary: ClassVar[str] = "the analytical GAP8 cycle model (needs nothing)"
     measures_hardware: ClassVar[bool] = False
     default_timeout_s: float = 120.0
 

@@ -39,6 +39,7 @@ class GvsocTarget(HardwareTarget):
 
     name: ClassVar[str] = "gvsoc"
     title: ClassVar[str] = "GVSoC"
+    summary: ClassVar[str] = "the GAP SDK's GVSoC simulator (needs the GAP SDK)"
     measures_hardware: ClassVar[bool] = True
     settings: GvsocSettings
 

@@ -1,6 +1,6 @@
 """Calibration records from measured projects: ``fmas-hw calibrate --project DIR``.
 
-A GVSoC or board run of a generated project prints one ``FMAS:LAYER name=<kernel> cycles=...``
+A GVSoC, board or simulated run of a project prints one ``FMAS:LAYER name=<kernel> cycles=...``
 line per AutoTiler kernel, and the run log is kept in ``<project>/logs/``. The project's
 ``model/layers.json`` maps each kernel name to the graph nodes it computes, and the estimate
 target gives the cycle model's features of those nodes for the project's candidate
@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..errors import MeasurementError
 from ..gap8.candidate_file import project_route, read_candidate
+from ..gap8.kernel_table import read_kernel_table
 from .base import Measurement
 from .calibrate import Record, record_from_dict
 from .estimate import EstimateTarget
@@ -25,19 +26,19 @@ from .protocol import parse_log
 
 log = logging.getLogger(__name__)
 
-#: Run logs the hardware targets keep: ``<gvsoc|board>-<UTC timestamp>[-<n>].log``.
-RUN_LOG = re.compile(r"^(?:gvsoc|board)-(?P<stamp>\d{8}T\d{6}Z)(?:-(?P<n>\d+))?\.log$")
+#: Run logs the targets that run a project keep: ``<gvsoc|board|simulated>-<UTC timestamp>[-<n>].log``.
+RUN_LOG = re.compile(r"^(?:gvsoc|board|simulated)-(?P<stamp>\d{8}T\d{6}Z)(?:-(?P<n>\d+))?\.log$")
 
 
 def latest_run_log(project: Path) -> Path:
-    """The newest GVSoC or board run log of ``project``.
+    """The newest GVSoC, board or simulated run log of ``project``.
 
     Raises:
         MeasurementError: the project has no run log yet.
     """
     logs = {p: m for p in (project / "logs").glob("*.log") if (m := RUN_LOG.match(p.name))}
     if not logs:
-        raise MeasurementError(f"{project} has no GVSoC or board run log in logs/: measure it first "
+        raise MeasurementError(f"{project} has no GVSoC, board or simulated run log in logs/: measure it first "
                                f"(`fmas-hw measure --target gvsoc --project {project}`)")
     return max(logs, key=lambda p: (logs[p]["stamp"], int(logs[p]["n"] or 0)))
 
@@ -72,20 +73,11 @@ def checked_output(measurement: Measurement) -> Measurement:
     return measurement
 
 
-def _kernel_table(project: Path) -> dict[str, dict]:
-    path = project / "model" / "layers.json"
-    try:
-        return {row["name"]: row for row in json.loads(path.read_text())}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise MeasurementError(f"{path} is missing or unreadable ({exc}): regenerate the project with "
-                               "`fmas-hw export`") from exc
-
-
 def project_records(project: str | Path, run_log: str | Path | None = None) -> list[Record]:
     """Calibration records of one measured project.
 
     Args:
-        project: a project written by ``fmas-hw export`` and measured on GVSoC or a board.
+        project: a project written by ``fmas-hw export`` and measured on GVSoC, a board or the simulated target.
         run_log: the run log to read (default: the newest in ``<project>/logs``).
 
     Returns:
@@ -99,7 +91,7 @@ def project_records(project: str | Path, run_log: str | Path | None = None) -> l
     project = Path(project)
     path = Path(run_log) if run_log else latest_run_log(project)
     measured = parse_log(path).layers
-    table = _kernel_table(project)
+    table = read_kernel_table(project)
     spec = read_candidate(project).spec
     features, _ = EstimateTarget().features(spec.arch, spec.classes, spec.alpha, spec.input_size)
     by_node = {f.name: f for f in features}

@@ -203,7 +203,7 @@ def format_table(rows: list[Row], tolerance: float) -> str:
 
 
 def measure_reference(ref: Reference, target: Target, work_dir: str | Path | None = None) -> Measurement:
-    """Cycles of one reference on ``target``; a target that runs firmware measures the reference's
+    """Cycles of one reference on ``target``; a target that needs a project measures the reference's
     project ``<work_dir>/<reference name>``, generated from initialiser weights unless it is there
     (cycles do not depend on the weight values).
 
@@ -212,7 +212,7 @@ def measure_reference(ref: Reference, target: Target, work_dir: str | Path | Non
         MeasurementError: the target failed (see :meth:`Target.measure`).
     """
     if work_dir is None:
-        if target.measures_hardware:
+        if target.needs_project:
             raise ConfigError(f"measuring on {target.name} generates a GAP8 project per reference: "
                               "pass --work-dir DIR")
         return target.measure_candidate(ref.spec)
