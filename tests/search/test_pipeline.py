@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -14,6 +16,7 @@ from fmas_hw.search.measurement_pool import MeasurementPool
 from fmas_hw.store import Store
 from fmas_hw.targets import registry
 from fmas_hw.targets.base import Measurement, Target
+from fmas_hw.targets.online_model import STATE_SUFFIX
 from fmas_hw.targets.registry import TargetOptions
 
 from .fakes import FAKE, should_fail
@@ -137,3 +140,16 @@ def test_measurement_settings_may_change_when_resuming(slowrun, tmp_path):
     run(config)
     run(config.merge({"generations": 2, "measure_workers": 2}), resume=config.store)
     assert slowrun.peak <= 2
+
+
+def test_a_search_on_the_simulated_target_runs_the_whole_measurement_path(tmp_path):
+    config = _config(tmp_path, target="simulated", measure_workers=2, generations=2)
+    result = run(config)
+    with Store.open(result.store_path, writable=False) as store:
+        rows = store.evaluations("ok")
+    assert rows and all(r.cycles_source == "simulated" for r in rows)
+    assert all(r.extra["measurement"]["label"] == "estimated (simulated)" for r in rows)
+    logs = [Path(r.extra["measurement"]["log_path"]) for r in rows]
+    assert all(log.is_file() and log.name.startswith("simulated-") for log in logs)
+    learned = json.loads(Path(str(result.store_path) + STATE_SUFFIX).read_text())
+    assert learned["observations"] == len(rows) and learned["version"] >= 1 and learned["cache"]

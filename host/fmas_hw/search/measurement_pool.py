@@ -31,7 +31,7 @@ from ..model.manifest import build_options
 from ..space import Arch
 from ..targets.base import Measurement, Target
 from ..targets.cycle_model import load_cycle_model, model_identity
-from ..targets.online_model import STATE_SUFFIX, OnlineCycleModel
+from ..targets.online_model import STATE_SUFFIX, OnlineCycleModel, RefitPolicy
 from ..targets.project_records import project_records
 from ..targets.registry import TargetOptions, open_target
 from .config import SearchConfig
@@ -63,7 +63,11 @@ class MeasurementPool:
         self._classes, self._alpha = build_options(config.weights, config.backbone, config.classes, config.alpha)
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="fmas-measure")
         self.learned_path = Path(str(config.store) + STATE_SUFFIX)
-        self.online = _online_model(self.learned_path)
+        # Constants refitted once per round of the workers' runs (the scale after every run).
+        self.online = _online_model(self.learned_path, RefitPolicy(every=self.workers))
+        # One learner thread: a refit takes up to a few tenths of a second, which no measurement
+        # worker should wait for; runs are learnt in the order they finished.
+        self._learner = ThreadPoolExecutor(1, thread_name_prefix="fmas-learn")
 
     def submit(self, arch: Arch) -> Future[tuple[Measurement, float]]:
         """Measure ``arch`` on the next free worker; the future holds the measurement and its
@@ -78,7 +82,7 @@ class MeasurementPool:
             seconds = time.perf_counter() - started
         finally:
             self._targets.put(target)
-        self._learn(spec, measured)
+        self._learner.submit(self._learn, spec, measured)
         return measured, seconds
 
     def _learn(self, spec: CandidateSpec, measured: Measurement) -> None:
@@ -94,13 +98,14 @@ class MeasurementPool:
             log.warning("the estimate did not learn from %s: %s", measured.log_path, exc)
 
     def close(self) -> None:
-        """Stop: running measurements finish, queued ones are cancelled."""
+        """Stop: running measurements finish, queued ones are cancelled, finished runs are learnt."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._learner.shutdown(wait=True)
 
 
-def _online_model(path: Path) -> OnlineCycleModel:
+def _online_model(path: Path, policy: RefitPolicy) -> OnlineCycleModel:
     """The online model a resumed search saved at ``path``, else a fresh one on the cycle model
     of ``$FMAS_CYCLE_MODEL`` (or the packaged one)."""
     if path.is_file():
-        return OnlineCycleModel.load(path, load_cycle_model(), model_identity())
-    return OnlineCycleModel.from_file()
+        return OnlineCycleModel.load(path, load_cycle_model(), model_identity(), policy)
+    return OnlineCycleModel.from_file(policy=policy)

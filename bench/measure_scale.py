@@ -1,0 +1,96 @@
+"""Benchmark: a latency search whose measurements cost time, with 1 vs N measurement workers.
+
+The same seeded search (the paper's MobileNetV2 budget, population 12 x 25 generations) runs side
+by side on the ``simulated`` target: cycles from the cycle model under perturbed constants (a
+stand-in for GVSoC, no SDK needed), each run sleeping ``--delay`` seconds per Mcycle as a
+simulator would, through the whole measurement path (light project, run log, parse, online
+refit). Accuracy comes from the test suite's instant fake evaluator, so the wall time is the
+measurement side's. Printed: wall time, candidates measured, final-front hypervolume on the
+simulated "true" cycles, and the ratios to the sequential run.
+
+Not measured yet: ``--measure front`` (issue #14 item 2), which is not built.
+
+Usage: ``python bench/measure_scale.py [--workers 8] [--delay 0.0005] [--generations 25]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the fake evaluator lives in tests/search/fakes.py
+
+from fmas_hw.search import SearchConfig, run  # noqa: E402
+from fmas_hw.search.indicators import hypervolume, reference_point  # noqa: E402
+from fmas_hw.space import get_space  # noqa: E402
+from fmas_hw.store import Store  # noqa: E402
+from fmas_hw.targets import registry  # noqa: E402
+from fmas_hw.targets.registry import TargetOptions  # noqa: E402
+from fmas_hw.targets.simulated import SimulatedTarget  # noqa: E402
+
+FAKE = "tests.search.fakes:build_fake_evaluator"
+
+
+class DelayedSimulatedTarget(SimulatedTarget):
+    """The simulated target with the bench's delay per Mcycle (the CLI has no option for it)."""
+
+    delay: ClassVar[float] = 0.0
+
+    @classmethod
+    def from_options(cls, options: TargetOptions) -> DelayedSimulatedTarget:
+        return cls(delay_s_per_mcycle=cls.delay)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--population", type=int, default=12)
+    parser.add_argument("--generations", type=int, default=25)
+    parser.add_argument("--workers", type=int, default=8, help="measurement workers of the parallel run")
+    parser.add_argument("--delay", type=float, default=0.0005, help="simulated run seconds per Mcycle")
+    return parser.parse_args(argv)
+
+
+def search(args: argparse.Namespace, workers: int, folder: Path) -> dict[str, Any]:
+    """One search; its wall time, measured candidates and final-front hypervolume."""
+    config = SearchConfig(population=args.population, generations=args.generations, objectives=("latency",),
+                          evaluator=FAKE, target="simulated", measure_workers=workers, input_size=96,
+                          store=str(folder / f"m{workers}.sqlite"))
+    started = time.perf_counter()
+    result = run(config)
+    wall = time.perf_counter() - started
+    with Store.open(result.store_path, writable=False) as store:
+        rows = store.evaluations("ok")
+    measured = sum(r.cycles_source == "simulated" for r in rows)
+    supernet = next(r for r in rows if r.arch_key == get_space("mobilenetv2").supernet().key)
+    front = np.array([[e["error"], e["cycles"]] for e in result.front], dtype=float)
+    hv = hypervolume(front / [1.0, supernet.cycles], reference_point(1))  # as the search normalises
+    return {"workers": workers, "wall": wall, "measured": measured, "evaluated": len(rows), "hv": hv,
+            "front": len(result.front)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    DelayedSimulatedTarget.delay = args.delay
+    registry.register_target(DelayedSimulatedTarget)  # under the name "simulated", in this process
+    print(f"simulated target, {args.delay * 1e3:g} ms per Mcycle; search M={args.population} "
+          f"G={args.generations}, fake accuracy")
+    with tempfile.TemporaryDirectory() as tmp:
+        base = search(args, 1, Path(tmp))
+        wide = search(args, args.workers, Path(tmp))
+    print(f"{'case':<34} {'wall s':>8} {'measured':>9} {'front':>6} {'HV':>8} {'speed-up':>9} {'HV ratio':>9}")
+    for label, r in (("measure all, 1 worker (today)", base), (f"measure all, {args.workers} workers", wide)):
+        print(f"{label:<34} {r['wall']:8.1f} {r['measured']:>4}/{r['evaluated']:<4} {r['front']:>6} {r['hv']:8.4f} "
+              f"{base['wall'] / r['wall']:9.2f} {r['hv'] / base['hv']:9.3f}")
+    print("measure front, 8 workers          not built yet (issue #14 item 2)")
+
+
+if __name__ == "__main__":
+    main()
