@@ -9,13 +9,20 @@ import pytest
 
 from fmas_hw.errors import ConfigError
 from fmas_hw.search import SearchConfig, run
-from fmas_hw.search.measure_front import ESTIMATE, MEASURED_GEN, as_told, worth_measuring
+from fmas_hw.search.measure_front import (
+    ESTIMATE,
+    ESTIMATE_MODEL,
+    MEASURED_GEN,
+    as_told,
+    worth_measuring,
+)
 from fmas_hw.store import EvaluationRecord, Store
 from fmas_hw.targets import registry
 from fmas_hw.targets.base import Measurement, Target
+from fmas_hw.targets.estimate import EstimateTarget
 from fmas_hw.targets.registry import TargetOptions
 
-from .fakes import FAKE, mnv2_scores
+from .fakes import FAKE
 
 
 def _truth_factor(key: str) -> float:
@@ -41,7 +48,7 @@ class TruthTarget(Target):
 
     def measure_candidate(self, spec, projects=None, timeout_s=None) -> Measurement:
         type(self).measured.append(spec.arch.key)
-        cycles = int(mnv2_scores(spec.arch, 64)["cycles"] * _truth_factor(spec.arch.key))
+        cycles = int(EstimateTarget().measure_candidate(spec).total_cycles * _truth_factor(spec.arch.key))
         return Measurement(cycles, [], 175_000_000, self.name, False, {"truth": "1"})
 
     def prepare(self, project_dir) -> None:
@@ -81,15 +88,12 @@ def test_only_promising_candidates_and_the_whole_final_front_are_measured(truth,
     for r in measured:
         estimate = r.extra[ESTIMATE]
         assert estimate["source"] == "estimate" and r.extra["measurement"]["label"] == "measured (truth)"
-        assert r.cycles == int(mnv2_scores_of(r) * _truth_factor(r.arch_key))
+        assert r.cycles == int(estimate["cycles"] * _truth_factor(r.arch_key))  # the estimate it was told
     unmeasured = [r for r in rows.values() if r.cycles_source != "truth"]
     assert all(r.cycles_source == "estimate" and MEASURED_GEN not in r.extra for r in unmeasured)
-
-
-def mnv2_scores_of(record: EvaluationRecord) -> int:
-    from fmas_hw.space import get_space
-
-    return mnv2_scores(get_space("mobilenetv2").decode(record.genome), 64)["cycles"]
+    # every estimate is the online model's, and says which version made it
+    assert all(r.extra[ESTIMATE_MODEL].startswith("gap8_cycle_model.toml@") for r in unmeasured)
+    assert all("cycle_model_version" in r.extra["measurement"]["tool_versions"] for r in unmeasured)
 
 
 def test_measure_all_measures_everything(truth, tmp_path):

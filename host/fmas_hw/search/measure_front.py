@@ -34,6 +34,8 @@ from .worker import describe_failure
 MEASURED_GEN = "measured_generation"
 ESTIMATE = "estimate"
 FAILED = "measurement_failed"
+#: The online cycle model (``<base>+refit<n>``) whose estimate a row holds.
+ESTIMATE_MODEL = "estimate_model"
 #: Record field of each objective (the error is always the first).
 FIELDS = {"flops": "flops", "params": "params", "latency": "cycles"}
 
@@ -143,6 +145,7 @@ class FrontMeasurer:
         Decided on the figures known before this generation's measurements, so a resumed search
         decides as the interrupted one did.
         """
+        records = {**records, **self.refit_estimates(records)}
         before = {k: as_told(r, gen - 1) for k, r in records.items()}
         population = [as_told(r, gen - 1) for r in self.store.get_many(population_keys, self.digest).values()]
         margin = estimate_margin(self.store.evaluations("ok"), gen, self.config.measure_margin)
@@ -151,6 +154,21 @@ class FrontMeasurer:
         if supernet is not None and MEASURED_GEN not in supernet.extra and self.supernet_key not in keys:
             keys.insert(0, self.supernet_key)
         return {**records, **self.measure(gen, [records[k] for k in keys])}
+
+    def refit_estimates(self, records: dict[str, EvaluationRecord]) -> dict[str, EvaluationRecord]:
+        """New candidates' estimates redone with the online model (what the measured runs so
+        far have taught it), stored with the model's version; a row keeps the estimate it got
+        first, so a resumed search sees the same figures."""
+        self.pool.wait_learning()
+        fresh = [r for r in records.values()
+                 if r.status == "ok" and MEASURED_GEN not in r.extra and ESTIMATE_MODEL not in r.extra]
+        out = {}
+        for record in fresh:
+            estimate = self.pool.estimate(arch_from_dict(self.config.backbone, record.arch))
+            extra = {**record.extra, "measurement": provenance(estimate), ESTIMATE_MODEL: self.pool.online.identity()}
+            out[record.arch_key] = self.store.set_latency(replace(
+                record, cycles=int(estimate.total_cycles), cycles_source=estimate.source, extra=extra))
+        return out
 
     def final(self, population_keys: list[str], gen: int) -> list[str]:
         """Measure the final front until every member is measured (a measured figure can let
