@@ -4,11 +4,11 @@ The same seeded search (the paper's MobileNetV2 budget, population 12 x 25 gener
 by side on the ``simulated`` target: cycles from the cycle model under perturbed constants (a
 stand-in for GVSoC, no SDK needed), each run sleeping ``--delay`` seconds per Mcycle as a
 simulator would, through the whole measurement path (light project, run log, parse, online
-refit). Accuracy comes from the test suite's instant fake evaluator, so the wall time is the
-measurement side's. Printed: wall time, candidates measured, final-front hypervolume on the
-simulated "true" cycles, and the ratios to the sequential run.
-
-Not measured yet: ``--measure front`` (issue #14 item 2), which is not built.
+refit). Accuracy comes from the test suite's instant fake evaluator and the estimate from the
+real cycle model, so the wall time is the measurement side's. Three cases: measure-all with one
+measurement worker (the sequential baseline), measure-all with N workers, and ``--measure front``
+with N workers. Printed: wall time, candidates measured, final-front hypervolume on the simulated
+"true" cycles, and the ratios to the sequential run.
 
 Usage: ``python bench/measure_scale.py [--workers 8] [--delay 0.0005] [--generations 25]``
 """
@@ -35,7 +35,34 @@ from fmas_hw.targets import registry  # noqa: E402
 from fmas_hw.targets.registry import TargetOptions  # noqa: E402
 from fmas_hw.targets.simulated import SimulatedTarget  # noqa: E402
 
-FAKE = "tests.search.fakes:build_fake_evaluator"
+FAKE = "bench.measure_scale:build_estimating_fake"
+
+
+class EstimatingFake:
+    """The instant fake accuracy of the test suite, with the real cycle-model estimate as latency."""
+
+    def __init__(self, config) -> None:
+        from fmas_hw.targets.estimate import EstimateTarget
+        from tests.search.fakes import build_fake_evaluator
+
+        self.fake, self.estimate = build_fake_evaluator(config), EstimateTarget()
+
+    def costs(self, arch):
+        return self.fake.costs(arch)
+
+    def accuracy(self, arch):
+        return self.fake.accuracy(arch)
+
+    def latency(self, arch):
+        from fmas_hw.gap8.candidate_file import CandidateSpec
+
+        started = time.perf_counter()
+        return self.estimate.measure_candidate(CandidateSpec(arch)), time.perf_counter() - started
+
+
+def build_estimating_fake(config) -> EstimatingFake:
+    """The evaluator factory the bench's searches name."""
+    return EstimatingFake(config)
 
 
 class DelayedSimulatedTarget(SimulatedTarget):
@@ -58,11 +85,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def search(args: argparse.Namespace, workers: int, folder: Path) -> dict[str, Any]:
+def search(args: argparse.Namespace, workers: int, folder: Path, measure: str = "all") -> dict[str, Any]:
     """One search; its wall time, measured candidates and final-front hypervolume."""
     config = SearchConfig(population=args.population, generations=args.generations, objectives=("latency",),
                           evaluator=FAKE, target="simulated", measure_workers=workers, input_size=96,
-                          store=str(folder / f"m{workers}.sqlite"))
+                          measure=measure, store=str(folder / f"m{workers}-{measure}.sqlite"))
     started = time.perf_counter()
     result = run(config)
     wall = time.perf_counter() - started
@@ -85,11 +112,13 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         base = search(args, 1, Path(tmp))
         wide = search(args, args.workers, Path(tmp))
+        front = search(args, args.workers, Path(tmp), "front")
     print(f"{'case':<34} {'wall s':>8} {'measured':>9} {'front':>6} {'HV':>8} {'speed-up':>9} {'HV ratio':>9}")
-    for label, r in (("measure all, 1 worker (today)", base), (f"measure all, {args.workers} workers", wide)):
+    cases = (("measure all, 1 worker (today)", base), (f"measure all, {args.workers} workers", wide),
+             (f"measure front, {args.workers} workers", front))
+    for label, r in cases:
         print(f"{label:<34} {r['wall']:8.1f} {r['measured']:>4}/{r['evaluated']:<4} {r['front']:>6} {r['hv']:8.4f} "
               f"{base['wall'] / r['wall']:9.2f} {r['hv'] / base['hv']:9.3f}")
-    print("measure front, 8 workers          not built yet (issue #14 item 2)")
 
 
 if __name__ == "__main__":

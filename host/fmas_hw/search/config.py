@@ -22,6 +22,7 @@ from ..targets.registry import DEFAULT_TARGET, open_target, target_class, target
 from .settings import EvalSettings
 
 OBJECTIVES = ("flops", "params", "latency")
+MEASURE_MODES = ("all", "front")
 #: Keys that may change between a search and its resumption: they decide how and how long the
 #: search runs, never which candidates it asks for or what scores they get.
 RUNTIME_KEYS = frozenset({"workers", "scheduler", "store", "overlap", "generations", "measure_workers", "ports"})
@@ -63,6 +64,11 @@ class SearchConfig:
     #: one worker each: see :mod:`fmas_hw.search.measurement_pool`.
     measure_workers: int = 1
     ports: tuple[str, ...] = ()
+    #: "all": measure every candidate on the target; "front": estimate all, measure only those
+    #: that could be non-dominated (see :mod:`fmas_hw.search.measure_front`), and the final front.
+    measure: str = "all"
+    #: Least log-error assumed of the estimate when deciding what to measure (0.1: ±10 %).
+    measure_margin: float = 0.1
     #: Derived, not set by users: the target's identity (:meth:`Target.identity
     #: <fmas_hw.targets.base.Target.identity>`: the estimate's cycle-model file and digest, the
     #: SDK tag, AutoTiler and protocol versions of GVSoC and the board), recomputed by
@@ -156,6 +162,17 @@ class SearchConfig:
         """Latency on the measurement workers: for a target that runs a project per candidate
         (the accuracy workers then only evaluate accuracy)."""
         return self.need_latency and target_class(self.target).needs_project
+
+    @property
+    def measures_front(self) -> bool:
+        """``--measure front`` on a target that runs projects."""
+        return self.measure == "front" and self.uses_measurement_pool
+
+    @property
+    def worker_target(self) -> str:
+        """The target the accuracy workers score latency with: the cheap default (the estimate)
+        when only the promising candidates are measured, else the search's target."""
+        return DEFAULT_TARGET if self.measures_front else self.target
 
     @property
     def projects_dir(self) -> Path | None:
@@ -281,6 +298,12 @@ def _validate(c: SearchConfig) -> None:
            f"measure_workers must be an integer >= 1, got {c.measure_workers!r}")
     _check(isinstance(c.ports, tuple) and all(isinstance(p, str) and p for p in c.ports),
            f"ports must be a list of serial ports, got {c.ports!r}")
+    _check(c.measure in MEASURE_MODES, f"measure must be one of {list(MEASURE_MODES)}, got {c.measure!r}")
+    _check(c.measure == "all" or target_class(c.target).needs_project,
+           f"--measure front estimates first and measures the promising candidates: it needs a target "
+           f"that runs projects (gvsoc, board), not {c.target!r}")
+    _check(isinstance(c.measure_margin, int | float) and 0 <= c.measure_margin < 2,
+           f"measure_margin must be in [0, 2) (a log-error), got {c.measure_margin!r}")
     _check(not c.ports or target_class(c.target).needs_exclusive_device,
            f"ports name the devices of a target that runs on one; the {c.target!r} target takes none")
     for key in ("data", "weights"):

@@ -31,6 +31,7 @@ from ..model.manifest import build_options
 from ..space import Arch
 from ..targets.base import Measurement, Target
 from ..targets.cycle_model import load_cycle_model, model_identity
+from ..targets.estimate import EstimateTarget
 from ..targets.online_model import STATE_SUFFIX, OnlineCycleModel, RefitPolicy
 from ..targets.project_records import project_records
 from ..targets.registry import TargetOptions, open_target
@@ -68,6 +69,15 @@ class MeasurementPool:
         # One learner thread: a refit takes up to a few tenths of a second, which no measurement
         # worker should wait for; runs are learnt in the order they finished.
         self._learner = ThreadPoolExecutor(1, thread_name_prefix="fmas-learn")
+        self._estimate = EstimateTarget(online=self.online)
+
+    def estimate(self, arch: Arch) -> Measurement:
+        """The estimate of ``arch`` with what the measured runs have taught it so far."""
+        return self._estimate.measure_candidate(CandidateSpec(arch, self._classes, self._alpha))
+
+    def wait_learning(self) -> None:
+        """Return once every finished run has been learnt (the learner works in order)."""
+        self._learner.submit(lambda: None).result()
 
     def submit(self, arch: Arch) -> Future[tuple[Measurement, float]]:
         """Measure ``arch`` on the next free worker; the future holds the measurement and its

@@ -27,8 +27,8 @@ def make_backend(config: SearchConfig) -> Backend:
     """The backend ``config`` asks for: Dask when a scheduler is given, else local workers; with
     a target that runs projects, their measurements go to a measurement pool beside it."""
     accuracy = accuracy_backend(config)
-    if not config.uses_measurement_pool:
-        return accuracy
+    if not config.uses_measurement_pool or config.measures_front:
+        return accuracy  # (with --measure front the search loop measures, after each generation)
     try:
         return MeasuringBackend(accuracy, MeasurementPool(config), config.backbone)
     except BaseException:

@@ -34,6 +34,8 @@ from ..store import EvaluationRecord, GenerationRecord, Store
 from .backends import Backend
 from .config import SearchConfig
 from .indicators import feasible_front, hypervolume, reference_point
+from .measure_front import FrontMeasurer, as_told
+from .measurement_pool import MeasurementPool
 from .operators import IsolatedRandom, build_algorithm
 from .pipeline import make_backend
 from .problem import SearchProblem
@@ -68,9 +70,12 @@ def run(config: SearchConfig | dict[str, Any], resume: str | Path | None = None,
         if on_start is not None:
             on_start(store.path)
         backend = make_backend(config)
+        pool = MeasurementPool(config) if config.measures_front else None
         try:
-            return SearchLoop(config, store, backend, Progress(config.generations or 0, progress)).run()
+            return SearchLoop(config, store, backend, Progress(config.generations or 0, progress), pool).run()
         finally:
+            if pool is not None:
+                pool.close()
             backend.close()
     finally:
         store.close()
@@ -159,7 +164,8 @@ def open_store(config: SearchConfig, resume: str | Path | None) -> Store:
 class SearchLoop:
     """One search run over an open store and an evaluation backend."""
 
-    def __init__(self, config: SearchConfig, store: Store, backend: Backend, progress: Progress) -> None:
+    def __init__(self, config: SearchConfig, store: Store, backend: Backend, progress: Progress,
+                 pool: MeasurementPool | None = None) -> None:
         self.config, self.store, self.backend, self.progress = config, store, backend, progress
         self.space = get_space(config.backbone)
         self.problem = SearchProblem(self.space, config)
@@ -173,12 +179,16 @@ class SearchLoop:
         self.config_data = config.to_dict()
         self.result = SearchResult(store.path)
         self.front_keys: list[str] = []
+        self.population_keys: list[str] = []
+        self.front = None if pool is None else FrontMeasurer(config, store, pool, self.supernet_key)
 
     def run(self) -> SearchResult:
         """Run the remaining generations; returns the result with the final front."""
         for gen in range(self.config.generations or 0):
             if not self.step(gen):
                 break
+        if self.front is not None:  # --measure front: every member of the final front measured
+            self.front_keys = self.front.final(self.population_keys, self.config.generations or 0)
         front = self.store.get_many(self.front_keys, self.digest)
         entries = [front_entry(front[k], self.config.objectives) for k in self.front_keys]
         self.result.front = sorted(entries, key=lambda e: (e["error"], e["genome"]))
@@ -194,6 +204,9 @@ class SearchLoop:
             return False
         asked = [(format_genome(x), self.space.decode(x)) for x in pop.get("X")]
         records = self.collect(gen, asked)
+        if self.front is not None:
+            records = self.front.promising(gen, records, self.population_keys)
+        records = {key: as_told(record, gen) for key, record in records.items()}
         if self.problem.scale is None:
             self.store.set_meta(scale=self.problem.set_scale(records[self.supernet_key]))
         with self.rng.active():
@@ -242,6 +255,7 @@ class SearchLoop:
         hv = hypervolume(F[front], self.reference)
         population = [[format_genome(x), self.space.decode(x).key] for x in pop.get("X")]
         self.front_keys = [population[i][1] for i in front]
+        self.population_keys = [key for _, key in population]
         seconds = self.store.seconds_by_generation()
         acc, lat = seconds.get(gen, (0.0, 0.0))
         n_failed = sum(records[a.key].status != "ok" for _, a in asked)

@@ -82,5 +82,5 @@ def build_supernet_evaluator(config) -> SupernetEvaluator:
     dataset = VocDataset(config.data, num_classes=classes)
     images, labels = load_split_arrays(dataset, "val", supernet.input_size, config.val_fraction,
                                        backbone=config.backbone)
-    return SupernetEvaluator(supernet, SubsetEvaluator(supernet, images, labels), config.target,
+    return SupernetEvaluator(supernet, SubsetEvaluator(supernet, images, labels), config.worker_target,
                              config.projects_dir)

@@ -118,7 +118,7 @@ def score(evaluator: CandidateEvaluator, config: SearchConfig, arch: Arch, refer
         if reason and not reference:
             return Outcome("rejected", costs=costs, reason=reason, extra=extra)
         # With a measurement pool the latency is measured there, not next to the accuracy.
-        latency_here = config.need_latency and not config.uses_measurement_pool
+        latency_here = config.need_latency and (not config.uses_measurement_pool or config.measures_front)
         result = evaluate_candidate(evaluator, arch, latency_here, config.overlap, costs=costs)
         result.extra.update(extra)
         return Outcome("ok", result=result, extra=result.extra)

@@ -279,6 +279,23 @@ class Store:
             raise
         return self.get(record.arch_key, record.settings_digest)  # type: ignore[return-value]
 
+    def set_latency(self, record: EvaluationRecord) -> EvaluationRecord:
+        """Replace the latency of a stored evaluation (a measurement made after its estimate):
+        ``cycles``, ``cycles_source``, ``latency_seconds`` and ``extra`` of ``record``'s row.
+
+        Raises:
+            StoreError: the row is not in the store, or the write failed.
+        """
+        with self._db.transaction() as conn:
+            done = conn.execute(
+                "UPDATE evaluations SET cycles = ?, cycles_source = ?, latency_seconds = ?, extra = ? "
+                "WHERE arch_key = ? AND settings_digest = ?",
+                (record.cycles, record.cycles_source, record.latency_seconds,
+                 json.dumps(record.extra, sort_keys=True), record.arch_key, record.settings_digest))
+        if done.rowcount != 1:
+            raise StoreError(f"{record.arch_key} is not in store {self.path}: nothing to update")
+        return self.get(record.arch_key, record.settings_digest)  # type: ignore[return-value]
+
     def get(self, arch_key: str, settings_digest: str) -> EvaluationRecord | None:
         """The stored evaluation of ``arch_key`` under ``settings_digest``, or None."""
         found = self.get_many([arch_key], settings_digest)

@@ -1,0 +1,201 @@
+"""``--measure front``: measure on the target only the candidates that can still matter.
+
+Every candidate first gets the estimate (next to its accuracy). After a generation is scored,
+a candidate goes to the measurement workers only if, with its estimate widened by the estimate's
+error (``exp(±margin)`` on its cycles), no other point of the population and the new candidates
+surely dominates it. The margin is the larger of ``measure_margin`` and the largest log error
+the estimate has shown on candidates measured in earlier generations. The final front is always
+measured (:func:`unmeasured_front`).
+
+A measured row keeps its estimate (``extra["estimate"]``) and the generation of its measurement
+(``extra["measured_generation"]``). The search is told, for generation g, the figures it had at
+g (:func:`as_told`), so a resumed search replays exactly what it decided.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from concurrent.futures import as_completed
+from dataclasses import replace
+
+import numpy as np
+from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+from ..errors import ConfigError
+from ..space import arch_from_dict
+from ..store import EvaluationRecord, Store
+from ..targets.base import Measurement
+from .config import SearchConfig
+from .evaluation import provenance
+from .measurement_pool import MeasurementPool
+from .worker import describe_failure
+
+MEASURED_GEN = "measured_generation"
+ESTIMATE = "estimate"
+FAILED = "measurement_failed"
+#: The online cycle model (``<base>+refit<n>``) whose estimate a row holds.
+ESTIMATE_MODEL = "estimate_model"
+#: Record field of each objective (the error is always the first).
+FIELDS = {"flops": "flops", "params": "params", "latency": "cycles"}
+
+
+def is_measured(record: EvaluationRecord) -> bool:
+    """Whether the record's cycles come from the target (not the estimate)."""
+    return MEASURED_GEN in record.extra and FAILED not in record.extra
+
+
+def as_told(record: EvaluationRecord, gen: int) -> EvaluationRecord:
+    """``record`` as the search knew it at generation ``gen``: a later measurement is undone."""
+    measured_at = record.extra.get(MEASURED_GEN)
+    if measured_at is None or measured_at <= gen or ESTIMATE not in record.extra:
+        return record
+    estimate = record.extra[ESTIMATE]
+    return replace(record, cycles=estimate["cycles"], cycles_source=estimate["source"])
+
+
+def estimate_margin(records: Iterable[EvaluationRecord], gen: int, floor: float) -> float:
+    """The log-error bound of the estimate: its largest ``|log(measured / estimate)|`` over the
+    candidates measured before ``gen``, and at least ``floor``."""
+    errors = [abs(math.log(r.cycles / r.extra[ESTIMATE]["cycles"])) for r in records
+              if is_measured(r) and r.extra[MEASURED_GEN] < gen and r.cycles and r.extra[ESTIMATE]["cycles"]]
+    return max([floor, *errors])
+
+
+def _bounds(record: EvaluationRecord, objectives: tuple[str, ...], margin: float) -> tuple[np.ndarray, np.ndarray]:
+    """(optimistic, pessimistic) objective vectors: only an estimated latency is an interval."""
+    values = np.array([record.error, *(getattr(record, FIELDS[o]) for o in objectives)], dtype=float)
+    low, high = values.copy(), values.copy()
+    if "latency" in objectives and not is_measured(record):
+        i = 1 + objectives.index("latency")
+        low[i], high[i] = values[i] * math.exp(-margin), values[i] * math.exp(margin)
+    return low, high
+
+
+def worth_measuring(candidates: Iterable[EvaluationRecord], population: Iterable[EvaluationRecord],
+                    objectives: tuple[str, ...], margin: float) -> list[str]:
+    """Keys of the estimated candidates that no point surely dominates (in any order of keys given).
+
+    A point q surely dominates c when q's pessimistic vector is no worse than c's optimistic one in
+    every objective and better in one.
+    """
+    pool = {r.arch_key: r for r in population if r.status == "ok"}
+    pessimistic = {k: _bounds(r, objectives, margin)[1] for k, r in pool.items()}
+    chosen = []
+    for c in candidates:
+        if c.status != "ok" or MEASURED_GEN in c.extra:
+            continue
+        optimistic = _bounds(c, objectives, margin)[0]
+        dominated = any(k != c.arch_key and np.all(q <= optimistic) and np.any(q < optimistic)
+                        for k, q in pessimistic.items())
+        if not dominated:
+            chosen.append(c.arch_key)
+    return chosen
+
+
+def unmeasured_front(records: Iterable[EvaluationRecord], config: SearchConfig) -> tuple[list[str], list[str]]:
+    """(front keys, those not measured yet) of the feasible ``ok`` records, with their current
+    figures (measured where measured)."""
+    feasible = [r for r in records if r.status == "ok" and _feasible(r, config)]
+    if not feasible:
+        return [], []
+    F = np.array([[r.error, *(getattr(r, FIELDS[o]) for o in config.objectives)] for r in feasible], dtype=float)
+    front = [feasible[i].arch_key for i in NonDominatedSorting().do(F, only_non_dominated_front=True)]
+    by_key = {r.arch_key: r for r in feasible}
+    return front, [k for k in front if MEASURED_GEN not in by_key[k].extra]
+
+
+def _feasible(record: EvaluationRecord, config: SearchConfig) -> bool:
+    return ((config.max_cycles is None or (record.cycles or 0) <= config.max_cycles)
+            and (config.max_params is None or (record.params or 0) <= config.max_params))
+
+
+def with_measurement(record: EvaluationRecord, measured: Measurement, seconds: float, gen: int) -> EvaluationRecord:
+    """The row once measured at generation ``gen``, its estimate kept beside the measurement."""
+    estimate = {"cycles": record.cycles, "source": record.cycles_source,
+                "measurement": record.extra.get("measurement")}
+    extra = {**record.extra, ESTIMATE: estimate, "measurement": provenance(measured), MEASURED_GEN: gen}
+    return replace(record, cycles=int(measured.total_cycles), cycles_source=measured.source,
+                   latency_seconds=record.latency_seconds + seconds, extra=extra)
+
+
+def with_failed_measurement(record: EvaluationRecord, reason: str, gen: int) -> EvaluationRecord:
+    """The row whose measurement failed at ``gen``: it keeps its estimate, and says why."""
+    return replace(record, extra={**record.extra, MEASURED_GEN: gen, FAILED: reason})
+
+
+class FrontMeasurer:
+    """What a ``--measure front`` search does after each generation and at its end.
+
+    Args:
+        config: the resolved search config.
+        store: the search's store (measured rows are updated in place).
+        pool: the measurement workers.
+        supernet_key: the supernet is always measured (it normalises the latency objective).
+    """
+
+    def __init__(self, config: SearchConfig, store: Store, pool: MeasurementPool, supernet_key: str) -> None:
+        self.config, self.store, self.pool, self.supernet_key = config, store, pool, supernet_key
+        self.digest = config.settings.digest
+
+    def promising(self, gen: int, records: dict[str, EvaluationRecord],
+                  population_keys: list[str]) -> dict[str, EvaluationRecord]:
+        """``records`` with the candidates that could be non-dominated measured now.
+
+        Decided on the figures known before this generation's measurements, so a resumed search
+        decides as the interrupted one did.
+        """
+        records = {**records, **self.refit_estimates(records)}
+        before = {k: as_told(r, gen - 1) for k, r in records.items()}
+        population = [as_told(r, gen - 1) for r in self.store.get_many(population_keys, self.digest).values()]
+        margin = estimate_margin(self.store.evaluations("ok"), gen, self.config.measure_margin)
+        keys = worth_measuring(before.values(), [*population, *before.values()], self.config.objectives, margin)
+        supernet = records.get(self.supernet_key)
+        if supernet is not None and MEASURED_GEN not in supernet.extra and self.supernet_key not in keys:
+            keys.insert(0, self.supernet_key)
+        return {**records, **self.measure(gen, [records[k] for k in keys])}
+
+    def refit_estimates(self, records: dict[str, EvaluationRecord]) -> dict[str, EvaluationRecord]:
+        """New candidates' estimates redone with the online model (what the measured runs so
+        far have taught it), stored with the model's version; a row keeps the estimate it got
+        first, so a resumed search sees the same figures."""
+        self.pool.wait_learning()
+        fresh = [r for r in records.values()
+                 if r.status == "ok" and MEASURED_GEN not in r.extra and ESTIMATE_MODEL not in r.extra]
+        out = {}
+        for record in fresh:
+            estimate = self.pool.estimate(arch_from_dict(self.config.backbone, record.arch))
+            extra = {**record.extra, "measurement": provenance(estimate), ESTIMATE_MODEL: self.pool.online.identity()}
+            out[record.arch_key] = self.store.set_latency(replace(
+                record, cycles=int(estimate.total_cycles), cycles_source=estimate.source, extra=extra))
+        return out
+
+    def final(self, population_keys: list[str], gen: int) -> list[str]:
+        """Measure the final front until every member is measured (a measured figure can let
+        another candidate in); returns the front's keys."""
+        while True:
+            rows = self.store.get_many(population_keys, self.digest)
+            front, todo = unmeasured_front(rows.values(), self.config)
+            if not todo:
+                return front
+            self.measure(gen, [rows[k] for k in todo])
+
+    def measure(self, gen: int, records: list[EvaluationRecord]) -> dict[str, EvaluationRecord]:
+        """Measure ``records`` on the workers, store each as it finishes; returns the new rows.
+
+        Raises:
+            ConfigError: a set-up problem of the target (it would fail every candidate).
+        """
+        futures = {self.pool.submit(arch_from_dict(self.config.backbone, r.arch)): r for r in records}
+        done: dict[str, EvaluationRecord] = {}
+        for future in as_completed(futures):
+            record = futures[future]
+            try:
+                measured, seconds = future.result()
+                new = with_measurement(record, measured, seconds, gen)
+            except ConfigError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one failed run keeps that candidate's estimate
+                new = with_failed_measurement(record, describe_failure(exc), gen)
+            done[record.arch_key] = self.store.set_latency(new)
+        return done

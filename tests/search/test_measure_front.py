@@ -1,0 +1,135 @@
+"""``--measure front``: estimate everything, measure what can matter, always the final front."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import ClassVar
+
+import pytest
+
+from fmas_hw.errors import ConfigError
+from fmas_hw.search import SearchConfig, run
+from fmas_hw.search.measure_front import (
+    ESTIMATE,
+    ESTIMATE_MODEL,
+    MEASURED_GEN,
+    as_told,
+    worth_measuring,
+)
+from fmas_hw.store import EvaluationRecord, Store
+from fmas_hw.targets import registry
+from fmas_hw.targets.base import Measurement, Target
+from fmas_hw.targets.estimate import EstimateTarget
+from fmas_hw.targets.registry import TargetOptions
+
+from .fakes import FAKE
+
+
+def _truth_factor(key: str) -> float:
+    """The double's hardware is 0.92-1.08 x the fake estimate, per candidate."""
+    return 0.92 + 0.16 * int(hashlib.sha1(key.encode()).hexdigest()[:6], 16) / 0xFFFFFF
+
+
+class TruthTarget(Target):
+    """A project-running double whose cycles differ from the fake evaluator's estimate."""
+
+    name: ClassVar[str] = "truth"
+    title: ClassVar[str] = "truth test target"
+    measures_hardware: ClassVar[bool] = True
+    needs_project: ClassVar[bool] = True
+    measured: ClassVar[list[str]] = []
+
+    @classmethod
+    def from_options(cls, options: TargetOptions) -> TruthTarget:
+        return cls()
+
+    def identity(self) -> str:
+        return "truth:1"
+
+    def measure_candidate(self, spec, projects=None, timeout_s=None) -> Measurement:
+        type(self).measured.append(spec.arch.key)
+        cycles = int(EstimateTarget().measure_candidate(spec).total_cycles * _truth_factor(spec.arch.key))
+        return Measurement(cycles, [], 175_000_000, self.name, False, {"truth": "1"})
+
+    def prepare(self, project_dir) -> None:
+        raise NotImplementedError
+
+    def run(self, project_dir, timeout_s=None) -> Measurement:
+        raise NotImplementedError
+
+
+@pytest.fixture
+def truth(monkeypatch):
+    monkeypatch.setattr(registry, "_TARGETS", dict(registry._TARGETS))
+    registry.register_target(TruthTarget)
+    monkeypatch.setattr(TruthTarget, "measured", [])
+    return TruthTarget
+
+
+def _config(tmp_path, **overrides) -> SearchConfig:
+    values = dict(population=8, generations=4, evaluator=FAKE, target="truth", objectives=("latency",),
+                  store=str(tmp_path / "f.sqlite"), input_size=64, measure="front", measure_workers=2)
+    values.update(overrides)
+    return SearchConfig(**values)
+
+
+def _rows(path) -> list[EvaluationRecord]:
+    with Store.open(path, writable=False) as store:
+        return store.evaluations("ok")
+
+
+def test_only_promising_candidates_and_the_whole_final_front_are_measured(truth, tmp_path):
+    result = run(_config(tmp_path))
+    rows = {r.arch_key: r for r in _rows(result.store_path)}
+    measured = [r for r in rows.values() if r.cycles_source == "truth"]
+    assert 0 < len(measured) < len(rows)  # some candidates were never worth measuring
+    assert len(truth.measured) == len(measured) == len(set(truth.measured))  # each at most once
+    assert result.front and all(e["cycles_source"] == "truth" for e in result.front)  # never an estimate
+    for r in measured:
+        estimate = r.extra[ESTIMATE]
+        assert estimate["source"] == "estimate" and r.extra["measurement"]["label"] == "measured (truth)"
+        assert r.cycles == int(estimate["cycles"] * _truth_factor(r.arch_key))  # the estimate it was told
+    unmeasured = [r for r in rows.values() if r.cycles_source != "truth"]
+    assert all(r.cycles_source == "estimate" and MEASURED_GEN not in r.extra for r in unmeasured)
+    # every estimate is the online model's, and says which version made it
+    assert all(r.extra[ESTIMATE_MODEL].startswith("gap8_cycle_model.toml@") for r in unmeasured)
+    assert all("cycle_model_version" in r.extra["measurement"]["tool_versions"] for r in unmeasured)
+
+
+def test_measure_all_measures_everything(truth, tmp_path):
+    result = run(_config(tmp_path, measure="all"))
+    assert all(r.cycles_source == "truth" for r in _rows(result.store_path))
+
+
+def test_a_resumed_front_search_replays_what_it_decided(truth, tmp_path):
+    config = _config(tmp_path, generations=3)
+    run(config)
+    before = {r.arch_key: (r.cycles, r.extra.get(MEASURED_GEN)) for r in _rows(config.store)}
+    run(config.merge({"generations": 5}), resume=config.store)  # replays 0-2 exactly, or diverges
+    after = {r.arch_key: (r.cycles, r.extra.get(MEASURED_GEN)) for r in _rows(config.store)}
+    assert all(after[k] == v for k, v in before.items())
+
+
+def test_as_told_undoes_a_later_measurement():
+    row = EvaluationRecord("k", "d", "0", {}, "ok", error=0.5, cycles=90, cycles_source="truth",
+                           extra={ESTIMATE: {"cycles": 100, "source": "estimate"}, MEASURED_GEN: 3})
+    assert as_told(row, 2).cycles == 100 and as_told(row, 2).cycles_source == "estimate"
+    assert as_told(row, 3) is row
+
+
+def test_a_surely_dominated_estimate_is_not_measured():
+    def row(key, error, cycles, measured=False):
+        extra = {MEASURED_GEN: 0, ESTIMATE: {"cycles": cycles, "source": "estimate"}} if measured else {}
+        return EvaluationRecord(key, "d", "0", {}, "ok", error=error, cycles=cycles, extra=extra)
+
+    best = row("best", 0.3, 100, measured=True)
+    close, far, better = row("close", 0.35, 105), row("far", 0.4, 300), row("better", 0.2, 500)
+    chosen = worth_measuring([close, far, better], [best, close, far, better], ("latency",), 0.1)
+    assert chosen == ["close", "better"]  # 105 * e^-0.1 < 100: could still beat it; 300 cannot
+
+
+def test_measure_front_needs_a_target_that_runs_projects():
+    with pytest.raises(ConfigError, match="needs a target that runs projects"):
+        SearchConfig(measure="front")
+    with pytest.raises(ConfigError, match="measure must be one of"):
+        SearchConfig(measure="some")
