@@ -82,6 +82,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--generations", type=int, default=25)
     parser.add_argument("--workers", type=int, default=8, help="measurement workers of the parallel run")
     parser.add_argument("--delay", type=float, default=0.0005, help="simulated run seconds per Mcycle")
+    parser.add_argument("--margin", type=float, default=0.1, help="--measure-margin of the front case")
+    parser.add_argument("--only-front", action="store_true", help="run the front case alone (no ratios)")
     return parser.parse_args(argv)
 
 
@@ -89,7 +91,8 @@ def search(args: argparse.Namespace, workers: int, folder: Path, measure: str = 
     """One search; its wall time, measured candidates and final-front hypervolume."""
     config = SearchConfig(population=args.population, generations=args.generations, objectives=("latency",),
                           evaluator=FAKE, target="simulated", measure_workers=workers, input_size=96,
-                          measure=measure, store=str(folder / f"m{workers}-{measure}.sqlite"))
+                          measure=measure, measure_margin=args.margin,
+                          store=str(folder / f"m{workers}-{measure}.sqlite"))
     started = time.perf_counter()
     result = run(config)
     wall = time.perf_counter() - started
@@ -110,6 +113,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"simulated target, {args.delay * 1e3:g} ms per Mcycle; search M={args.population} "
           f"G={args.generations}, fake accuracy")
     with tempfile.TemporaryDirectory() as tmp:
+        if args.only_front:
+            r = search(args, args.workers, Path(tmp), "front")
+            print(f"measure front, {args.workers} workers, margin {args.margin:g}: {r['wall']:.1f} s, "
+                  f"measured {r['measured']}/{r['evaluated']}, HV {r['hv']:.4f}")
+            return
         base = search(args, 1, Path(tmp))
         wide = search(args, args.workers, Path(tmp))
         front = search(args, args.workers, Path(tmp), "front")
