@@ -13,6 +13,7 @@ import pytest
 from fmas_hw.errors import ConfigError, MeasurementError
 from fmas_hw.search import SearchConfig, run
 from fmas_hw.search.measurement_pool import MeasurementPool
+from fmas_hw.search.worker import worker_id
 from fmas_hw.store import Store
 from fmas_hw.targets import registry
 from fmas_hw.targets.base import Measurement, Target
@@ -90,6 +91,7 @@ def test_measurements_run_on_their_own_workers_and_reach_the_store(slowrun, tmp_
     assert rows and all(r.cycles_source == "slowrun" and r.cycles > 1_000_000 for r in rows)
     assert all(r.extra["measurement"]["label"] == "estimated (slowrun)" for r in rows)
     assert all(r.extra["measurement"]["log_path"].endswith("run.log") for r in rows)
+    assert {r.extra["measurement"]["worker"] for r in rows} == {worker_id()}  # threads of this process
     assert slowrun.calls == len(rows) and slowrun.peak == 3  # three at once, never more
 
 
@@ -122,8 +124,7 @@ def test_board_ports_give_one_worker_each(tmp_path):
     pool = MeasurementPool(config)
     try:
         assert pool.workers == 2
-        targets = [pool._targets.get() for _ in range(2)]
-        assert sorted(t.settings.port for t in targets) == list(ports)  # type: ignore[attr-defined]
+        assert sorted(t.settings.port for t in pool.measurer.targets) == list(ports)  # type: ignore[attr-defined]
     finally:
         pool.close()
 

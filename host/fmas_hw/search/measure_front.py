@@ -25,10 +25,10 @@ from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 from ..errors import ConfigError
 from ..space import arch_from_dict
 from ..store import EvaluationRecord, Store
-from ..targets.base import Measurement
 from .config import SearchConfig
 from .evaluation import provenance
 from .measurement_pool import MeasurementPool
+from .measuring import MeasuredRun
 from .worker import describe_failure
 
 MEASURED_GEN = "measured_generation"
@@ -110,13 +110,16 @@ def _feasible(record: EvaluationRecord, config: SearchConfig) -> bool:
             and (config.max_params is None or (record.params or 0) <= config.max_params))
 
 
-def with_measurement(record: EvaluationRecord, measured: Measurement, seconds: float, gen: int) -> EvaluationRecord:
-    """The row once measured at generation ``gen``, its estimate kept beside the measurement."""
+def with_measurement(record: EvaluationRecord, run: MeasuredRun, gen: int) -> EvaluationRecord:
+    """The row once measured at generation ``gen``, its estimate kept beside the measurement
+    (and the worker that measured it)."""
+    measured = run.measurement
     estimate = {"cycles": record.cycles, "source": record.cycles_source,
                 "measurement": record.extra.get("measurement")}
-    extra = {**record.extra, ESTIMATE: estimate, "measurement": provenance(measured), MEASURED_GEN: gen}
+    extra = {**record.extra, ESTIMATE: estimate, "measurement": {**provenance(measured), "worker": run.worker},
+             MEASURED_GEN: gen}
     return replace(record, cycles=int(measured.total_cycles), cycles_source=measured.source,
-                   latency_seconds=record.latency_seconds + seconds, extra=extra)
+                   latency_seconds=record.latency_seconds + run.seconds, extra=extra)
 
 
 def with_failed_measurement(record: EvaluationRecord, reason: str, gen: int) -> EvaluationRecord:
@@ -191,8 +194,7 @@ class FrontMeasurer:
         for future in as_completed(futures):
             record = futures[future]
             try:
-                measured, seconds = future.result()
-                new = with_measurement(record, measured, seconds, gen)
+                new = with_measurement(record, future.result(), gen)
             except ConfigError:
                 raise
             except Exception as exc:  # noqa: BLE001 - one failed run keeps that candidate's estimate

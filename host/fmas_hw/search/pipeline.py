@@ -15,11 +15,11 @@ from dataclasses import replace
 
 from ..errors import ConfigError
 from ..space import arch_from_dict
-from ..targets.base import Measurement
 from .backends import Backend, Task, accuracy_backend
 from .config import SearchConfig
 from .evaluation import provenance
 from .measurement_pool import MeasurementPool
+from .measuring import MeasuredRun, MeasurementSource
 from .worker import Outcome, describe_failure
 
 
@@ -37,14 +37,14 @@ def make_backend(config: SearchConfig) -> Backend:
 
 
 class MeasuringBackend:
-    """Accuracy on an accuracy backend, latency on a :class:`MeasurementPool`, joined per candidate.
+    """Accuracy on an accuracy backend, latency on measurement workers, joined per candidate.
 
     A candidate's measurement starts the moment its accuracy outcome is in (a rejected or failed
     candidate is not measured); finished candidates are yielded as soon as both halves are done,
     so each one reaches the store as early as possible.
     """
 
-    def __init__(self, accuracy: Backend, pool: MeasurementPool, backbone: str) -> None:
+    def __init__(self, accuracy: Backend, pool: MeasurementSource, backbone: str) -> None:
         self.accuracy, self.pool, self.backbone = accuracy, pool, backbone
 
     def run(self, tasks: list[Task]) -> Iterator[tuple[int, Outcome]]:
@@ -72,18 +72,20 @@ class MeasuringBackend:
         self.accuracy.close()
 
 
-def with_measurement(outcome: Outcome, future: Future[tuple[Measurement, float]]) -> Outcome:
-    """``outcome`` with the measurement of ``future``; a failed measurement fails the candidate
-    (its error is kept), a set-up problem (:class:`ConfigError`) stops the search."""
+def with_measurement(outcome: Outcome, future: Future[MeasuredRun]) -> Outcome:
+    """``outcome`` with the measured run of ``future`` (and the worker that measured it); a
+    failed measurement fails the candidate (its error is kept), a set-up problem
+    (:class:`ConfigError`) stops the search."""
     result = outcome.result
     assert result is not None  # only 'ok' outcomes are measured
     try:
-        measured, seconds = future.result()
+        run = future.result()
     except ConfigError:
         raise
     except Exception as exc:  # noqa: BLE001 - one candidate's failed run must not stop the search
         return replace(outcome, status="failed", reason=f"measurement failed: {describe_failure(exc)}")
+    measured = run.measurement
     measured_result = replace(result, cycles=int(measured.total_cycles), cycles_source=measured.source,
-                              latency_seconds=seconds,
-                              extra={**result.extra, "measurement": provenance(measured)})
+                              latency_seconds=run.seconds,
+                              extra={**result.extra, "measurement": {**provenance(measured), "worker": run.worker}})
     return replace(outcome, result=measured_result, extra=measured_result.extra)

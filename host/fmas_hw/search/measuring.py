@@ -1,0 +1,168 @@
+"""What a measurement worker does: measure one candidate, and read what the estimate learns from it.
+
+The threads of a local :class:`~.measurement_pool.MeasurementPool` run this code. A :class:`Measurer`
+holds what one process needs for a search's measurements: the candidates' project folder
+(:class:`~fmas_hw.gap8.projects.GeneratedProjects`), the candidate settings (classes, width) and
+its targets, one per concurrent measurement. Each measured run comes back as a
+:class:`MeasuredRun`, with the calibration records of the run (its log joined with the project's
+layer table, as ``fmas-hw calibrate`` reads them) already extracted: the run's files live on the
+host that measured it, and the search's one online model learns from the records
+(:mod:`.learner`) wherever that host is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import queue
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..errors import ConfigError, FmasError
+from ..gap8.candidate_file import CandidateSpec
+from ..gap8.projects import GeneratedProjects
+from ..model.manifest import build_options
+from ..space import Arch
+from ..targets.base import Measurement, Target
+from ..targets.calibrate import Record
+from ..targets.cycle_model import LayerFeatures
+from ..targets.online_model import OnlineCycleModel
+from ..targets.project_records import project_records
+from ..targets.registry import TargetOptions, open_target
+from .config import SearchConfig
+from .worker import worker_id
+
+
+@dataclass(frozen=True)
+class MeasuredRun:
+    """One measured candidate.
+
+    Attributes:
+        measurement: the target's figures, labelled with their source.
+        seconds: wall time of the measurement (project, build, run) on the worker.
+        worker: ``host:pid`` of the process that measured it (its log lies on that host).
+        records: per measured kernel, the cycle model's features and the measured cycles
+            (:func:`~fmas_hw.targets.project_records.project_records`); empty when the run
+            cannot be learnt from.
+        unlearnable: why the run cannot be learnt from, when its records could not be read
+            (None when they could, and for a run that keeps no log).
+    """
+
+    measurement: Measurement
+    seconds: float
+    worker: str
+    records: tuple[Record, ...] = ()
+    unlearnable: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain form, cheap to send between processes (round-trips through :meth:`from_dict`)."""
+        records = [{"features": dataclasses.asdict(r.features), "cycles": r.cycles} for r in self.records]
+        return {"measurement": self.measurement.to_dict(), "seconds": self.seconds, "worker": self.worker,
+                "records": records, "unlearnable": self.unlearnable}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MeasuredRun:
+        """Inverse of :meth:`to_dict`.
+
+        Raises:
+            MeasurementError: the measurement's schema is not this version's.
+        """
+        records = tuple(Record(LayerFeatures(**r["features"]), r["cycles"]) for r in data["records"])
+        return cls(Measurement.from_dict(data["measurement"]), float(data["seconds"]), str(data["worker"]),
+                   records, data["unlearnable"])
+
+
+class MeasurementSource(Protocol):
+    """Where a search's measurements run: :meth:`submit` one, get a future of its run."""
+
+    workers: int
+
+    @property
+    def online(self) -> OnlineCycleModel:
+        """The search's estimate, which every measured run teaches (:mod:`.learner`)."""
+        ...
+
+    def submit(self, arch: Arch) -> Future[MeasuredRun]:
+        """Start measuring ``arch``; the future holds its run, or the exception its target raised."""
+        ...
+
+    def close(self) -> None:
+        """Stop; finished runs are still learnt from."""
+        ...
+
+
+class Measurer:
+    """A search's measurement side in one process: projects, candidate settings and targets.
+
+    Args:
+        config: a resolved search config whose target runs projects.
+        options: open one target per entry now (e.g. one per board port).
+        spare: the settings of a further target, opened when more measurements run at once than
+            targets are open.
+
+    Raises:
+        ConfigError: the config has no store (the projects live next to it), or a target
+            setting is invalid.
+        WeightsError: the weights' manifest is unreadable or names another backbone.
+    """
+
+    def __init__(self, config: SearchConfig, options: Sequence[TargetOptions] = (),
+                 spare: TargetOptions | None = None) -> None:
+        if config.projects_dir is None:
+            raise ConfigError("measuring on a project-running target needs a store: the projects live next to it")
+        self.config = config
+        self.projects = GeneratedProjects(Path(config.projects_dir), weights=config.weights)
+        self._classes, self._alpha = build_options(config.weights, config.backbone, config.classes, config.alpha)
+        self._spare = spare or TargetOptions()
+        self._idle: queue.SimpleQueue[Target] = queue.SimpleQueue()
+        #: Every target this measurer opened (idle or busy).
+        self.targets: list[Target] = []
+        for option in options:
+            self._idle.put(self._open(option))
+
+    def _open(self, option: TargetOptions) -> Target:
+        target = open_target(self.config.target, option)
+        self.targets.append(target)
+        return target
+
+    def spec(self, arch: Arch) -> CandidateSpec:
+        """The candidate file's contents for ``arch`` under this search's classes and width."""
+        return CandidateSpec(arch, self._classes, self._alpha)
+
+    def measure(self, arch: Arch) -> MeasuredRun:
+        """Measure ``arch`` on an idle target, then read the run's calibration records.
+
+        Raises:
+            MeasurementError, AdaptationError, ExportError: the candidate's run failed (the
+                search fails that candidate).
+            ConfigError: a set-up problem (e.g. no SDK), which stops the search.
+        """
+        spec = self.spec(arch)
+        target = self._take()
+        try:
+            started = time.perf_counter()
+            measured = target.measure_candidate(spec, self.projects)
+            seconds = time.perf_counter() - started
+        finally:
+            self._idle.put(target)
+        records, unlearnable = self._records(spec, measured)
+        return MeasuredRun(measured, seconds, worker_id(), records, unlearnable)
+
+    def _take(self) -> Target:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:  # more measurements at once than open targets: open one more
+            return self._open(self._spare)
+
+    def _records(self, spec: CandidateSpec, measured: Measurement) -> tuple[tuple[Record, ...], str | None]:
+        """The run's calibration records, or why there are none (a run that cannot be learnt
+        from still counts: its measurement stands)."""
+        if not measured.log_path:
+            return (), None
+        try:
+            return tuple(project_records(self.projects.folder(spec), measured.log_path)), None
+        except (FmasError, OSError) as exc:
+            return (), str(exc)
