@@ -12,10 +12,18 @@ functions with plain arguments (no actor classes or remote decorators on our cod
 scheduler is a process a lab already runs (``dask scheduler`` / ``dask worker``). The search only
 needs "run this function somewhere and tell me when it is done", which is exactly
 ``Client.submit`` plus ``as_completed``.
+
+On a cluster the two sides of a search are told apart by Dask worker resources: a worker started
+with ``dask worker ADDRESS --resources "accuracy=1"`` (the GPU host) takes the accuracy tasks,
+one with ``--resources "measure=1"`` (a GVSoC or board host: one per simulator slot, one per
+board) the measurements of a target that runs projects (:mod:`.dask_measurements`). The search
+reads which workers declare what once, when it connects; a cluster that declares neither runs the
+accuracy tasks on any worker and the measurements in the search process, as before.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -27,6 +35,10 @@ from .config import SearchConfig
 from .worker import Outcome, run_task, warm_worker
 
 Task = tuple[dict[str, Any], dict[str, Any], bool]  # (config, arch, reference), run_task's arguments
+#: The Dask worker resources a search routes its tasks by (see the module docstring).
+ACCURACY, MEASURE = "accuracy", "measure"
+
+log = logging.getLogger(__name__)
 
 
 class Backend(Protocol):
@@ -116,37 +128,73 @@ class DaskBackend:
 
     Each Dask worker process builds its evaluator once and keeps it (cached by config digest in
     :mod:`fmas_hw.search.worker`). A worker that dies is handled by Dask, which reruns its tasks
-    elsewhere; a candidate that keeps killing workers ends as a failed evaluation.
+    elsewhere; a candidate that keeps killing workers ends as a failed evaluation. When some
+    worker declares the ``accuracy`` resource, the tasks go to such workers only.
+
+    Raises:
+        ConfigError: the scheduler cannot be reached within ``connect_timeout``.
     """
 
     def __init__(self, config: SearchConfig, address: str, connect_timeout: str = "20s") -> None:
         from distributed import Client  # imported here: only cluster users pay for it
 
         self._config_data = config.to_dict()
+        self.address = address
         try:
-            self._client = Client(address, timeout=connect_timeout, set_as_default=False)
+            self.client = Client(address, timeout=connect_timeout, set_as_default=False)
         except (OSError, TimeoutError) as exc:
             raise ConfigError(f"cannot reach the Dask scheduler at {address!r}: {exc}") from exc
+        try:
+            #: The resources each worker connected at start declares, by worker address.
+            self.resources = worker_resources(self.client)
+        except BaseException:
+            self.client.close()
+            raise
+        # Accuracy tasks ask for the 'accuracy' resource only where some worker declares it:
+        # asking a cluster that has none would leave them waiting forever.
+        self._accuracy = {ACCURACY: 1} if self.slots(ACCURACY) else None
+        self._say_where_accuracy_runs()
+
+    def slots(self, resource: str) -> int:
+        """How many tasks needing one ``resource`` the workers connected at start run at once."""
+        return int(sum(declared.get(resource, 0) for declared in self.resources.values()))
+
+    def _say_where_accuracy_runs(self) -> None:
+        if self._accuracy:
+            log.info("Dask cluster %s: accuracy tasks on the %d slot(s) of workers declaring %r",
+                     self.address, self.slots(ACCURACY), ACCURACY)
+        elif self.slots(MEASURE):
+            log.warning("Dask cluster %s: no worker declares %r, so accuracy tasks may run on any worker, the "
+                        "measurement workers included; start the GPU host's worker with "
+                        "`dask worker %s --resources \"%s=1\"`", self.address, ACCURACY, self.address, ACCURACY)
 
     def run(self, tasks: list[Task]) -> Iterator[tuple[int, Outcome]]:
         from distributed import as_completed
         from distributed.client import FutureCancelledError
         from distributed.scheduler import KilledWorker
 
-        futures = [self._client.submit(run_task, *task, pure=False) for task in tasks]
+        futures = [self.client.submit(run_task, *task, pure=False, resources=self._accuracy) for task in tasks]
         index = {future.key: i for i, future in enumerate(futures)}
         try:
-            for future in as_completed(futures, loop=self._client.loop):
+            for future in as_completed(futures, loop=self.client.loop):
                 try:
                     outcome = Outcome.from_dict(future.result())
                 except (KilledWorker, FutureCancelledError) as exc:
                     outcome = Outcome("failed", reason=f"Dask lost this candidate's task: {exc}")
                 yield index[future.key], outcome
         finally:
-            self._client.cancel([f for f in futures if not f.done()])
+            self.client.cancel([f for f in futures if not f.done()])
 
     def close(self) -> None:
-        self._client.close()
+        self.client.close()
+
+
+def worker_resources(client: Any) -> dict[str, dict[str, float]]:
+    """The resources each worker connected to ``client``'s scheduler declares, by address
+    (``{}`` for a worker that declares none)."""
+    workers = client.scheduler_info(n_workers=-1)["workers"]
+    return {address: {str(k): float(v) for k, v in (info.get("resources") or {}).items()}
+            for address, info in workers.items()}
 
 
 def accuracy_backend(config: SearchConfig) -> Backend:

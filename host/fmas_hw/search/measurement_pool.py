@@ -3,7 +3,8 @@
 On such a target a candidate's accuracy costs seconds and its measurement minutes, so the two
 run on separate pools: the accuracy workers (:mod:`.backends`) score the error, and as soon as a
 candidate's accuracy is in, its measurement goes to one of N measurement workers here. A
-generation's candidates thus stream through both pools at once.
+generation's candidates thus stream through both pools at once. (On a Dask cluster whose workers
+declare a ``measure`` resource the measurements go there instead: :mod:`.dask_measurements`.)
 
 A measurement worker is a thread of the search process that owns one target instance: the work
 is a ``make run`` subprocess (GVSoC) or a serial read (board), so threads overlap it fully, and

@@ -1,6 +1,8 @@
 """What a measurement worker does: measure one candidate, and read what the estimate learns from it.
 
-The threads of a local :class:`~.measurement_pool.MeasurementPool` run this code. A :class:`Measurer`
+Both kinds of measurement worker run this code: the threads of a local
+:class:`~.measurement_pool.MeasurementPool`, and the Dask workers that declare a ``measure``
+resource (:func:`measure_task`, sent there by :mod:`.dask_measurements`). A :class:`Measurer`
 holds what one process needs for a search's measurements: the candidates' project folder
 (:class:`~fmas_hw.gap8.projects.GeneratedProjects`), the candidate settings (classes, width) and
 its targets, one per concurrent measurement. Each measured run comes back as a
@@ -13,7 +15,9 @@ host that measured it, and the search's one online model learns from the records
 from __future__ import annotations
 
 import dataclasses
+import os
 import queue
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future
@@ -25,15 +29,19 @@ from ..errors import ConfigError, FmasError
 from ..gap8.candidate_file import CandidateSpec
 from ..gap8.projects import GeneratedProjects
 from ..model.manifest import build_options
-from ..space import Arch
+from ..space import Arch, arch_from_dict
 from ..targets.base import Measurement, Target
 from ..targets.calibrate import Record
 from ..targets.cycle_model import LayerFeatures
 from ..targets.online_model import OnlineCycleModel
 from ..targets.project_records import project_records
-from ..targets.registry import TargetOptions, open_target
+from ..targets.registry import TargetOptions, open_target, target_class
 from .config import SearchConfig
 from .worker import worker_id
+
+#: A measurement worker's board port, read from its own environment (the port the search's
+#: ``--port`` names is a device of the search host, not of a Dask worker's).
+PORT_ENV = "FMAS_BOARD_PORT"
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,7 @@ class Measurer:
         config: a resolved search config whose target runs projects.
         options: open one target per entry now (e.g. one per board port).
         spare: the settings of a further target, opened when more measurements run at once than
-            targets are open.
+            targets are open (a Dask worker declaring more than one ``measure`` slot).
 
     Raises:
         ConfigError: the config has no store (the projects live next to it), or a target
@@ -166,3 +174,52 @@ class Measurer:
             return tuple(project_records(self.projects.folder(spec), measured.log_path)), None
         except (FmasError, OSError) as exc:
             return (), str(exc)
+
+
+#: This process's measurer of a Dask measurement worker, keyed by config digest and project
+#: folder (the store is a runtime key, left out of the digest, but it places the projects).
+_MEASURERS: dict[tuple[str, str], Measurer] = {}
+_MEASURERS_LOCK = threading.Lock()
+
+
+def worker_options(config: SearchConfig) -> TargetOptions:
+    """The target settings of a Dask measurement worker: for a target on a device (a board),
+    the port in the worker's ``$FMAS_BOARD_PORT`` (else found by USB id)."""
+    if target_class(config.target).needs_exclusive_device:
+        return TargetOptions(port=os.environ.get(PORT_ENV) or None)
+    return TargetOptions()
+
+
+def worker_measurer(config: SearchConfig) -> Measurer:
+    """This process's :class:`Measurer` for ``config``, built on first use (one slot only, as
+    the accuracy workers keep one evaluator).
+
+    Raises:
+        ConfigError, WeightsError: as :class:`Measurer`.
+    """
+    key = (config.digest, str(config.projects_dir))
+    with _MEASURERS_LOCK:
+        if key not in _MEASURERS:
+            _MEASURERS.clear()
+            options = worker_options(config)
+            _MEASURERS[key] = Measurer(config, [options], spare=options)
+        return _MEASURERS[key]
+
+
+def measure_task(config_data: dict[str, Any], arch_data: dict[str, Any]) -> dict[str, Any]:
+    """Measure one candidate on this worker (a Dask worker declaring a ``measure`` resource).
+
+    Args:
+        config_data: ``SearchConfig.to_dict()`` of a resolved config with a store.
+        arch_data: ``Arch.to_dict()`` of the candidate.
+
+    Returns:
+        ``MeasuredRun.to_dict()``: the measurement, its seconds, this worker and the run's
+        calibration records.
+
+    Raises:
+        ConfigError: a set-up problem (no store, no SDK, invalid target setting): stops the search.
+        FmasError: the candidate's own run failed (the search fails that candidate only).
+    """
+    config = SearchConfig.from_dict(config_data)
+    return worker_measurer(config).measure(arch_from_dict(config.backbone, arch_data)).to_dict()

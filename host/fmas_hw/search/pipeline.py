@@ -2,38 +2,69 @@
 
 With a cheap target (the estimate) a candidate's accuracy and latency are scored together by
 the accuracy backend (:mod:`.backends`). With a target that runs a project per candidate (GVSoC,
-a board) the latency goes to a :class:`~.measurement_pool.MeasurementPool` instead:
-:class:`MeasuringBackend` starts a candidate's measurement the moment its accuracy is in, and
-yields the candidate once both are done.
+a board) the latency goes to measurement workers instead: the local
+:class:`~.measurement_pool.MeasurementPool`, or, on a Dask cluster whose workers declare a
+``measure`` resource, :class:`~.dask_measurements.DaskMeasurements`. :class:`MeasuringBackend`
+starts a candidate's measurement the moment its accuracy is in, and yields the candidate once
+both are done.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, as_completed
 from dataclasses import replace
 
 from ..errors import ConfigError
 from ..space import arch_from_dict
-from .backends import Backend, Task, accuracy_backend
+from .backends import MEASURE, Backend, DaskBackend, Task, accuracy_backend
 from .config import SearchConfig
+from .dask_measurements import DaskMeasurements
 from .evaluation import provenance
 from .measurement_pool import MeasurementPool
 from .measuring import MeasuredRun, MeasurementSource
 from .worker import Outcome, describe_failure
 
+log = logging.getLogger(__name__)
+
 
 def make_backend(config: SearchConfig) -> Backend:
     """The backend ``config`` asks for: Dask when a scheduler is given, else local workers; with
-    a target that runs projects, their measurements go to a measurement pool beside it."""
+    a target that runs projects, their measurements go to measurement workers beside it
+    (:func:`measurement_source`)."""
     accuracy = accuracy_backend(config)
     if not config.uses_measurement_pool or config.measures_front:
         return accuracy  # (with --measure front the search loop measures, after each generation)
     try:
-        return MeasuringBackend(accuracy, MeasurementPool(config), config.backbone)
+        return MeasuringBackend(accuracy, measurement_source(config, accuracy), config.backbone)
     except BaseException:
         accuracy.close()
         raise
+
+
+def measurement_source(config: SearchConfig, accuracy: Backend) -> MeasurementSource:
+    """Where the measurements run: on the cluster's ``measure`` slots when the search runs on a
+    Dask cluster whose workers declare them, else on local measurement workers (said once).
+
+    ``--port`` keeps them local: the ports name boards of the search host (a Dask measurement
+    worker takes its board's port from its own ``$FMAS_BOARD_PORT``).
+
+    Raises:
+        ConfigError, WeightsError: as :class:`MeasurementPool`.
+    """
+    if isinstance(accuracy, DaskBackend):
+        slots = accuracy.slots(MEASURE)
+        if slots and not config.ports:
+            log.info("Dask cluster %s: measurements on the %d slot(s) of workers declaring %r",
+                     accuracy.address, slots, MEASURE)
+            return DaskMeasurements(accuracy.client, config, slots)
+        why = (f"--port names boards of this host ({', '.join(config.ports)})" if config.ports else
+               f"no worker declares {MEASURE!r} (start one per simulator slot or board with "
+               f"`dask worker {accuracy.address} --resources \"{MEASURE}=1\"`)")
+        log.warning("Dask cluster %s: %s, so the measurements run on %d local measurement worker(s) "
+                    "of the search process", accuracy.address, why, len(config.ports) or config.measure_workers)
+    return MeasurementPool(config)
 
 
 class MeasuringBackend:

@@ -1,0 +1,102 @@
+"""Measurements as Dask tasks, on the workers of a cluster that declare a ``measure`` resource.
+
+Start one such worker per GVSoC slot or per board, on the hosts that have the SDK or the boards::
+
+    dask worker tcp://SCHEDULER:8786 --nthreads 1 --resources "measure=1"        # a GVSoC slot
+    FMAS_BOARD_PORT=/dev/ttyUSB0 dask worker tcp://SCHEDULER:8786 --nthreads 1 --resources "measure=1"
+    dask worker tcp://SCHEDULER:8786 --nthreads 1 --resources "accuracy=1"        # the GPU host
+
+Each candidate's measurement is one :func:`~.measuring.measure_task` submitted with
+``resources={"measure": 1}``, so Dask runs at most one per declared slot, on those workers only.
+Each worker process builds its :class:`~.measuring.Measurer` once (target, project folder) and
+writes the candidates' projects under the store's ``projects/`` folder by the same path as the
+search host (a shared file system keeps them in one place; else each host keeps its own). The
+task returns the run's calibration records with its measurement, and the search's one
+:class:`~.learner.Learner` learns from them in the search process.
+
+:class:`DaskMeasurements` has the interface of the local
+:class:`~.measurement_pool.MeasurementPool` (``submit`` gives a :class:`concurrent.futures.Future`
+of the :class:`~.measuring.MeasuredRun`), so the pipeline treats both alike.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future
+from typing import Any
+
+from ..errors import ConfigError
+from ..space import Arch
+from ..targets.online_model import OnlineCycleModel
+from .backends import MEASURE
+from .config import SearchConfig
+from .learner import Learner
+from .measuring import MeasuredRun, measure_task
+
+
+class DaskMeasurements:
+    """The measurements of a search on the ``measure`` slots of a Dask cluster.
+
+    Args:
+        client: a connected ``distributed.Client`` (the accuracy backend's; not closed here).
+        config: a resolved search config whose target runs projects.
+        slots: how many ``measure`` slots the cluster's workers declare (the measurements that
+            run at once: the online model refits its constants once per round of them).
+
+    Raises:
+        ConfigError: the config has no store (the projects and the online model live next to it).
+    """
+
+    def __init__(self, client: Any, config: SearchConfig, slots: int) -> None:
+        if config.store is None:
+            raise ConfigError("measuring on a project-running target needs a store: the projects live next to it")
+        self._client = client
+        self._config_data = config.to_dict()
+        self.workers = slots
+        self.learner = Learner(config.store, slots)
+        self._tasks: set[Any] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def online(self) -> OnlineCycleModel:
+        """The estimate the measured runs teach."""
+        return self.learner.online
+
+    def submit(self, arch: Arch) -> Future[MeasuredRun]:
+        """Send the measurement of ``arch`` to a ``measure`` slot of the cluster.
+
+        Returns:
+            A future of the run, or of the exception the worker's target raised (Dask's own
+            errors, e.g. ``KilledWorker``, too); cancelling it cancels the Dask task.
+        """
+        task = self._client.submit(measure_task, self._config_data, arch.to_dict(),
+                                   resources={MEASURE: 1}, pure=False)
+        with self._lock:
+            self._tasks.add(task)
+        out: Future[MeasuredRun] = Future()
+        out.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
+        task.add_done_callback(lambda t: self._settle(t, out))
+        return out
+
+    def _settle(self, task: Any, out: Future[MeasuredRun]) -> None:
+        """On Dask's callback thread: learn from the finished task, then hand its run over."""
+        with self._lock:
+            self._tasks.discard(task)
+        if not out.set_running_or_notify_cancel():
+            return  # the search no longer waits for it
+        try:
+            run = MeasuredRun.from_dict(task.result())
+        except BaseException as exc:  # noqa: BLE001 - the candidate's failure goes to the search
+            out.set_exception(exc)
+            return
+        # Learnt before the search sees it: when the search has every run, the learner has too.
+        self.learner.learn(run)
+        out.set_result(run)
+
+    def close(self) -> None:
+        """Cancel the measurements still on the cluster, learn from the finished ones, stop."""
+        with self._lock:
+            unfinished = list(self._tasks)
+        if unfinished:
+            self._client.cancel(unfinished)
+        self.learner.close()
