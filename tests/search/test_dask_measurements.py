@@ -71,6 +71,19 @@ def test_measurements_run_on_the_measure_workers_and_accuracy_on_the_accuracy_wo
     assert learned["observations"] == len(rows) and learned["cache"]
 
 
+def test_measure_front_measures_on_the_measure_workers_too(resource_cluster, tmp_path):
+    from fmas_hw.search.measure_front import MEASURED_GEN
+
+    roles = _worker_ids(resource_cluster)
+    result = run(_config(tmp_path, scheduler=resource_cluster, measure="front", generations=3))
+    with Store.open(result.store_path, writable=False) as store:
+        rows = store.evaluations("ok")
+    measured = [r for r in rows if MEASURED_GEN in r.extra]
+    assert measured and all(r.cycles_source == "simulated" for r in measured)
+    assert {roles.get(r.extra["measurement"]["worker"], "elsewhere") for r in measured} == {MEASURE}
+    assert {roles.get(r.worker, "elsewhere") for r in rows} == {ACCURACY}
+
+
 def test_a_cluster_without_resources_keeps_measurements_in_the_search_process(tmp_path, caplog):
     import distributed
 

@@ -26,7 +26,10 @@ from concurrent.futures import Future
 from typing import Any
 
 from ..errors import ConfigError
+from ..gap8.candidate_file import CandidateSpec
+from ..model.manifest import build_options
 from ..space import Arch
+from ..targets.base import Measurement
 from ..targets.online_model import OnlineCycleModel
 from .backends import MEASURE
 from .config import SearchConfig
@@ -45,6 +48,7 @@ class DaskMeasurements:
 
     Raises:
         ConfigError: the config has no store (the projects and the online model live next to it).
+        WeightsError: the weights' manifest is unreadable or names another backbone.
     """
 
     def __init__(self, client: Any, config: SearchConfig, slots: int) -> None:
@@ -52,6 +56,7 @@ class DaskMeasurements:
             raise ConfigError("measuring on a project-running target needs a store: the projects live next to it")
         self._client = client
         self._config_data = config.to_dict()
+        self._classes, self._alpha = build_options(config.weights, config.backbone, config.classes, config.alpha)
         self.workers = slots
         self.learner = Learner(config.store, slots)
         self._tasks: set[Any] = set()
@@ -61,6 +66,15 @@ class DaskMeasurements:
     def online(self) -> OnlineCycleModel:
         """The estimate the measured runs teach."""
         return self.learner.online
+
+    def estimate(self, arch: Arch) -> Measurement:
+        """The estimate of ``arch`` with what the measured runs have taught it so far (in this
+        process: the estimate needs no worker)."""
+        return self.learner.estimate(CandidateSpec(arch, self._classes, self._alpha))
+
+    def wait_learning(self) -> None:
+        """Return once every finished run has been learnt."""
+        self.learner.wait()
 
     def submit(self, arch: Arch) -> Future[MeasuredRun]:
         """Send the measurement of ``arch`` to a ``measure`` slot of the cluster.

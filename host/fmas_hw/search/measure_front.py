@@ -27,8 +27,7 @@ from ..space import arch_from_dict
 from ..store import EvaluationRecord, Store
 from .config import SearchConfig
 from .evaluation import provenance
-from .measurement_pool import MeasurementPool
-from .measuring import MeasuredRun
+from .measuring import MeasuredRun, MeasurementSource
 from .worker import describe_failure
 
 MEASURED_GEN = "measured_generation"
@@ -133,11 +132,11 @@ class FrontMeasurer:
     Args:
         config: the resolved search config.
         store: the search's store (measured rows are updated in place).
-        pool: the measurement workers.
+        pool: the measurement workers (local, or a Dask cluster's ``measure`` slots).
         supernet_key: the supernet is always measured (it normalises the latency objective).
     """
 
-    def __init__(self, config: SearchConfig, store: Store, pool: MeasurementPool, supernet_key: str) -> None:
+    def __init__(self, config: SearchConfig, store: Store, pool: MeasurementSource, supernet_key: str) -> None:
         self.config, self.store, self.pool, self.supernet_key = config, store, pool, supernet_key
         self.digest = config.settings.digest
 

@@ -93,6 +93,14 @@ class MeasurementSource(Protocol):
         """The search's estimate, which every measured run teaches (:mod:`.learner`)."""
         ...
 
+    def estimate(self, arch: Arch) -> Measurement:
+        """The estimate of ``arch`` with what the measured runs have taught it so far."""
+        ...
+
+    def wait_learning(self) -> None:
+        """Return once every finished run has been learnt."""
+        ...
+
     def submit(self, arch: Arch) -> Future[MeasuredRun]:
         """Start measuring ``arch``; the future holds its run, or the exception its target raised."""
         ...

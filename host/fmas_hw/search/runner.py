@@ -35,9 +35,9 @@ from .backends import Backend
 from .config import SearchConfig
 from .indicators import feasible_front, hypervolume, reference_point
 from .measure_front import FrontMeasurer, as_told
-from .measurement_pool import MeasurementPool
+from .measuring import MeasurementSource
 from .operators import IsolatedRandom, build_algorithm
-from .pipeline import make_backend
+from .pipeline import make_backend, measurement_source
 from .problem import SearchProblem
 from .progress import Progress
 from .result import SearchResult, front_entry
@@ -70,8 +70,11 @@ def run(config: SearchConfig | dict[str, Any], resume: str | Path | None = None,
         if on_start is not None:
             on_start(store.path)
         backend = make_backend(config)
-        pool = MeasurementPool(config) if config.measures_front else None
+        pool: MeasurementSource | None = None
         try:
+            # --measure front: the loop measures after each generation, on the same kind of
+            # measurement workers as a measure-all search (the cluster's when it has them).
+            pool = measurement_source(config, backend) if config.measures_front else None
             return SearchLoop(config, store, backend, Progress(config.generations or 0, progress), pool).run()
         finally:
             if pool is not None:
@@ -165,7 +168,7 @@ class SearchLoop:
     """One search run over an open store and an evaluation backend."""
 
     def __init__(self, config: SearchConfig, store: Store, backend: Backend, progress: Progress,
-                 pool: MeasurementPool | None = None) -> None:
+                 pool: MeasurementSource | None = None) -> None:
         self.config, self.store, self.backend, self.progress = config, store, backend, progress
         self.space = get_space(config.backbone)
         self.problem = SearchProblem(self.space, config)
