@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from fmas_hw.errors import ConfigError, StoreError, WeightsError
-from fmas_hw.search import SearchConfig, constraints, run
+from fmas_hw.search import SearchConfig, constraints, run, stored_config
 from fmas_hw.space import get_space
 from fmas_hw.store import Store
 from fmas_hw.targets import registry
@@ -179,6 +179,20 @@ def test_a_gvsoc_search_refuses_to_resume_across_an_sdk_change(make_config, monk
     with pytest.raises(StoreError, match=r"target_identity: store has 'gvsoc:gap_sdk=unknown,autotiler=4\.3\.0,"
                                          r"protocol=1', now 'gvsoc:gap_sdk=unknown,autotiler=4\.4\.0"):
         run(config.merge({"generations": 5}), resume=config.store)
+
+
+def test_a_store_from_before_target_identities_names_the_difference(make_config):
+    config = make_config()
+    run(config)
+    with Store.open(config.store) as store:  # what an earlier fmas-hw saved
+        saved = {k: v for k, v in store.meta()["config"].items() if k != "target_identity"}
+        store.set_meta(config={**saved, "cycle_model": "gap8_cycle_model.toml@446019f3843a"})
+    with pytest.raises(StoreError, match="target_identity: store has None"):
+        run(config.merge({"generations": 4}), resume=config.store)
+    with Store.open(config.store) as store:
+        store.set_meta(config={**store.meta()["config"], "evaluator": "fmas_hw.eval.candidate:build_evaluator"})
+    old = stored_config(config.store)  # what `fmas-hw search --resume` starts from: no unknown key
+    assert old.evaluator is None and old.target_identity is None
 
 
 def test_resume_cannot_shrink_a_search(make_config):
