@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import math
+import time
 from typing import ClassVar
 
 import pytest
@@ -13,9 +15,12 @@ from fmas_hw.search.measure_front import (
     ESTIMATE,
     ESTIMATE_MODEL,
     MEASURED_GEN,
+    MARGIN_WINDOW,
     as_told,
+    estimate_margin,
     worth_measuring,
 )
+from fmas_hw.search.runner import SearchLoop
 from fmas_hw.store import EvaluationRecord, Store
 from fmas_hw.targets import registry
 from fmas_hw.targets.base import Measurement, Target
@@ -38,6 +43,7 @@ class TruthTarget(Target):
     measures_hardware: ClassVar[bool] = True
     needs_project: ClassVar[bool] = True
     measured: ClassVar[list[str]] = []
+    SECONDS: ClassVar[float] = 0.0
 
     @classmethod
     def from_options(cls, options: TargetOptions) -> TruthTarget:
@@ -48,6 +54,7 @@ class TruthTarget(Target):
 
     def measure_candidate(self, spec, projects=None, timeout_s=None) -> Measurement:
         type(self).measured.append(spec.arch.key)
+        time.sleep(type(self).SECONDS)
         cycles = int(EstimateTarget().measure_candidate(spec).total_cycles * _truth_factor(spec.arch.key))
         return Measurement(cycles, [], 175_000_000, self.name, False, {"truth": "1"})
 
@@ -133,3 +140,41 @@ def test_measure_front_needs_a_target_that_runs_projects():
         SearchConfig(measure="front")
     with pytest.raises(ConfigError, match="measure must be one of"):
         SearchConfig(measure="some")
+
+
+def test_measurements_finish_in_the_background_and_the_ga_then_ranks_on_them(truth, tmp_path, monkeypatch):
+    monkeypatch.setattr(TruthTarget, "SECONDS", 0.1)
+    seen: list[tuple[int, str, float, float]] = []  # (gen, key, objective the GA holds, measured one)
+    learn = SearchLoop.learn_measurements
+
+    def checked(loop, gen):
+        learn(loop, gen)
+        if loop.algorithm.pop is None:
+            return  # generation 0: no population yet
+        learnt = set(loop.front.learnt_at(gen, loop.population_keys))
+        rows = loop.store.get_many(learnt, loop.digest)
+        for x, f in zip(loop.algorithm.pop.get("X"), loop.algorithm.pop.get("F"), strict=True):
+            key = loop.space.decode(x).key
+            if key in learnt:
+                seen.append((gen, key, f[1], loop.problem.objectives(rows[key])[1]))
+
+    monkeypatch.setattr(SearchLoop, "learn_measurements", checked)
+    result = run(_config(tmp_path, generations=5, measure_workers=1))
+    rows = _rows(result.store_path)
+    later = [r for r in rows if r.extra.get(MEASURED_GEN, -1) > r.generation]
+    assert later  # the search went on while they were measured
+    assert seen and all(held == measured for _, _, held, measured in seen)  # parents re-ranked on them
+    assert result.front and all(e["cycles_source"] == "truth" for e in result.front)
+
+
+def test_the_margin_follows_the_latest_measurements():
+    def measured(i, error):
+        estimate = 1000
+        return EvaluationRecord(f"k{i}", "d", "0", {}, "ok", error=0.5, cycles=int(estimate * math.exp(error)),
+                                cycles_source="truth",
+                                extra={MEASURED_GEN: i, ESTIMATE: {"cycles": estimate, "source": "estimate"}})
+
+    rows = [measured(i, 0.3) for i in range(4)] + [measured(4 + i, 0.01) for i in range(MARGIN_WINDOW)]
+    assert estimate_margin(rows, 3, 0.0) == pytest.approx(0.3, abs=1e-3)  # the first ones, at gen 3
+    assert estimate_margin(rows, 100, 0.0) == pytest.approx(0.01, abs=1e-3)  # the estimate has learnt
+    assert estimate_margin(rows, 100, 0.05) == 0.05  # never below the stated margin

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
 import pytest
 
 from fmas_hw.errors import ConfigError, MeasurementError
@@ -154,3 +155,47 @@ def test_a_search_on_the_simulated_target_runs_the_whole_measurement_path(tmp_pa
     assert all(log.is_file() and log.name.startswith("simulated-") for log in logs)
     learned = json.loads(Path(str(result.store_path) + STATE_SUFFIX).read_text())
     assert learned["observations"] == len(rows) and learned["version"] >= 1 and learned["cache"]
+
+
+class GatedTarget(SlowRunTarget):
+    """The slow-run double whose first measurement waits for a gate, and which logs its order."""
+
+    name: ClassVar[str] = "gated"
+    started = threading.Event()
+    gate = threading.Event()
+    order: ClassVar[list[str]] = []
+
+    def measure_candidate(self, spec, projects=None, timeout_s=None) -> Measurement:
+        type(self).started.set()
+        type(self).gate.wait(10)
+        type(self).order.append(spec.arch.key)
+        return Measurement(1, [], 175_000_000, self.name, True, {"gated": "1"})
+
+
+def test_the_pool_starts_the_longest_estimated_measurement_first(monkeypatch, tmp_path):
+    from fmas_hw.gap8.candidate_file import CandidateSpec
+    from fmas_hw.space import get_space
+    from fmas_hw.targets.estimate import EstimateTarget
+
+    monkeypatch.setattr(registry, "_TARGETS", dict(registry._TARGETS))
+    registry.register_target(GatedTarget)
+    monkeypatch.setattr(GatedTarget, "order", [])
+    monkeypatch.setattr(GatedTarget, "gate", threading.Event())
+    monkeypatch.setattr(GatedTarget, "started", threading.Event())
+    space, rng = get_space("mobilenetv2"), np.random.default_rng(0)
+    archs = list({a.key: a for a in (space.decode(space.random_genome(rng)) for _ in range(6))}.values())
+    pool = MeasurementPool(_config(tmp_path, target="gated"))
+    try:
+        futures = [pool.submit(archs[0])]
+        assert GatedTarget.started.wait(10)  # the only worker is busy: the others queue
+        futures += [pool.submit(arch) for arch in archs[1:]]
+        GatedTarget.gate.set()
+        for future in futures:
+            future.result(10)
+    finally:
+        pool.close()
+    first, *queued = GatedTarget.order
+    assert first == archs[0].key
+    estimate = EstimateTarget()
+    cycles = {a.key: estimate.measure_candidate(CandidateSpec(a)).total_cycles for a in archs}
+    assert [cycles[k] for k in queued] == sorted((cycles[a.key] for a in archs[1:]), reverse=True)

@@ -7,7 +7,9 @@ Start one such worker per GVSoC slot or per board, on the hosts that have the SD
     dask worker tcp://SCHEDULER:8786 --nthreads 1 --resources "accuracy=1"        # the GPU host
 
 Each candidate's measurement is one :func:`~.measuring.measure_task` submitted with
-``resources={"measure": 1}``, so Dask runs at most one per declared slot, on those workers only.
+``resources={"measure": 1}``, so Dask runs at most one per declared slot, on those workers only,
+and with its estimated Mcycles as the task's priority, so the longest runs start first (as on
+the local pool).
 Each worker process builds its :class:`~.measuring.Measurer` once (target, project folder) and
 writes the candidates' projects under the store's ``projects/`` folder by the same path as the
 search host (a shared file system keeps them in one place; else each host keeps its own). The
@@ -25,11 +27,12 @@ import threading
 from concurrent.futures import Future
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, FmasError
 from ..gap8.candidate_file import CandidateSpec
 from ..model.manifest import build_options
 from ..space import Arch
 from ..targets.base import Measurement
+from ..targets.estimate import EstimateTarget
 from ..targets.online_model import OnlineCycleModel
 from .backends import MEASURE
 from .config import SearchConfig
@@ -59,6 +62,7 @@ class DaskMeasurements:
         self._classes, self._alpha = build_options(config.weights, config.backbone, config.classes, config.alpha)
         self.workers = slots
         self.learner = Learner(config.store, slots)
+        self._base = EstimateTarget()
         self._tasks: set[Any] = set()
         self._lock = threading.Lock()
 
@@ -72,9 +76,12 @@ class DaskMeasurements:
         process: the estimate needs no worker)."""
         return self.learner.estimate(CandidateSpec(arch, self._classes, self._alpha))
 
-    def wait_learning(self) -> None:
-        """Return once every finished run has been learnt."""
-        self.learner.wait()
+    def _priority(self, arch: Arch) -> int:
+        """Estimated Mcycles of ``arch`` under the packaged model: Dask starts higher first."""
+        try:
+            return int(self._base.measure_candidate(CandidateSpec(arch, self._classes, self._alpha)).total_cycles // 10**6)
+        except FmasError:
+            return 0
 
     def submit(self, arch: Arch) -> Future[MeasuredRun]:
         """Send the measurement of ``arch`` to a ``measure`` slot of the cluster.
@@ -84,7 +91,7 @@ class DaskMeasurements:
             errors, e.g. ``KilledWorker``, too); cancelling it cancels the Dask task.
         """
         task = self._client.submit(measure_task, self._config_data, arch.to_dict(),
-                                   resources={MEASURE: 1}, pure=False)
+                                   resources={MEASURE: 1}, pure=False, priority=self._priority(arch))
         with self._lock:
             self._tasks.add(task)
         out: Future[MeasuredRun] = Future()

@@ -28,7 +28,9 @@ class Learner:
     """Feeds measured runs to the search's online model, one at a time, on its own thread.
 
     A refit takes up to a few tenths of a second, which no measurement should wait for; runs
-    are learnt in the order they finished.
+    are learnt in the order they finished. The model is saved once the runs handed in are all
+    learnt, not after each (writing the layer cache costs more than learning a run, and runs
+    finish in bursts at the end of a generation).
 
     Args:
         store: the search's store (the model is kept at ``<store>.layers.json``).
@@ -48,6 +50,11 @@ class Learner:
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="fmas-learn")
         self._lock = threading.Lock()
         self._closed = False
+        self._pending = 0  # runs handed in, not learnt yet
+        # The search estimates new candidates while the learner refits (an asynchronous
+        # ``--measure front``): the model changes under this lock only.
+        self._model_lock = threading.Lock()
+        self._unsaved = False
 
     def learn(self, run: MeasuredRun) -> None:
         """Learn from ``run`` soon (a run handed in after :meth:`close` is not learnt from)."""
@@ -56,20 +63,44 @@ class Learner:
                 log.warning("the search stopped before the estimate could learn from %s",
                             run.measurement.log_path)
                 return
+            self._pending += 1
             self._thread.submit(self._learn, run)
 
     def _learn(self, run: MeasuredRun) -> None:
-        """Refit from the run (a run it cannot learn from is only logged: the measurement stands)."""
+        """Refit from the run, and save the model when no other run waits to be learnt."""
+        try:
+            self._observe(run)
+        finally:
+            with self._lock:
+                self._pending -= 1
+                idle = self._pending == 0
+            if idle:
+                self._save()
+
+    def _observe(self, run: MeasuredRun) -> None:
+        """Learn from one run (a run it cannot learn from is only logged: the measurement stands)."""
         if run.unlearnable is not None:
             log.warning("the estimate did not learn from %s: %s", run.measurement.log_path, run.unlearnable)
             return
         if not run.records:
             return
         try:
-            self.online.observe(run.records, run.measurement.source)
-            self.online.save(self.path)
-        except (FmasError, OSError) as exc:
+            with self._model_lock:
+                self.online.observe(run.records, run.measurement.source)
+            self._unsaved = True
+        except FmasError as exc:
             log.warning("the estimate did not learn from %s: %s", run.measurement.log_path, exc)
+
+    def _save(self) -> None:
+        """Write the model beside the store, if it learnt anything since it was last written."""
+        if not self._unsaved:
+            return
+        try:
+            with self._model_lock:
+                self.online.save(self.path)
+            self._unsaved = False
+        except (FmasError, OSError) as exc:
+            log.warning("the estimate's state could not be written to %s: %s", self.path, exc)
 
     def wait(self) -> None:
         """Return once every run handed in so far has been learnt (the thread works in order).
@@ -86,7 +117,8 @@ class Learner:
         Raises:
             AdaptationError: the candidate cannot run on GAP8.
         """
-        return self._estimate.measure_candidate(spec)
+        with self._model_lock:
+            return self._estimate.measure_candidate(spec)
 
     def close(self) -> None:
         """Learn from every run handed in so far, then stop."""

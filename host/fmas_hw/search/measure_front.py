@@ -1,22 +1,26 @@
 """``--measure front``: measure on the target only the candidates that can still matter.
 
-Every candidate first gets the estimate (next to its accuracy). After a generation is scored,
-a candidate goes to the measurement workers only if, with its estimate widened by the estimate's
-error (``exp(±margin)`` on its cycles), no other point of the population and the new candidates
-surely dominates it. The margin is the larger of ``measure_margin`` and the largest log error
-the estimate has shown on candidates measured in earlier generations. The final front is always
-measured (:func:`unmeasured_front`).
+Every candidate first gets the estimate (next to its accuracy), from the search's online model
+(what the measured runs have taught it). After a generation is scored, a candidate goes to the
+measurement workers only if, with its estimate widened by the estimate's error (``exp(±margin)``
+on its cycles), no candidate evaluated so far (the search's archive, this generation's included)
+surely dominates it: a candidate some known point beats in every objective can neither join the
+Pareto front nor change it. The margin is the larger of ``measure_margin`` and the largest log
+error of the estimate over the latest measurements (:data:`MARGIN_WINDOW`). The final front is
+always measured (:func:`unmeasured_front`).
 
-A measured row keeps its estimate (``extra["estimate"]``) and the generation of its measurement
-(``extra["measured_generation"]``). The search is told, for generation g, the figures it had at
-g (:func:`as_told`), so a resumed search replays exactly what it decided.
+The measurements run in the background while the search goes on with the estimates
+(:class:`FrontMeasurer`). A measured row keeps its estimate (``extra["estimate"]``) and the
+generation from which the search knew the measured figure (``extra["measured_generation"]``).
+The search is told, for generation g, the figures it had at g (:func:`as_told`), so a resumed
+search replays exactly what it decided.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from concurrent.futures import as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, as_completed, wait
 from dataclasses import replace
 
 import numpy as np
@@ -53,11 +57,17 @@ def as_told(record: EvaluationRecord, gen: int) -> EvaluationRecord:
     return replace(record, cycles=estimate["cycles"], cycles_source=estimate["source"])
 
 
+#: How many of the latest measurements bound the estimate's error: the online model learns
+#: from every run, so what its first estimates got wrong says little of its estimates now.
+MARGIN_WINDOW = 16
+
+
 def estimate_margin(records: Iterable[EvaluationRecord], gen: int, floor: float) -> float:
     """The log-error bound of the estimate: its largest ``|log(measured / estimate)|`` over the
-    candidates measured before ``gen``, and at least ``floor``."""
-    errors = [abs(math.log(r.cycles / r.extra[ESTIMATE]["cycles"])) for r in records
-              if is_measured(r) and r.extra[MEASURED_GEN] < gen and r.cycles and r.extra[ESTIMATE]["cycles"]]
+    latest :data:`MARGIN_WINDOW` candidates measured by ``gen``, and at least ``floor``."""
+    measured = sorted((r for r in records if is_measured(r) and r.extra[MEASURED_GEN] <= gen
+                       and r.cycles and r.extra[ESTIMATE]["cycles"]), key=lambda r: r.extra[MEASURED_GEN])
+    errors = [abs(math.log(r.cycles / r.extra[ESTIMATE]["cycles"])) for r in measured[-MARGIN_WINDOW:]]
     return max([floor, *errors])
 
 
@@ -71,25 +81,35 @@ def _bounds(record: EvaluationRecord, objectives: tuple[str, ...], margin: float
     return low, high
 
 
-def worth_measuring(candidates: Iterable[EvaluationRecord], population: Iterable[EvaluationRecord],
+def worth_measuring(candidates: Iterable[EvaluationRecord], known: Iterable[EvaluationRecord],
                     objectives: tuple[str, ...], margin: float) -> list[str]:
-    """Keys of the estimated candidates that no point surely dominates (in any order of keys given).
+    """Keys of the estimated candidates that no known point surely dominates (in the order given).
 
     A point q surely dominates c when q's pessimistic vector is no worse than c's optimistic one in
     every objective and better in one.
     """
-    pool = {r.arch_key: r for r in population if r.status == "ok"}
-    pessimistic = {k: _bounds(r, objectives, margin)[1] for k, r in pool.items()}
+    pool = {r.arch_key: r for r in known if r.status == "ok"}
+    keys = np.array(list(pool), dtype=object)
+    pessimistic = np.array([_bounds(r, objectives, margin)[1] for r in pool.values()]).reshape(len(pool), -1)
     chosen = []
     for c in candidates:
         if c.status != "ok" or MEASURED_GEN in c.extra:
             continue
         optimistic = _bounds(c, objectives, margin)[0]
-        dominated = any(k != c.arch_key and np.all(q <= optimistic) and np.any(q < optimistic)
-                        for k, q in pessimistic.items())
-        if not dominated:
+        beats = np.all(pessimistic <= optimistic, axis=1) & np.any(pessimistic < optimistic, axis=1)
+        if not np.any(beats & (keys != c.arch_key)):
             chosen.append(c.arch_key)
     return chosen
+
+
+def surely_feasible(record: EvaluationRecord, config: SearchConfig, margin: float) -> bool:
+    """Whether ``record`` meets the search's constraints even at its pessimistic cycles (only
+    such a point may rule a candidate out: an infeasible one is never on the front)."""
+    cycles = record.cycles or 0
+    if not is_measured(record):
+        cycles *= math.exp(margin)
+    return ((config.max_cycles is None or cycles <= config.max_cycles)
+            and (config.max_params is None or (record.params or 0) <= config.max_params))
 
 
 def unmeasured_front(records: Iterable[EvaluationRecord], config: SearchConfig) -> tuple[list[str], list[str]]:
@@ -127,7 +147,20 @@ def with_failed_measurement(record: EvaluationRecord, reason: str, gen: int) -> 
 
 
 class FrontMeasurer:
-    """What a ``--measure front`` search does after each generation and at its end.
+    """What a ``--measure front`` search does at each generation and at its end.
+
+    The measurements run in the background: a generation sends its promising candidates to the
+    measurement workers and goes on with their estimates; a measurement that has finished by
+    the start of a later generation is stored then, with that generation as its
+    ``measured_generation``, and from that generation on the search knows the measured figure
+    (:meth:`collect`, and the runner corrects the population's objectives). The supernet is
+    measured at once, as it normalises the latency objective. At most ``workers`` measurements
+    are left running when a generation goes on, so the search never runs far ahead of what it
+    measures.
+
+    Everything the search is told is thus in the store (estimates with their model, measured
+    figures with the generation that first used them), and a resumed search replays it exactly:
+    while it replays, nothing new is collected.
 
     Args:
         config: the resolved search config.
@@ -139,42 +172,67 @@ class FrontMeasurer:
     def __init__(self, config: SearchConfig, store: Store, pool: MeasurementSource, supernet_key: str) -> None:
         self.config, self.store, self.pool, self.supernet_key = config, store, pool, supernet_key
         self.digest = config.settings.digest
+        self.in_flight: dict[Future[MeasuredRun], EvaluationRecord] = {}
 
-    def promising(self, gen: int, records: dict[str, EvaluationRecord],
-                  population_keys: list[str]) -> dict[str, EvaluationRecord]:
-        """``records`` with the candidates that could be non-dominated measured now.
+    def collect(self, gen: int) -> None:
+        """Store the measurements finished by now as known from ``gen`` on, after waiting until
+        at most ``workers`` are still running (call it only where the search runs live: while a
+        resumed search replays, the stored rows say what was learnt when)."""
+        while sum(not f.done() for f in self.in_flight) > self.pool.workers:
+            wait([f for f in self.in_flight if not f.done()], return_when=FIRST_COMPLETED)
+        for future in [f for f in self.in_flight if f.done()]:
+            self._settle(future, self.in_flight.pop(future), gen)
 
-        Decided on the figures known before this generation's measurements, so a resumed search
-        decides as the interrupted one did.
+    def learnt_at(self, gen: int, keys: Iterable[str]) -> list[str]:
+        """Those of ``keys`` whose measured figure the search learns at ``gen``."""
+        rows = self.store.get_many(keys, self.digest).values()
+        return [r.arch_key for r in rows if is_measured(r) and r.extra[MEASURED_GEN] == gen]
+
+    def promising(self, gen: int, records: dict[str, EvaluationRecord]) -> dict[str, EvaluationRecord]:
+        """``records`` with fresh estimates; the candidates that could be non-dominated are sent
+        to be measured (the supernet at once: its row comes back measured).
+
+        Decided on the figures known at ``gen``, so a resumed search decides as the interrupted
+        one did.
         """
         records = {**records, **self.refit_estimates(records)}
-        before = {k: as_told(r, gen - 1) for k, r in records.items()}
-        population = [as_told(r, gen - 1) for r in self.store.get_many(population_keys, self.digest).values()]
-        margin = estimate_margin(self.store.evaluations("ok"), gen, self.config.measure_margin)
-        keys = worth_measuring(before.values(), [*population, *before.values()], self.config.objectives, margin)
+        known = {k: as_told(r, gen) for k, r in records.items()}
+        archive = self.store.evaluations("ok")
+        margin = estimate_margin(archive, gen, self.config.measure_margin)
+        measuring = {r.arch_key for r in self.in_flight.values()}
+        rivals = [r for r in [*(as_told(r, gen) for r in archive), *known.values()]
+                  if surely_feasible(r, self.config, margin)]
+        keys = [k for k in worth_measuring(known.values(), rivals, self.config.objectives, margin)
+                if k not in measuring]
         supernet = records.get(self.supernet_key)
-        if supernet is not None and MEASURED_GEN not in supernet.extra and self.supernet_key not in keys:
-            keys.insert(0, self.supernet_key)
-        return {**records, **self.measure(gen, [records[k] for k in keys])}
+        if supernet is not None and MEASURED_GEN not in supernet.extra:
+            keys = [k for k in keys if k != self.supernet_key]
+            records = {**records, **self.measure(gen, [supernet])}
+        for key in keys:
+            self.in_flight[self.pool.submit(arch_from_dict(self.config.backbone, records[key].arch))] = records[key]
+        return records
 
     def refit_estimates(self, records: dict[str, EvaluationRecord]) -> dict[str, EvaluationRecord]:
         """New candidates' estimates redone with the online model (what the measured runs so
         far have taught it), stored with the model's version; a row keeps the estimate it got
         first, so a resumed search sees the same figures."""
-        self.pool.wait_learning()
         fresh = [r for r in records.values()
                  if r.status == "ok" and MEASURED_GEN not in r.extra and ESTIMATE_MODEL not in r.extra]
         out = {}
         for record in fresh:
             estimate = self.pool.estimate(arch_from_dict(self.config.backbone, record.arch))
-            extra = {**record.extra, "measurement": provenance(estimate), ESTIMATE_MODEL: self.pool.online.identity()}
+            extra = {**record.extra, "measurement": provenance(estimate),
+                     ESTIMATE_MODEL: estimate.tool_versions["cycle_model_version"]}
             out[record.arch_key] = self.store.set_latency(replace(
                 record, cycles=int(estimate.total_cycles), cycles_source=estimate.source, extra=extra))
         return out
 
     def final(self, population_keys: list[str], gen: int) -> list[str]:
-        """Measure the final front until every member is measured (a measured figure can let
-        another candidate in); returns the front's keys."""
+        """Wait for the measurements still running, then measure the final front until every
+        member is measured (a measured figure can let another candidate in); returns the front's
+        keys."""
+        for future in as_completed(list(self.in_flight)):
+            self._settle(future, self.in_flight.pop(future), gen)
         while True:
             rows = self.store.get_many(population_keys, self.digest)
             front, todo = unmeasured_front(rows.values(), self.config)
@@ -183,20 +241,25 @@ class FrontMeasurer:
             self.measure(gen, [rows[k] for k in todo])
 
     def measure(self, gen: int, records: list[EvaluationRecord]) -> dict[str, EvaluationRecord]:
-        """Measure ``records`` on the workers, store each as it finishes; returns the new rows.
+        """Measure ``records`` on the workers and wait; store each as it finishes; returns the
+        new rows.
 
         Raises:
             ConfigError: a set-up problem of the target (it would fail every candidate).
         """
         futures = {self.pool.submit(arch_from_dict(self.config.backbone, r.arch)): r for r in records}
-        done: dict[str, EvaluationRecord] = {}
-        for future in as_completed(futures):
-            record = futures[future]
-            try:
-                new = with_measurement(record, future.result(), gen)
-            except ConfigError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - one failed run keeps that candidate's estimate
-                new = with_failed_measurement(record, describe_failure(exc), gen)
-            done[record.arch_key] = self.store.set_latency(new)
-        return done
+        return {futures[f].arch_key: self._settle(f, futures[f], gen) for f in as_completed(futures)}
+
+    def _settle(self, future: Future[MeasuredRun], record: EvaluationRecord, gen: int) -> EvaluationRecord:
+        """Store the finished measurement of ``record`` as known from ``gen`` on.
+
+        Raises:
+            ConfigError: a set-up problem of the target (it would fail every candidate).
+        """
+        try:
+            new = with_measurement(record, future.result(), gen)
+        except ConfigError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one failed run keeps that candidate's estimate
+            new = with_failed_measurement(record, describe_failure(exc), gen)
+        return self.store.set_latency(new)

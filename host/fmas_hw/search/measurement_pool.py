@@ -12,6 +12,10 @@ each board port gets its own worker (``ports``). The workers share one
 :class:`~.measuring.Measurer` (one :class:`~fmas_hw.gap8.projects.GeneratedProjects`, which
 generates one project at a time).
 
+The longest measurements start first: queued candidates wait in the order of their estimated
+cycles, largest first (longest-processing-time-first), because a generation waits for its last
+measurement and a long run started last would keep every other worker idle meanwhile.
+
 Every measured run also teaches the estimate (:class:`~.learner.Learner`): its per-kernel cycles
 refit the search's :class:`~fmas_hw.targets.online_model.OnlineCycleModel`, kept beside the store
 (``<store>.layers.json``) and reloaded when the search resumes.
@@ -19,11 +23,16 @@ refit the search's :class:`~fmas_hw.targets.online_model.OnlineCycleModel`, kept
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
+import heapq
+import itertools
+import threading
+from concurrent.futures import Future
 from pathlib import Path
 
+from ..errors import FmasError
 from ..space import Arch
 from ..targets.base import Measurement
+from ..targets.estimate import EstimateTarget
 from ..targets.online_model import OnlineCycleModel
 from ..targets.registry import TargetOptions
 from .config import SearchConfig
@@ -48,7 +57,15 @@ class MeasurementPool:
         self.measurer = Measurer(config, options)
         self.workers = len(options)
         self.learner = Learner(str(config.store), self.workers)
-        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="fmas-measure")
+        self._base = EstimateTarget()
+        self._queue: list[tuple[float, int, Arch, Future[MeasuredRun]]] = []
+        self._order = itertools.count()
+        self._ready = threading.Condition()
+        self._closed = False
+        self._threads = [threading.Thread(target=self._work, name=f"fmas-measure-{i}", daemon=True)
+                         for i in range(self.workers)]
+        for thread in self._threads:
+            thread.start()
 
     @property
     def online(self) -> OnlineCycleModel:
@@ -64,21 +81,56 @@ class MeasurementPool:
         """The estimate of ``arch`` with what the measured runs have taught it so far."""
         return self.learner.estimate(self.measurer.spec(arch))
 
-    def wait_learning(self) -> None:
-        """Return once every finished run has been learnt (the learner works in order)."""
-        self.learner.wait()
-
     def submit(self, arch: Arch) -> Future[MeasuredRun]:
-        """Measure ``arch`` on the next free worker; the future holds the run, or the exception
-        the target raised."""
-        return self._pool.submit(self._measure, arch)
+        """Queue the measurement of ``arch`` (longest estimated first); the future holds the run,
+        or the exception the target raised.
 
-    def _measure(self, arch: Arch) -> MeasuredRun:
-        run = self.measurer.measure(arch)
-        self.learner.learn(run)
-        return run
+        Raises:
+            RuntimeError: the pool is closed.
+        """
+        future: Future[MeasuredRun] = Future()
+        with self._ready:
+            if self._closed:
+                raise RuntimeError("the measurement pool is closed")
+            heapq.heappush(self._queue, (-self._expected_cycles(arch), next(self._order), arch, future))
+            self._ready.notify()
+        return future
+
+    def _expected_cycles(self, arch: Arch) -> float:
+        """The packaged model's estimate (only to order the queue; a candidate GAP8 cannot run
+        goes last, and its measurement fails as it would anyway)."""
+        try:
+            return float(self._base.measure_candidate(self.measurer.spec(arch)).total_cycles)
+        except FmasError:
+            return 0.0
+
+    def _work(self) -> None:
+        """One worker: measure queued candidates until the pool closes."""
+        while True:
+            with self._ready:
+                while not self._queue and not self._closed:
+                    self._ready.wait()
+                if not self._queue:
+                    return
+                *_, arch, future = heapq.heappop(self._queue)
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                run = self.measurer.measure(arch)
+            except BaseException as exc:  # noqa: BLE001 - the candidate's failure goes to the search
+                future.set_exception(exc)
+                continue
+            self.learner.learn(run)
+            future.set_result(run)
 
     def close(self) -> None:
         """Stop: running measurements finish, queued ones are cancelled, finished runs are learnt."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._ready:
+            self._closed = True
+            queued, self._queue = self._queue, []
+            self._ready.notify_all()
+        for *_, future in queued:
+            future.cancel()
+        for thread in self._threads:
+            thread.join()
         self.learner.close()

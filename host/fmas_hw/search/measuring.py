@@ -97,10 +97,6 @@ class MeasurementSource(Protocol):
         """The estimate of ``arch`` with what the measured runs have taught it so far."""
         ...
 
-    def wait_learning(self) -> None:
-        """Return once every finished run has been learnt."""
-        ...
-
     def submit(self, arch: Arch) -> Future[MeasuredRun]:
         """Start measuring ``arch``; the future holds its run, or the exception its target raised."""
         ...

@@ -201,6 +201,8 @@ class SearchLoop:
     def step(self, gen: int) -> bool:
         """One generation: ask, look up / evaluate, tell, record. False when the GA is done."""
         started = time.perf_counter()
+        if self.front is not None:
+            self.learn_measurements(gen)
         with self.rng.active():
             pop = self.algorithm.ask()
         if pop is None or len(pop) == 0:
@@ -208,7 +210,7 @@ class SearchLoop:
         asked = [(format_genome(x), self.space.decode(x)) for x in pop.get("X")]
         records = self.collect(gen, asked)
         if self.front is not None:
-            records = self.front.promising(gen, records, self.population_keys)
+            records = self.front.promising(gen, records)
         records = {key: as_told(record, gen) for key, record in records.items()}
         if self.problem.scale is None:
             self.store.set_meta(scale=self.problem.set_scale(records[self.supernet_key]))
@@ -217,6 +219,23 @@ class SearchLoop:
             self.algorithm.tell(infills=pop)
         self.record(gen, asked, records, time.perf_counter() - started)
         return True
+
+    def learn_measurements(self, gen: int) -> None:
+        """``--measure front``: the measurements the search learns at ``gen`` (finished since the
+        last generation; while replaying, as the store recorded) replace the estimates the
+        population was ranked on, and the population is ranked again before the GA mates it."""
+        assert self.front is not None
+        if gen >= len(self.previous):
+            self.front.collect(gen)
+        if not self.front.learnt_at(gen, self.population_keys):
+            return
+        pop = self.algorithm.pop
+        keys = [self.space.decode(x).key for x in pop.get("X")]
+        records = {k: as_told(r, gen) for k, r in self.store.get_many(keys, self.digest).items()}
+        with self.rng.active():
+            Evaluator().eval(self.problem, pop, records=records, skip_already_evaluated=False, count_evals=False)
+            self.algorithm.pop = self.algorithm.survival.do(self.problem, pop, n_survive=len(pop),
+                                                            algorithm=self.algorithm)
 
     # -- evaluation ----------------------------------------------------------------------
     def collect(self, gen: int, asked: list[tuple[str, Arch]]) -> dict[str, EvaluationRecord]:

@@ -25,6 +25,8 @@ It is still an estimate (``estimated=True``): the candidate as a whole was not r
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -48,6 +50,13 @@ from .online_model import CACHE, OnlineCycleModel
 from .registry import TargetOptions
 
 RESULT_FILE = "logs/estimate.json"
+#: Candidates whose features and memory plan are kept: a search estimates each candidate several
+#: times (its estimate, the online refit's, the simulated target's truth), and planning its
+#: memory costs more than costing its layers.
+FEATURES_CACHE_SIZE = 512
+
+_FEATURES: OrderedDict[tuple, tuple[tuple[LayerFeatures, ...], MemoryPlan]] = OrderedDict()
+_FEATURES_LOCK = threading.Lock()
 
 
 class EstimateTarget(Target):
@@ -126,9 +135,20 @@ class EstimateTarget(Target):
         Raises:
             AdaptationError: the candidate cannot run on GAP8.
         """
-        graph = arch_graph(arch, classes, alpha, input_size or self.input_size)
+        key = (arch.backbone, arch.key, int(classes), float(alpha), int(input_size or self.input_size))
+        with _FEATURES_LOCK:
+            if key in _FEATURES:
+                _FEATURES.move_to_end(key)
+                features, plan = _FEATURES[key]
+                return list(features), plan
+        graph = arch_graph(arch, classes, alpha, key[-1])
         plan = plan_memory(graph)
-        return graph_features(graph, plan), plan
+        features = tuple(graph_features(graph, plan))
+        with _FEATURES_LOCK:
+            _FEATURES[key] = features, plan
+            while len(_FEATURES) > FEATURES_CACHE_SIZE:
+                _FEATURES.popitem(last=False)
+        return list(features), plan
 
     def estimate_arch(self, arch: Arch, classes: int = 21, alpha: float = 1.0) -> Measurement:
         """Estimated GAP8 cycles of candidate ``arch`` (the search's latency objective).
