@@ -1,9 +1,13 @@
 """``fmas-hw flash``: build a generated GAP8 project and write it to the board's flash.
 
-A thin command over :mod:`fmas_hw.targets.project_build`: ``make clean all platform=board io=uart`` (skipped
-with ``--no-build``), then ``make flash platform=board io=uart``, both with the SDK sourced, logs
-kept under ``<project>/logs/``. While it flashes, the board's port lock is held, so a measurement
-on the same board waits instead of colliding with it.
+A thin command over :mod:`fmas_hw.targets.project_build`: ``make clean all platform=board io=uart
+FMAS_INPUT=flash`` (skipped with ``--no-build``), then ``make flash platform=board io=uart
+FMAS_INPUT=flash``, both with the SDK sourced, logs kept under ``<project>/logs/``. A flashed
+board runs at power-up with no debugger to serve semihosting, so ``FMAS_INPUT=flash``
+(:attr:`~fmas_hw.targets.hardware_settings.BoardSettings.FLASHED_ARGS`) makes the project pack
+its test input into the flash with the constants and read it from there; the output checksum it
+prints is still that of ``model/expected.json``. While it flashes, the board's port lock is held,
+so a measurement on the same board waits instead of colliding with it.
 """
 
 from __future__ import annotations
@@ -34,20 +38,22 @@ def _board_lock(port: str | None, timeout_s: float) -> contextlib.AbstractContex
 
 @click.command()
 @click.argument("project", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--no-build", is_flag=True, help="Flash what is already built.")
+@click.option("--no-build", is_flag=True,
+              help="Flash what is already built (it must have been built with FMAS_INPUT=flash).")
 @click.option("--port", default=None, envvar="FMAS_BOARD_PORT",
               help="Board UART, only used to lock the board (default: found by USB id).")
 @click.option("--flash-args", default=" ".join(FLASH_ARGS), show_default=True,
-              help="make arguments that write the flash.")
+              help="make arguments that write the flash (FMAS_INPUT=flash is always added).")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=1800.0,
               show_default=True, help="Limit of each make step, in seconds.")
 def flash(project: Path, no_build: bool, port: str | None, flash_args: str, timeout_s: float) -> None:
-    """Build PROJECT for the board and write it to the board's flash."""
+    """Build PROJECT for the board and write it to the board's flash, test input included."""
+    flashed = BoardSettings.FLASHED_ARGS
     with _board_lock(port, timeout_s):
         if not no_build:
-            log = build_project(project, BoardSettings.BUILD_ARGS, log_stem="board-build",
+            log = build_project(project, (*BoardSettings.BUILD_ARGS, *flashed), log_stem="board-build",
                                 timeout_s=timeout_s, what="board build")
             click.echo(f"built ({log})")
-        log = build_project(project, shlex.split(flash_args), log_stem="board-flash",
+        log = build_project(project, (*shlex.split(flash_args), *flashed), log_stem="board-flash",
                             timeout_s=timeout_s, what="flashing")
     click.echo(f"flashed ({log})")
