@@ -11,7 +11,8 @@
  * with I/O in L3, open the HyperRAM (the application owns it, see below);
  * <prefix>CNN_Construct() (after the cluster is on: it allocates L1 and loads the constants);
  * allocate the input/output (L2, or L3 HyperRAM when they do not fit L2); load the input
- * (embedded array, or a file read over semihosting and written to HyperRAM); run the graph on the
+ * (embedded array, or a file written to HyperRAM: read over semihosting from the host, or, in the
+ * flashed build, from the flash's readfs partition next to the constants); run the graph on the
  * cluster after starting and resetting the cluster timer; print one LAYER line per node from
  * AT_GraphPerf / AT_GraphNodeNames / AT_GraphOperInfosNames, TOTAL and the FNV-1a checksum of the
  * int8 output; destruct; END with the status (also on every failure path); pmsis_exit(status).
@@ -34,7 +35,13 @@
 #include "bsp/ram.h"
 #include "bsp/ram/hyperram.h"
 #include "bsp/fs.h"
+#if FMAS_INPUT_IN_FLASH
+#include "bsp/flash.h"
+#include "bsp/flash/hyperflash.h"
+#include "bsp/fs/readfs.h"
+#else
 #include "bsp/fs/hostfs.h"
+#endif
 #endif
 
 /* Base of the constants in flash, which the kernels add to every constant's offset: 0, the start
@@ -87,16 +94,92 @@ static uint32_t fnv1a32_update(uint32_t hash, const unsigned char *data, size_t 
     return hash;
 }
 
+/* The file system holding the input file, with the configurations it was opened from (PMSIS
+ * keeps a pointer to them in the device). */
+struct input_fs {
+    struct pi_device fs;
+#if FMAS_INPUT_IN_FLASH
+    struct pi_readfs_conf fs_conf;
+    struct pi_device flash;
+    struct pi_hyperflash_conf flash_conf;
+#else
+    struct pi_hostfs_conf fs_conf;
+#endif
+};
+
+#if FMAS_INPUT_IN_FLASH
+
+/* Flashed build (FMAS_INPUT=flash): a board that boots from flash has no host to read from, so the
+ * Makefile adds the input to READFS_FILES and `make flash` packs it into the readfs partition of
+ * the HyperFlash with the constants (gap_sdk utils/rules/pmsis_rules.mk; gapy's gen_readfs.py names
+ * each file by its base name). Read it the way <prefix>CNN_Construct() reads the constants
+ * (AT_HYPERFLASH_FS_OPEN, tools/autotiler_v3/Emulation/at_api_pmsis.h): open the HyperFlash, mount
+ * readfs on it, open the file by name. The constructor's own mount is still open: readfs allows
+ * several mounts at once (rtos/pmsis/bsp/fs/read_fs/read_fs.c, __pi_read_fs_mount) and the hyper
+ * driver counts its opens (gap8 pulp-os drivers/hyper, __rt_hyper_open_count). */
+#define FMAS_INPUT_NAME FMAS_INPUT_FLASH_NAME
+
+static int input_fs_mount(struct input_fs *in)
+{
+    pi_hyperflash_conf_init(&in->flash_conf);
+    pi_open_from_conf(&in->flash, &in->flash_conf);
+    if (pi_flash_open(&in->flash)) return -1;
+    pi_readfs_conf_init(&in->fs_conf);
+    in->fs_conf.fs.flash = &in->flash;
+    pi_open_from_conf(&in->fs, &in->fs_conf);
+    if (pi_fs_mount(&in->fs)) {
+        pi_flash_close(&in->flash);
+        return -1;
+    }
+    return 0;
+}
+
+static void input_fs_unmount(struct input_fs *in)
+{
+    pi_fs_unmount(&in->fs);
+    pi_flash_close(&in->flash);
+}
+
+/* readfs knows each file's size: one of another size was packed from another project. */
+static int input_size_ok(const pi_fs_file_t *file)
+{
+    return file->size == FMAS_INPUT_BYTES;
+}
+
+#else
+
+/* GVSoC / JTAG build (FMAS_INPUT=host): the file stays on the host and is read over semihosting
+ * (hostfs), which needs GVSoC or a debugger (OpenOCD) attached. */
+#define FMAS_INPUT_NAME FMAS_INPUT_PATH
+
+static int input_fs_mount(struct input_fs *in)
+{
+    pi_hostfs_conf_init(&in->fs_conf);
+    pi_open_from_conf(&in->fs, &in->fs_conf);
+    return pi_fs_mount(&in->fs) ? -1 : 0;
+}
+
+static void input_fs_unmount(struct input_fs *in)
+{
+    pi_fs_unmount(&in->fs);
+}
+
+/* Semihosting tells no size; a short file is caught by the reads. */
+static int input_size_ok(const pi_fs_file_t *file)
+{
+    (void)file;
+    return 1;
+}
+
+#endif
+
 /* Copy the input file (int8 CHW, model/input.bin) to HyperRAM through an L2 bounce buffer. */
 static int load_input(signed char *chunk)
 {
-    struct pi_device fs;
-    struct pi_hostfs_conf conf;
-    pi_hostfs_conf_init(&conf);
-    pi_open_from_conf(&fs, &conf);
-    if (pi_fs_mount(&fs)) return FMAS_STATUS_INPUT;
-    pi_fs_file_t *file = pi_fs_open(&fs, FMAS_INPUT_PATH, PI_FS_FLAGS_READ);
-    int status = file ? FMAS_STATUS_OK : FMAS_STATUS_INPUT;
+    struct input_fs in;
+    if (input_fs_mount(&in)) return FMAS_STATUS_INPUT;
+    pi_fs_file_t *file = pi_fs_open(&in.fs, FMAS_INPUT_NAME, PI_FS_FLAGS_READ);
+    int status = file && input_size_ok(file) ? FMAS_STATUS_OK : FMAS_STATUS_INPUT;
     for (uint32_t done = 0; status == FMAS_STATUS_OK && done < FMAS_INPUT_BYTES;) {
         uint32_t want = FMAS_INPUT_BYTES - done < FMAS_IO_CHUNK_BYTES ? FMAS_INPUT_BYTES - done
                                                                        : FMAS_IO_CHUNK_BYTES;
@@ -109,7 +192,7 @@ static int load_input(signed char *chunk)
         done += want;
     }
     if (file) pi_fs_close(file);
-    pi_fs_unmount(&fs);
+    input_fs_unmount(&in);
     return status;
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -210,8 +211,12 @@ def test_firmware_with_io_in_l2_compiles_for_gap8(project, tmp_path, sdk_sources
 
 
 @pytest.mark.sdk_sources
-def test_firmware_with_io_in_l3_compiles_for_gap8(project_l3, tmp_path, sdk_sources):
-    """Input/output in HyperRAM: the application owns the device, and both routes say so."""
+def test_firmware_with_io_in_l3_compiles_for_gap8(project_l3, tmp_path, sdk_sources, print_rules):
+    """Input/output in HyperRAM: the application owns the device, and both routes say so.
+
+    The default (gvsoc / JTAG) build reads the input from the host over semihosting, with the
+    defines its Makefile passes.
+    """
     config = (project_l3 / "app_config.h").read_text()
     assert "#define FMAS_IO_IN_L3 1" in config and '#include "candKernels.h"' in config
     assert "fmas_input[" not in (project_l3 / "input.h").read_text()
@@ -222,10 +227,35 @@ def test_firmware_with_io_in_l3_compiles_for_gap8(project_l3, tmp_path, sdk_sour
     script = (project_l3 / "model" / "nntool_script").read_text()
     assert "set l3_ram_ext_managed true" in script
     assert "default_input_exec_location AT_MEM_L3_HRAM" in script
-    symbols = _cross_compile(project_l3, "cand", tmp_path, sdk_sources,
-                             f'-DFMAS_INPUT_PATH="{project_l3}/model/input.bin"')
+    build = _make_build(project_l3, print_rules)
+    host_path = str(project_l3.resolve() / "model" / "input.bin")
+    assert build["defines"] == [f'-DFMAS_INPUT_PATH="{host_path}"']
+    symbols = _cross_compile(project_l3, "cand", tmp_path, sdk_sources, *build["defines"])
     assert symbols.get("HyperRam") in ("B", "D")  # defined here, `extern` in candKernels.c
-    assert {"pi_hyperram_conf_init", "pi_ram_open", "pi_fs_read"} <= {s for s, t in symbols.items() if t == "U"}
+    needed = {s for s, t in symbols.items() if t == "U"}
+    assert {"pi_hyperram_conf_init", "pi_ram_open", "pi_hostfs_conf_init", "pi_fs_read"} <= needed
+    assert not needed & {"pi_readfs_conf_init", "pi_hyperflash_conf_init", "pi_flash_open"}
+    assert host_path.encode() + b"\0" in (tmp_path / "main.o").read_bytes()
+
+
+@pytest.mark.sdk_sources
+def test_flashed_firmware_with_io_in_l3_compiles_for_gap8(project_l3, tmp_path, sdk_sources, print_rules):
+    """The flashed build (FMAS_INPUT=flash, what `fmas-hw flash` makes) needs no debugger: the
+    input is packed into readfs with the constants and read from the HyperFlash, not the host."""
+    build = _make_build(project_l3, print_rules, "FMAS_INPUT=flash")
+    assert build["defines"] == ["-DFMAS_INPUT_IN_FLASH=1"]
+    assert build["readfs"] == [str(project_l3.resolve() / "BUILD_MODEL" / "cand_L3_Flash_Const.dat"),
+                               str(project_l3.resolve() / "model" / "input.bin")]
+    assert '#define FMAS_INPUT_FLASH_NAME "input.bin"' in (project_l3 / "app_config.h").read_text()
+    symbols = _cross_compile(project_l3, "cand", tmp_path, sdk_sources, *build["defines"])
+    assert symbols.get("HyperRam") in ("B", "D")
+    needed = {s for s, t in symbols.items() if t == "U"}
+    # (pi_ram_write and pi_flash_close are inline in the BSP headers: no symbols of their own)
+    assert {"pi_hyperram_conf_init", "pi_ram_open", "pi_hyperflash_conf_init", "pi_flash_open",
+            "pi_readfs_conf_init", "pi_fs_mount", "pi_fs_open", "pi_fs_read"} <= needed
+    assert "pi_hostfs_conf_init" not in needed  # no semihosting left for the input
+    obj = (tmp_path / "main.o").read_bytes()
+    assert b"input.bin\0" in obj and str(project_l3.resolve()).encode() not in obj
 
 
 @pytest.mark.sdk_sources
@@ -257,6 +287,27 @@ def fake_rules(tmp_path_factory) -> Path:
     return rules
 
 
+@pytest.fixture(scope="module")
+def print_rules(fake_rules, tmp_path_factory) -> Path:
+    """Stand-in SDK rules whose only target prints what the SDK's build would receive."""
+    rules = tmp_path_factory.mktemp("print_rules")
+    shutil.copyfile(fake_rules / "at_common_decl.mk", rules / "at_common_decl.mk")
+    (rules / "pmsis_rules.mk").write_text("fmas_print:\n\t@echo APP_CFLAGS $(APP_CFLAGS)\n"
+                                          "\t@echo READFS_FILES $(READFS_FILES)\n")
+    return rules
+
+
+def _make_build(project: Path, rules: Path, *args: str) -> dict[str, list[str]]:
+    """The project's own -DFMAS_* flags and READFS_FILES for ``make <args>``, split as the shell
+    splits them for the compiler and gapy (``make -n`` shows the commands unexpanded by a shell)."""
+    done = _make(project, "fmas_print", f"RULES_DIR={rules}", *args)
+    assert done.returncode == 0, done.stderr
+    lines = {line.split()[1]: shlex.split(line)[2:] for line in done.stdout.splitlines()
+             if line.startswith("echo ")}
+    return {"defines": [flag for flag in lines["APP_CFLAGS"] if flag.startswith("-DFMAS_")],
+            "readfs": lines["READFS_FILES"]}
+
+
 def _make(project: Path, *args: str) -> subprocess.CompletedProcess:
     make = shutil.which("make")
     if make is None:
@@ -283,10 +334,26 @@ def test_makefile_nntool_route(project, fake_rules):
     assert "nntool -g -M BUILD_MODEL -m fmasModel.c -T BUILD_MODEL/tensors" in done.stdout
 
 
+@pytest.mark.parametrize("args", [(), ("FMAS_INPUT=host",), ("FMAS_INPUT=flash",)],
+                         ids=["default", "host", "flash"])
+def test_embedded_input_is_the_same_in_every_build(project, print_rules, args):
+    """Input and output in L2: the input is in the binary, FMAS_INPUT changes nothing."""
+    build = _make_build(project, print_rules, *args)
+    assert build == {"defines": [], "readfs": [str(project.resolve() / "BUILD_MODEL" / "fmas_L3_Flash_Const.dat")]}
+
+
+def test_default_build_reads_the_input_from_the_host(project_l3, print_rules):
+    """The gvsoc/board targets build without FMAS_INPUT: semihosting, only the constants in readfs."""
+    build = _make_build(project_l3, print_rules)
+    assert [d.split("=")[0] for d in build["defines"]] == ["-DFMAS_INPUT_PATH"]
+    assert build["readfs"] == [str(project_l3.resolve() / "BUILD_MODEL" / "cand_L3_Flash_Const.dat")]
+
+
 @pytest.mark.parametrize("args,message", [
     (("ROUTE=bogus",), "ROUTE=bogus: expected autotiler or nntool"),
     ((), "at_common_decl.mk not found: source the GAP SDK"),
-], ids=["bad-route", "no-sdk"])
+    (("FMAS_INPUT=jtag",), "FMAS_INPUT=jtag: expected host or flash"),
+], ids=["bad-route", "no-sdk", "bad-input"])
 def test_makefile_errors_are_clear(project, fake_rules, args, message):
     rules = [f"RULES_DIR={fake_rules}"] if args else ["RULES_DIR=/nonexistent"]
     done = _make(project, "all", *args, *rules)

@@ -54,12 +54,16 @@ FIRMWARE_FILES = ("main.c", "fmas_protocol.h")
 #: L2 bounce buffer of the L3 input/output transfers (an application choice, not a chip fact).
 IO_CHUNK_BYTES = 4096
 #: The README's input/output placement, by "I/O in L3".
-IO_PLACEMENT_NOTES = {True: "L3 HyperRAM (input read from `model/input.bin` over semihosting)",
+IO_PLACEMENT_NOTES = {True: "L3 HyperRAM (input read from `model/input.bin`: over semihosting, or "
+                            "from the flash with `FMAS_INPUT=flash`)",
                       False: "L2 (input embedded in `input.h`)"}
 log = logging.getLogger(__name__)
 #: Calibration images drawn when none are given (seeded, so the project is reproducible).
 RANDOM_CALIBRATION = 4
 TENSOR_DIR = "model/tensors"
+#: The int8 CHW test input. With I/O in L3 the firmware reads it over semihosting, or, in the
+#: flashed build, from the flash's readfs partition, where it has its base name.
+INPUT_FILE = "model/input.bin"
 #: The expected output of ``model/input.bin`` (int8 reference): what the live targets check.
 EXPECTED_FILE = "model/expected.json"
 
@@ -115,7 +119,7 @@ def write_project(arch: Arch, supernet_or_model: Any, out_dir: str | Path, *, cl
         (out / sub).mkdir(parents=True, exist_ok=True)
     _write_tensors(out, at_model, qgraph)
     input_q = quantize_input(images[0], qgraph.input_scale)
-    write_tensor(out / "model" / "input.bin", input_q)
+    write_tensor(out / INPUT_FILE, input_q)
     _write_json(out / EXPECTED_FILE, expected_output(graph, qgraph, input_q))
     exports = _export_models(adapted.model, representative_images, out / "model", prefix)
     record = candidate_record(CandidateSpec(arch, classes, alpha, input_size), prefix, route, adapted.changes)
@@ -148,7 +152,7 @@ def expected_output(graph: Gap8Graph, qgraph: QuantizedGraph, input_q: np.ndarra
     """
     output = output_int8(graph, qgraph, input_q)
     data = np.ascontiguousarray(output).tobytes()
-    return {"input": "model/input.bin", "output_shape_chw": list(output.shape),
+    return {"input": INPUT_FILE, "output_shape_chw": list(output.shape),
             "output_bytes": len(data), "output_checksum": fnv1a32(data),
             "reference": "fmas_hw.gap8.int8_reference"}
 
@@ -256,7 +260,7 @@ def _files(prefix: str, exports: dict[str, str], io_in_l3: bool) -> list[tuple[s
         ("input.h", "the int8 test input" + (" (not embedded: input/output in L3)" if io_in_l3 else "")),
         (f"model/{prefix}Model.c", "fmas-hw's AutoTiler model (autotiler route)"),
         ("model/tensors/", "its int8/int32 constants, raw little-endian, CHW"),
-        ("model/input.bin", "the int8 CHW test input"),
+        (INPUT_FILE, "the int8 CHW test input"),
         ("model/expected.json", "its expected output checksum (host int8 reference of the SQ8 "
                                 "kernels), checked by the gvsoc/board targets"),
         ("model/layers.json", "kernel names -> generator arguments, Keras layers, scales"),
@@ -293,8 +297,11 @@ def _limits(model: AtModel, io_in_l3: bool) -> list[str]:
         "`CNN_Infos_SQ8.h`); other SDK versions may lay it out differently.",
     ]
     if io_in_l3:
-        limits.append("The input is read over semihosting: this works on GVSoC and on a board "
-                      "started through OpenOCD (`make run`), not on a board booting from flash alone.")
+        limits.append("The input is read over semihosting by default: this works on GVSoC and "
+                      "on a board started through OpenOCD (`make run`). A board that boots from "
+                      "flash alone needs the flashed build, `FMAS_INPUT=flash` (what `fmas-hw "
+                      "flash` makes), which packs `model/input.bin` into the flash's readfs "
+                      "partition with the constants and reads it from there.")
     if any(len(layer.ir) > 1 for layer in model.layers):
         limits.append("The SDK has no crop generator: the crop after a rounded-up upsampling is "
                       "merged into the resize, which writes the cropped size directly (its "
@@ -327,6 +334,7 @@ def project_context(candidate: dict[str, Any], model: AtModel, qgraph: Quantized
         "input": graph_in, "output": graph_out, "io_bytes": io_bytes,
         "io_in_l3": io_in_l3, "io_in_l3_flag": int(io_in_l3), "io_chunk_bytes": IO_CHUNK_BYTES,
         "io_placement": IO_PLACEMENT_NOTES[io_in_l3],
+        "input_file": INPUT_FILE, "input_flash_name": Path(INPUT_FILE).name,
         "input_rows": [] if io_in_l3 else _input_rows(input_q),
         "calibration": calibration,
         "tflite": "tflite" in exports,

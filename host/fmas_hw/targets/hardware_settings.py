@@ -215,6 +215,10 @@ class BoardSettings(HardwareSettings):
     TABLE: ClassVar[str] = "board"
     BUILD_ARGS: ClassVar[tuple[str, ...]] = ("clean", "all", "platform=board", "io=uart")
     RUN_ARGS: ClassVar[tuple[str, ...]] = ("run", "platform=board", "io=uart")
+    #: Added to the build and flash of a board that boots from flash (``fmas-hw flash``): no
+    #: debugger serves semihosting there, so the project's Makefile packs the test input into the
+    #: flash's readfs partition with the constants and the firmware reads it from there.
+    FLASHED_ARGS: ClassVar[tuple[str, ...]] = ("FMAS_INPUT=flash",)
     CHECKS: ClassVar[dict[str, Check]] = {
         **HardwareSettings.CHECKS,
         "usb_vid": _usb_id,

@@ -30,16 +30,24 @@
 #define FMAS_OUTPUT_BYTES 20480u
 
 /* Input + output: 32768 bytes; L2 left for them: 62144 bytes.
- * 1: both live in L3 HyperRAM, the input is read from FMAS_INPUT_PATH;
+ * 1: both live in L3 HyperRAM, the input is read from a file (below);
  * 0: both in L2, the input embedded in input.h. */
 #define FMAS_IO_IN_L3 0
 /* With FMAS_IO_IN_L3, main.c defines and opens `struct pi_device HyperRam` before
  * fmasCNN_Construct() (the model declares L3 RAM externally managed); without, the
  * generated constructor opens its own. */
 #define FMAS_IO_CHUNK_BYTES 4096u
+/* With FMAS_IO_IN_L3, where the input file is read (the Makefile's FMAS_INPUT):
+ * FMAS_INPUT_IN_FLASH 0 (FMAS_INPUT=host): FMAS_INPUT_PATH on the host, over semihosting;
+ * FMAS_INPUT_IN_FLASH 1 (FMAS_INPUT=flash): FMAS_INPUT_FLASH_NAME in the flash's readfs
+ * partition, where `make flash` packs it with the constants (readfs keeps base names). */
+#ifndef FMAS_INPUT_IN_FLASH
+#define FMAS_INPUT_IN_FLASH 0
+#endif
 #ifndef FMAS_INPUT_PATH
 #define FMAS_INPUT_PATH "model/input.bin" /* the Makefile passes the absolute path */
 #endif
+#define FMAS_INPUT_FLASH_NAME "input.bin"
 
 /* Clocks and cluster stacks (fmas_hw/hw/gap8.toml) */
 #define FMAS_FREQ_FC_HZ 250000000u
