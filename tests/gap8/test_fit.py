@@ -56,3 +56,19 @@ def test_candidate_fit_plans_at_the_input_size_asked_for():
 def test_a_figure_for_an_unrunnable_network_says_so():
     assert not_runnable_label("estimated (estimate)").startswith("estimated (estimate), ")
     assert "NOT FIT" in not_runnable_label("estimated (estimate)")
+
+
+def test_a_candidate_that_cannot_be_planned_has_an_unknown_fit(monkeypatch):
+    from fmas_hw.errors import AdaptationError
+    from fmas_hw.gap8 import fit
+
+    def fail(*args, **kwargs):
+        raise AdaptationError("layer 'x' has no GAP8 kernel")
+
+    monkeypatch.setattr(fit, "plan_arch", fail)
+    verdict = fit.known_fit(MobileNetV2Space().supernet(), 3, 0.35)
+    assert verdict.fits is None and verdict.levels == ()
+    assert verdict.headline.startswith("unknown (the memory plan failed: layer 'x' has no GAP8 kernel")
+    assert verdict.to_dict()["fits"] is None
+    with pytest.raises(AdaptationError):  # export's strict form refuses to guess
+        fit.candidate_fit(MobileNetV2Space().supernet(), 3, 0.35)

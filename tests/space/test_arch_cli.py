@@ -41,3 +41,16 @@ def test_arch_json_has_the_fit_verdict():
     data = json.loads(result.output)
     assert data["gap8_fit"]["fits"] is True and data["gap8_fit"]["input_size"] == 384
     assert [lv["name"] for lv in data["gap8_fit"]["levels"]] == ["L1 tiles", "L2 peak", "L3 HyperRAM", "flash"]
+
+
+def test_arch_still_answers_when_the_memory_plan_fails(monkeypatch):
+    from fmas_hw.errors import AdaptationError
+    from fmas_hw.gap8 import fit
+
+    def fail(*args, **kwargs):
+        raise AdaptationError("layer 'x' has no GAP8 kernel")
+
+    monkeypatch.setattr(fit, "plan_arch", fail)
+    result = CliRunner().invoke(cli, ["arch", "--input-size", "64", "--alpha", "0.35", "--classes", "3"])
+    assert result.exit_code == 0, result.output
+    assert "GAP8 fit         unknown (the memory plan failed: layer 'x' has no GAP8 kernel)" in result.output

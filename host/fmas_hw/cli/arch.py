@@ -38,14 +38,14 @@ def arch(backbone: str, genome: GivenGenome, weights: str | None, input_size: in
     input size; the GAP8 fit (L1 tiles, L2 peak, L3, flash) is the adapted network's at 384x384.
     """
     from ..eval.costs import arch_costs
-    from ..gap8.fit import candidate_fit
+    from ..gap8.fit import known_fit
     from ..space import get_space
 
     net = network_options(backbone, weights, classes, alpha, input_size)
     info = get_space(backbone).describe(genome.bits)
     size, classes, alpha = net.input_size, net.classes, net.alpha
     costs = arch_costs(genome.arch, size, classes, alpha)
-    verdict = candidate_fit(genome.arch, classes, alpha)
+    verdict = known_fit(genome.arch, classes, alpha)
     result = {"backbone": backbone, **info, "input_size": size, "classes": classes, "alpha": alpha, **costs,
               "gap8_fit": verdict.to_dict()}
     if as_json:

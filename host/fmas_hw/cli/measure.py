@@ -18,7 +18,7 @@ import click
 from click.core import ParameterSource
 
 from ..gap8.candidate_file import CandidateSpec, has_candidate, read_candidate
-from ..gap8.fit import FitVerdict, candidate_fit, not_runnable_label
+from ..gap8.fit import FitVerdict, known_fit, not_runnable_label, unknown_fit
 from .options import (
     GivenGenome,
     alpha_option,
@@ -76,17 +76,17 @@ def measure(target_name: str, backbone: str, genome: GivenGenome, project: Path 
 
 
 def _fit(spec: CandidateSpec) -> FitVerdict:
-    return candidate_fit(spec.arch, spec.classes, spec.alpha, spec.input_size)
+    return known_fit(spec.arch, spec.classes, spec.alpha, spec.input_size)
 
 
-def _project_fit(project: Path) -> FitVerdict | None:
-    """The fit verdict of a project's candidate (None: the folder has no ``candidate.json``)."""
-    return _fit(read_candidate(project).spec) if has_candidate(project) else None
+def _project_fit(project: Path) -> FitVerdict:
+    """The fit verdict of a project's candidate (unknown when the folder has no ``candidate.json``)."""
+    return _fit(read_candidate(project).spec) if has_candidate(project) else unknown_fit("no candidate.json")
 
 
-def _label(result, verdict: FitVerdict | None) -> str:
+def _label(result, verdict: FitVerdict) -> str:
     """The figure's label; a network that cannot fit GAP8 memory says so in it."""
-    return result.label if verdict is None or verdict.fits else not_runnable_label(result.label)
+    return not_runnable_label(result.label) if verdict.fits is False else result.label
 
 
 def _measure_candidate(target, spec: CandidateSpec, weights: str | None, work_dir: Path,
@@ -101,16 +101,15 @@ def _measure_candidate(target, spec: CandidateSpec, weights: str | None, work_di
     return result, where, target.layer_features(spec) if with_features else None
 
 
-def _as_json(result, where: str, per_layer: bool, features, verdict: FitVerdict | None) -> dict[str, Any]:
+def _as_json(result, where: str, per_layer: bool, features, verdict: FitVerdict) -> dict[str, Any]:
     """The ``--json`` object; with ``--per-layer`` an estimate adds each layer's model features
     (the fields ``fmas-hw calibrate`` reads, to be joined with measured cycles). ``gap8_fit`` is
-    the fit verdict (None: unknown, a project without ``candidate.json``), ``runs_on_gap8`` its
-    yes/no."""
+    the fit verdict, ``runs_on_gap8`` its yes/no (None: unknown, e.g. a project without
+    ``candidate.json``)."""
     data = {"candidate": where, "cycles": result.total_cycles, "latency_ms": result.latency_ms,
             "cluster_freq_hz": result.cluster_freq_hz, "source": result.source,
             "estimated": result.estimated, "label": _label(result, verdict),
-            "runs_on_gap8": None if verdict is None else verdict.fits,
-            "gap8_fit": None if verdict is None else verdict.to_dict(),
+            "runs_on_gap8": verdict.fits, "gap8_fit": verdict.to_dict(),
             "tool_versions": result.tool_versions, "log_path": result.log_path,
             "per_layer": [layer.to_dict() for layer in result.per_layer] if per_layer else []}
     if features is not None:
@@ -118,13 +117,13 @@ def _as_json(result, where: str, per_layer: bool, features, verdict: FitVerdict 
     return data
 
 
-def _print(result, where: str, per_layer: bool, verdict: FitVerdict | None) -> None:
+def _print(result, where: str, per_layer: bool, verdict: FitVerdict) -> None:
     click.echo(f"candidate  {where}")
     click.echo(f"cycles     {result.total_cycles:,} cycles, {_label(result, verdict)}")
     click.echo(f"latency    {result.latency_ms:.1f} ms at {result.cluster_freq_hz / 1e6:g} MHz (cluster)")
     if result.log_path:
         click.echo(f"log        {result.log_path}")
-    for line in verdict.lines() if verdict is not None else ["GAP8 fit         unknown (no candidate.json)"]:
+    for line in verdict.lines():
         click.echo(line)
     if not per_layer:
         return

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..errors import FmasError
 from .arch_graph import plan_arch
 from .candidate_file import GAP8_INPUT_SIZE
 from .memory import MemoryPlan, format_bytes
@@ -72,20 +73,24 @@ class FitVerdict:
     """Whether GAP8 can run a network, with every memory level's use.
 
     Attributes:
-        fits: True when no hard limit is exceeded (the memory plan's own verdict).
-        levels: L1 tiles, L2 peak, L3 HyperRAM, flash (see the module docstring).
-        reason: the memory plan's sentence (exceeded budgets and by how much).
+        fits: True when no hard limit is exceeded (the memory plan's own verdict); None when the
+            network could not be planned (:func:`unknown_fit`).
+        levels: L1 tiles, L2 peak, L3 HyperRAM, flash (see the module docstring); empty when unknown.
+        reason: the memory plan's sentence (exceeded budgets and by how much), or why it is unknown.
         input_size: the adapted input size the plan was made at.
     """
 
-    fits: bool
+    fits: bool | None
     levels: tuple[LevelUse, ...]
     reason: str
     input_size: int
 
     @property
     def headline(self) -> str:
-        """``"fits"`` or ``"does not fit (L3 HyperRAM over by 41.29 MB)"``."""
+        """``"fits (384x384 input)"``, ``"DOES NOT FIT (L3 HyperRAM over by 41.29 MB; ...)"`` or
+        ``"unknown (...)"``."""
+        if self.fits is None:
+            return f"unknown ({self.reason})"
         if self.fits:
             return f"fits ({self.input_size}x{self.input_size} input)"
         over = ", ".join(f"{lv.name} over by {format_bytes(lv.used - lv.available)}"
@@ -136,6 +141,21 @@ def candidate_fit(arch: Arch, classes: int = 21, alpha: float = 1.0,
         ArchitectureError: the arch cannot be built with these classes / alpha.
     """
     return fit_verdict(plan_arch(arch, classes, alpha, input_size), input_size)
+
+
+def known_fit(arch: Arch, classes: int = 21, alpha: float = 1.0,
+              input_size: int = GAP8_INPUT_SIZE) -> FitVerdict:
+    """:func:`candidate_fit`, or an unknown verdict saying why the candidate cannot be planned
+    (for commands whose main answer does not depend on the fit, e.g. ``arch``)."""
+    try:
+        return candidate_fit(arch, classes, alpha, input_size)
+    except FmasError as exc:
+        return unknown_fit(f"the memory plan failed: {exc}", input_size)
+
+
+def unknown_fit(why: str, input_size: int = GAP8_INPUT_SIZE) -> FitVerdict:
+    """A verdict that says the fit is unknown, and ``why``."""
+    return FitVerdict(None, (), why, int(input_size))
 
 
 def not_runnable_label(label: str) -> str:
