@@ -48,3 +48,14 @@ def test_reduced_demo_searches_finetunes_and_reports(tmp_path, capsys):
     for plot in files["plots"].values():
         for path in plot.values():
             assert open(path, "rb").read(4) in (b"\x89PNG", b"<?xm", b"<svg")
+
+
+def test_demo_front_table_gives_cycles_with_unit_source_and_fit(monkeypatch, capsys):
+    from fmas_hw import demo as demo_module
+
+    front = [{"genome": "0" * 28, "error": 0.31, "cycles": 123_400_000, "cycles_source": "estimate",
+              "fits_gap8": False, "flops": 5e8, "params": 1_000_000}]
+    monkeypatch.setattr(demo_module, "run_demo", lambda cfg, log: {
+        "store": "s.sqlite", "report": {"out_dir": "r"}, "front": front, "seconds": 60.0})
+    assert main(["demo", "--out", "unused"]) == 0
+    assert "123 Mcycles (estimate; does not fit GAP8)" in capsys.readouterr().out

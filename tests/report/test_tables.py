@@ -12,6 +12,8 @@ from fmas_hw.report.tables import Column, candidate_rows, csv_text, cycles_text,
 from fmas_hw.space import get_space
 from fmas_hw.store import FinetuneRow, Store
 
+from .conftest import search_store
+
 
 def _csv(path) -> list[dict[str, str]]:
     with open(path, newline="") as fh:
@@ -92,15 +94,15 @@ def test_xception_gene_columns_and_blocks_dropped(xception_store, report_dir):
 def test_markdown_never_prints_an_estimate_as_a_measurement(mnv2_report):
     text = mnv2_report.markdown.read_text()
     table = [line for line in text.splitlines() if line.startswith("| supernet")][0]
-    assert " M (estimate) |" in table
+    assert " Mcycles (estimate) |" in table
     assert "'estimate' is the analytical cycle model, not a measurement" in text
 
 
 @pytest.mark.parametrize(("cycles", "source", "text"), [
-    (2_189_000_000, "estimate", "2189 M (estimate)"),
-    (2_189_400_000, "gvsoc", "2189 M (GVSoC)"),
-    (3_450_000, "board", "3.45 M (board)"),
-    (5_000_000, None, "5 M (source unknown)"),
+    (2_189_000_000, "estimate", "2189 Mcycles (estimate)"),
+    (2_189_400_000, "gvsoc", "2189 Mcycles (GVSoC)"),
+    (3_450_000, "board", "3.45 Mcycles (board)"),
+    (5_000_000, None, "5 Mcycles (source unknown)"),
     (None, "estimate", "–"),
 ], ids=["estimate", "gvsoc", "board-small", "no-source", "missing"])
 def test_cycles_text(cycles, source, text):
@@ -141,3 +143,27 @@ def test_supernet_is_first_even_when_a_constraint_keeps_it_off_the_front(xceptio
     rows = candidate_rows(load(xception_store))
     assert rows[0]["name"] == "supernet" and rows[0]["on_front"] is False  # 41 M params > max_params
     assert all(r["on_front"] for r in rows[1:]) and all(r["params"] <= 28_000_000 for r in rows[1:])
+
+
+def test_cycles_of_a_network_that_cannot_fit_are_flagged(xception_store, report_dir):
+    rows = candidate_rows(load(xception_store))
+    assert rows and all(r["fits_gap8"] is False for r in rows)  # Xception's constants exceed HyperRAM
+    report = write_report(xception_store, report_dir / "xception-report", "md")
+    text = report.markdown.read_text()
+    supernet = next(line for line in text.splitlines() if line.startswith("| supernet"))
+    assert "Mcycles (estimate; does not fit GAP8) |" in supernet
+    assert "do not fit GAP8 memory" in text and "no --fit-gap8" in text
+
+
+def test_flops_column_names_its_input_size_and_fitting_cycles_are_not_flagged(report_dir):
+    store = search_store(report_dir, "mnv2-96", input_size=96, generations=1)
+    text = write_report(store, report_dir / "mnv2-96-report", "md").markdown.read_text()
+    assert "| FLOPs at 96 px (G) |" in text and "GAP8 cycles at 384 px (source)" in text
+    assert "at the search's 96 px input" in text
+    supernet = next(line for line in text.splitlines() if line.startswith("| supernet"))
+    assert "does not fit" not in supernet
+
+
+def test_cycles_text_flags_only_a_known_misfit():
+    assert cycles_text(5_000_000, "estimate", fits=False) == "5 Mcycles (estimate; does not fit GAP8)"
+    assert cycles_text(5_000_000, "estimate", fits=True) == cycles_text(5_000_000, "estimate", fits=None)

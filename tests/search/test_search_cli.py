@@ -40,6 +40,15 @@ def test_summary_output_starts_with_the_store(tmp_path):
     assert "latency" in result.stdout and "search finished: 2 generations, 12 evaluated" in result.stdout
 
 
+def test_summary_flags_the_cycles_of_networks_that_cannot_fit(tmp_path):
+    # No --fit-gap8: Xception candidates are evaluated, and their cycles flagged (HyperRAM exceeded).
+    result = _invoke(*SMALL, "--backbone", "xception", "--store", str(tmp_path / "x.sqlite"),
+                     "--objective", "latency")
+    front = [line for line in result.stdout.splitlines() if line.endswith("does not fit GAP8)")]
+    assert front and all("Mcycles (estimate; does not fit GAP8)" in line for line in front)
+    assert "GAP8 latency" in result.stdout
+
+
 def test_config_file_then_command_line(tmp_path):
     config = tmp_path / "search.toml"
     config.write_text(f'population = 8\nseed = 3\ngenerations = 2\nevaluator = "{FAKE}"\n'

@@ -25,3 +25,32 @@ def test_arch_text_output_names_the_flops_source():
     result = CliRunner().invoke(cli, ["arch", "--input-size", "64", "--alpha", "0.35", "--classes", "3"])
     assert result.exit_code == 0
     assert "TF profiler" in result.output and "parameters" in result.output
+
+
+def test_arch_prints_the_gap8_fit_and_the_flops_input_size():
+    result = CliRunner().invoke(cli, ["arch", "--backbone", "xception", "--input-size", "96", "--classes", "3"])
+    assert result.exit_code == 0, result.output
+    assert "at 96x96 input" in result.output
+    assert "GAP8 fit         DOES NOT FIT" in result.output and "384x384 input" in result.output
+    # the longest gene name is still separated from its value
+    assert "middle_blocks_dropped []" in result.output
+
+
+def test_arch_json_has_the_fit_verdict():
+    result = CliRunner().invoke(cli, ["arch", "--input-size", "64", "--alpha", "0.35", "--classes", "3", "--json"])
+    data = json.loads(result.output)
+    assert data["gap8_fit"]["fits"] is True and data["gap8_fit"]["input_size"] == 384
+    assert [lv["name"] for lv in data["gap8_fit"]["levels"]] == ["L1 tiles", "L2 peak", "L3 HyperRAM", "flash"]
+
+
+def test_arch_still_answers_when_the_memory_plan_fails(monkeypatch):
+    from fmas_hw.errors import AdaptationError
+    from fmas_hw.gap8 import fit
+
+    def fail(*args, **kwargs):
+        raise AdaptationError("layer 'x' has no GAP8 kernel")
+
+    monkeypatch.setattr(fit, "plan_arch", fail)
+    result = CliRunner().invoke(cli, ["arch", "--input-size", "64", "--alpha", "0.35", "--classes", "3"])
+    assert result.exit_code == 0, result.output
+    assert "GAP8 fit         unknown (the memory plan failed: layer 'x' has no GAP8 kernel)" in result.output

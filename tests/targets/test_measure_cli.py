@@ -81,3 +81,23 @@ def test_gvsoc_on_a_project_without_the_sdk(capsys, monkeypatch, tmp_path):
 def test_hardware_targets_are_listed(target, capsys):
     code, out, _ = _run(capsys, "--help")
     assert code == 0 and target in out
+
+
+def test_a_figure_for_a_network_that_cannot_fit_is_labelled_so(capsys):
+    code, out, _ = _run(capsys, "--backbone", "xception", "--classes", "3")
+    assert code == 0
+    assert "cycles, estimated (estimate), for a network that does NOT FIT GAP8 memory" in out
+    assert "GAP8 fit         DOES NOT FIT" in out and "L3 HyperRAM" in out
+    code, out, _ = _run(capsys, "--backbone", "xception", "--classes", "3", "--json")
+    data = json.loads(out)
+    assert data["runs_on_gap8"] is False and data["gap8_fit"]["fits"] is False
+    assert "NOT FIT" in data["label"] and data["source"] == "estimate"
+
+
+def test_a_fitting_network_prints_its_verdict_per_level(capsys):
+    code, out, _ = _run(capsys)
+    assert code == 0 and "GAP8 fit         fits (384x384 input)" in out and "NOT FIT" not in out
+    assert all(level in out for level in ("L1 tiles", "L2 peak", "L3 HyperRAM", "flash"))
+    code, out, _ = _run(capsys, "--json")
+    data = json.loads(out)
+    assert data["runs_on_gap8"] is True and data["label"] == "estimated (estimate)"

@@ -23,15 +23,16 @@ _DEFAULT = DemoConfig()
 def demo(as_json: bool, **options) -> None:
     """Synthetic data -> shipped supernet -> search (estimate target) -> fine-tune -> report."""
     from ..demo import run_demo
+    from ..targets.figures import cycles_text
 
     out = run_demo(DemoConfig(**options), log=lambda m: click.echo(m, err=as_json))
     if as_json:
         echo_json(out)
         return
     click.echo("\nfinal front (cycles are ESTIMATES of the GAP8 cycle model, not measurements):")
-    click.echo(f"{'genome':<30} {'error':>7} {'Mcycles':>9} {'MFLOPs':>8} {'params':>9}")
+    click.echo(f"{'genome':<30} {'error':>7} {'GAP8 latency':>26} {'MFLOPs':>8} {'params':>9}")
     for f in sorted(out["front"], key=lambda f: f["error"]):
-        click.echo(f"{f['genome']:<30} {f['error']:7.4f} {f['cycles'] / 1e6:9.1f} {f['flops'] / 1e6:8.1f} "
-                   f"{f['params']:9,}")
+        latency = cycles_text(f["cycles"], f["cycles_source"], f.get("fits_gap8"))
+        click.echo(f"{f['genome']:<30} {f['error']:7.4f} {latency:>26} {f['flops'] / 1e6:8.1f} {f['params']:9,}")
     click.echo(f"\nstore:  {out['store']}\nreport: {out['report']['out_dir']}")
     click.echo(f"demo finished in {out['seconds'] / 60:.1f} min")

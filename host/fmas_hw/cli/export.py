@@ -3,12 +3,17 @@
 A thin command over :func:`fmas_hw.gap8.project.write_project`. Representative images for the int8
 quantisation come from the training split of ``--data`` (a VOC-format folder); without it, seeded
 random images are used and a warning says the int8 accuracy is then meaningless.
+
+The GAP8 fit verdict (:mod:`fmas_hw.gap8.fit`) comes first, from the weightless arch graph: a
+network that cannot fit GAP8 memory is refused in seconds, before the minutes of building,
+quantising and converting, unless ``--force`` asks for its project anyway. What the converters
+print goes to the project's ``logs/export.log``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,6 +28,10 @@ from .options import (
     network_options,
     weights_option,
 )
+
+if TYPE_CHECKING:
+    from ..gap8.fit import FitVerdict
+    from ..space import Arch
 
 
 @click.command("export")
@@ -46,15 +55,18 @@ from .options import (
               help="Model prefix of the generated C (<prefix>Model.c, <prefix>CNN()).")
 @click.option("--io", "io_placement", type=click.Choice(["auto", "l2", "l3"]), default="auto",
               show_default=True, help="Where the network input/output live on GAP8.")
+@click.option("--force", is_flag=True,
+              help="Write the project even when the network does not fit GAP8 memory (it cannot run there).")
 @json_option
 def export(backbone: str, genome: GivenGenome, weights: str | None, classes: int | None,
            alpha: float | None, input_size: int, data: str | None, calibration_images: int, out_dir: Path, route: str,
-           prefix: str, io_placement: str, as_json: bool) -> None:
+           prefix: str, io_placement: str, force: bool, as_json: bool) -> None:
     """Export a candidate (default: the supernet) as a GAP8 project folder.
 
     The folder holds the int8 TFLite and ONNX models, the AutoTiler model source and its
     constants, the NNTool script, the Makefile, the firmware and a README of how to build, run
-    and flash it (make clean all run platform=gvsoc).
+    and flash it (make clean all run platform=gvsoc). A network that does not fit GAP8 memory is
+    refused before any slow work unless --force is given.
     """
     from ..gap8.naming import check_prefix
     from ..gap8.project import write_project
@@ -64,13 +76,36 @@ def export(backbone: str, genome: GivenGenome, weights: str | None, classes: int
     # --input-size here is the adapted size of the project, not the supernet's training size
     net = network_options(backbone, weights, classes, alpha, input_size)
     classes, alpha, arch = net.classes, net.alpha, genome.arch
+    verdict = _check_fit(arch, classes, alpha, input_size, force)
     supernet = Supernet.build(backbone, input_size=input_size, classes=classes, alpha=alpha,
                               weights=weights)
     images, source = _representative_images(data, backbone, input_size, classes, calibration_images)
     path = write_project(arch, supernet, out_dir, classes=classes, alpha=alpha,
                          representative_images=images, prefix=prefix, route=route,
                          input_size=input_size, io_placement=io_placement)
-    _report(path, source, as_json)
+    _report(path, source, verdict, as_json)
+
+
+def _check_fit(arch: Arch, classes: int, alpha: float, input_size: int, force: bool) -> FitVerdict:
+    """The fit verdict; refuse an unfittable network unless ``force`` (then warn on stderr).
+
+    Raises:
+        ExportError: the network does not fit GAP8 memory and ``force`` is not set.
+    """
+    from ..errors import ExportError
+    from ..gap8.fit import candidate_fit
+
+    verdict = candidate_fit(arch, classes, alpha, input_size)
+    if verdict.fits:
+        return verdict
+    levels = "\n".join(verdict.lines())
+    if not force:
+        raise ExportError(f"candidate {arch.key} does not fit GAP8 memory, so it cannot run there:\n{levels}\n"
+                          "Nothing was written. Export a smaller candidate (another --genome, a smaller "
+                          "--alpha or --input-size), or give --force to write its project anyway.")
+    click.echo(f"warning: --force: writing the project of a network that does not fit GAP8 memory "
+               f"(it cannot run there)\n{levels}", err=True)
+    return verdict
 
 
 def _representative_images(data: str | None, backbone: str, size: int, classes: int,
@@ -93,10 +128,11 @@ def _representative_images(data: str | None, backbone: str, size: int, classes: 
     return np.stack(images).astype(np.float32), f"{len(ids)} training images of {dataset.root}"
 
 
-def _report(path: Path, source: str, as_json: bool) -> None:
+def _report(path: Path, source: str, verdict: FitVerdict, as_json: bool) -> None:
     import json
 
     from ..gap8.candidate_file import read_candidate
+    from ..gap8.project import EXPORT_LOG
 
     candidate = read_candidate(path).to_dict()
     layers = json.loads((path / "model" / "layers.json").read_text())
@@ -104,10 +140,15 @@ def _report(path: Path, source: str, as_json: bool) -> None:
                    if p.is_file() and "tensors" not in p.parts)
     if as_json:
         echo_json({"project": str(path), "candidate": candidate, "kernels": len(layers),
-                   "representative_images": source, "files": files})
+                   "representative_images": source, "gap8_fit": verdict.to_dict(), "files": files})
         return
     click.echo(f"project          {path}")
     click.echo(f"candidate        {candidate['key']} (genome {candidate['genome']})")
     click.echo(f"kernels          {len(layers)} AutoTiler generator calls")
     click.echo(f"calibration      {source}")
+    for line in verdict.lines():
+        click.echo(line)
+    log = path / EXPORT_LOG
+    if log.is_file() and log.stat().st_size:
+        click.echo(f"converter log    {log} (the TFLite/ONNX converters' output)")
     click.echo(f"build and run    cd {path} && make clean all run platform=gvsoc   (see README.md)")

@@ -4,7 +4,9 @@ The candidate is given either by ``--backbone/--genome`` or by a generated proje
 written by ``fmas-hw export``). The estimate works from the architecture directly; GVSoC, the
 board and the simulated target need the project, which is generated into ``--work-dir`` when only
 a genome is given. Every figure is printed with its label: "estimated (estimate)", "estimated
-(simulated)" or "measured (gvsoc|board)".
+(simulated)" or "measured (gvsoc|board)", and with the candidate's GAP8 fit verdict
+(:mod:`fmas_hw.gap8.fit`); the figure of a network that does not fit GAP8 memory is labelled as
+one for a network that cannot run.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from ..gap8.candidate_file import CandidateSpec
+from ..gap8.candidate_file import CandidateSpec, has_candidate, read_candidate
+from ..gap8.fit import FitVerdict, known_fit, not_runnable_label, unknown_fit
 from .options import (
     GivenGenome,
     alpha_option,
@@ -59,15 +62,31 @@ def measure(target_name: str, backbone: str, genome: GivenGenome, project: Path 
         if click.get_current_context().get_parameter_source("genome") is ParameterSource.COMMANDLINE:
             raise click.BadParameter("give either --project or --genome, not both", param_hint="--genome")
         result, where, features = target.measure(project, timeout_s=timeout_s), str(project), None
+        verdict = _project_fit(project)
     else:
         net = network_options(backbone, weights, classes, alpha, None)
         spec = CandidateSpec(genome.arch, net.classes, net.alpha)  # at the adapted size (384)
+        verdict = _fit(spec)
         result, where, features = _measure_candidate(target, spec, weights, work_dir, timeout_s,
                                                      per_layer and as_json)
     if as_json:
-        echo_json(_as_json(result, where, per_layer, features))
+        echo_json(_as_json(result, where, per_layer, features, verdict))
         return
-    _print(result, where, per_layer)
+    _print(result, where, per_layer, verdict)
+
+
+def _fit(spec: CandidateSpec) -> FitVerdict:
+    return known_fit(spec.arch, spec.classes, spec.alpha, spec.input_size)
+
+
+def _project_fit(project: Path) -> FitVerdict:
+    """The fit verdict of a project's candidate (unknown when the folder has no ``candidate.json``)."""
+    return _fit(read_candidate(project).spec) if has_candidate(project) else unknown_fit("no candidate.json")
+
+
+def _label(result, verdict: FitVerdict) -> str:
+    """The figure's label; a network that cannot fit GAP8 memory says so in it."""
+    return not_runnable_label(result.label) if verdict.fits is False else result.label
 
 
 def _measure_candidate(target, spec: CandidateSpec, weights: str | None, work_dir: Path,
@@ -82,12 +101,15 @@ def _measure_candidate(target, spec: CandidateSpec, weights: str | None, work_di
     return result, where, target.layer_features(spec) if with_features else None
 
 
-def _as_json(result, where: str, per_layer: bool, features) -> dict[str, Any]:
+def _as_json(result, where: str, per_layer: bool, features, verdict: FitVerdict) -> dict[str, Any]:
     """The ``--json`` object; with ``--per-layer`` an estimate adds each layer's model features
-    (the fields ``fmas-hw calibrate`` reads, to be joined with measured cycles)."""
+    (the fields ``fmas-hw calibrate`` reads, to be joined with measured cycles). ``gap8_fit`` is
+    the fit verdict, ``runs_on_gap8`` its yes/no (None: unknown, e.g. a project without
+    ``candidate.json``)."""
     data = {"candidate": where, "cycles": result.total_cycles, "latency_ms": result.latency_ms,
             "cluster_freq_hz": result.cluster_freq_hz, "source": result.source,
-            "estimated": result.estimated, "label": result.label,
+            "estimated": result.estimated, "label": _label(result, verdict),
+            "runs_on_gap8": verdict.fits, "gap8_fit": verdict.to_dict(),
             "tool_versions": result.tool_versions, "log_path": result.log_path,
             "per_layer": [layer.to_dict() for layer in result.per_layer] if per_layer else []}
     if features is not None:
@@ -95,12 +117,14 @@ def _as_json(result, where: str, per_layer: bool, features) -> dict[str, Any]:
     return data
 
 
-def _print(result, where: str, per_layer: bool) -> None:
+def _print(result, where: str, per_layer: bool, verdict: FitVerdict) -> None:
     click.echo(f"candidate  {where}")
-    click.echo(f"cycles     {result.total_cycles:,} {result.label}")
+    click.echo(f"cycles     {result.total_cycles:,} cycles, {_label(result, verdict)}")
     click.echo(f"latency    {result.latency_ms:.1f} ms at {result.cluster_freq_hz / 1e6:g} MHz (cluster)")
     if result.log_path:
         click.echo(f"log        {result.log_path}")
+    for line in verdict.lines():
+        click.echo(line)
     if not per_layer:
         return
     total = max(result.total_cycles, 1)

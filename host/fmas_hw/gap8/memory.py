@@ -315,7 +315,8 @@ def _with_weights(row: LayerMemory, in_l2: bool) -> LayerMemory:
     return LayerMemory(**{**row.__dict__, "weights_in_l2": in_l2})
 
 
-def _fmt(n: int) -> str:
+def format_bytes(n: int) -> str:
+    """``"41.29 MB"`` / ``"51.5 KB"``: the unit the plan's sentences use."""
     return f"{n / KB / KB:.2f} MB" if n >= KB * KB else f"{n / KB:.1f} KB"
 
 
@@ -324,24 +325,24 @@ def _verdict(plan: MemoryPlan) -> tuple[bool, str]:
     b = plan.budgets
     problems = []
     if plan.weight_bytes > b.l3_flash:
-        problems.append(f"constants {_fmt(plan.weight_bytes)} exceed the HyperFlash "
-                        f"{_fmt(b.l3_flash)} by {_fmt(plan.weight_bytes - b.l3_flash)}")
+        problems.append(f"constants {format_bytes(plan.weight_bytes)} exceed the HyperFlash "
+                        f"{format_bytes(b.l3_flash)} by {format_bytes(plan.weight_bytes - b.l3_flash)}")
     l3_need = plan.weight_bytes - plan.promoted_weight_bytes + plan.l3_activation_peak
     if l3_need > b.l3_ram:
-        problems.append(f"L3: constants {_fmt(plan.weight_bytes - plan.promoted_weight_bytes)} + "
-                        f"spilled activations {_fmt(plan.l3_activation_peak)} exceed the HyperRAM "
-                        f"budget {_fmt(b.l3_ram)} by {_fmt(l3_need - b.l3_ram)}")
+        problems.append(f"L3: constants {format_bytes(plan.weight_bytes - plan.promoted_weight_bytes)} + "
+                        f"spilled activations {format_bytes(plan.l3_activation_peak)} exceed the HyperRAM "
+                        f"budget {format_bytes(b.l3_ram)} by {format_bytes(l3_need - b.l3_ram)}")
     worst = plan.max_min_tile
     if worst.min_tile_bytes > b.l1:
         over = [r.name for r in plan.layers if r.min_tile_bytes > b.l1]
-        problems.append(f"L1: layer '{worst.name}' needs a minimal tile of {_fmt(worst.min_tile_bytes)}"
-                        f" > L1 budget {_fmt(b.l1)} (by {_fmt(worst.min_tile_bytes - b.l1)}; "
+        problems.append(f"L1: layer '{worst.name}' needs a minimal tile of {format_bytes(worst.min_tile_bytes)}"
+                        f" > L1 budget {format_bytes(b.l1)} (by {format_bytes(worst.min_tile_bytes - b.l1)}; "
                         f"{len(over)} layer(s) over)")
-    spill = (f"peak activations {_fmt(plan.peak_activation_bytes)} at '{plan.peak_layer}' vs L2 "
-             f"{_fmt(b.l2)}: " + (f"{len(plan.spilled)} tensor(s) spilled to L3 HyperRAM "
-                                  f"(peak {_fmt(plan.l3_activation_peak)})" if plan.spilled else "all in L2"))
+    spill = (f"peak activations {format_bytes(plan.peak_activation_bytes)} at '{plan.peak_layer}' vs L2 "
+             f"{format_bytes(b.l2)}: " + (f"{len(plan.spilled)} tensor(s) spilled to L3 HyperRAM "
+                                  f"(peak {format_bytes(plan.l3_activation_peak)})" if plan.spilled else "all in L2"))
     if problems:
         return False, "does not fit: " + "; ".join(problems) + f" ({spill})"
-    return True, (f"fits: constants {_fmt(plan.weight_bytes)} ({_fmt(plan.promoted_weight_bytes)} in L2), "
-                  f"L3 {_fmt(l3_need)} / {_fmt(b.l3_ram)}, {spill}, largest minimal tile "
-                  f"{_fmt(worst.min_tile_bytes)} / {_fmt(b.l1)} L1")
+    return True, (f"fits: constants {format_bytes(plan.weight_bytes)} ({format_bytes(plan.promoted_weight_bytes)} in L2), "
+                  f"L3 {format_bytes(l3_need)} / {format_bytes(b.l3_ram)}, {spill}, largest minimal tile "
+                  f"{format_bytes(worst.min_tile_bytes)} / {format_bytes(b.l1)} L1")

@@ -18,6 +18,7 @@ failing candidate can be rebuilt by hand::
     <out>/model/expected.json      its expected int8 output checksum (the int8 reference)
     <out>/memory_plan.json         the memory plan
     <out>/logs/                    where the gvsoc/board targets keep their logs
+    <out>/logs/export.log          what the TFLite converter and tf2onnx printed
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from .memory import plan_memory
 from .naming import c_comment, c_string, check_prefix
 from .quantize import QuantizedGraph, quantize_graph, quantize_input, write_tensor
 from .render import model_context, render_outputs
+from .tool_log import output_to_log
 
 ROUTES = ("autotiler", "nntool")
 IO_PLACEMENTS = ("auto", "l2", "l3")
@@ -66,6 +68,8 @@ TENSOR_DIR = "model/tensors"
 INPUT_FILE = "model/input.bin"
 #: The expected output of ``model/input.bin`` (int8 reference): what the live targets check.
 EXPECTED_FILE = "model/expected.json"
+#: What the converters print (pages of MLIR diagnostics even on success) goes here, not to the terminal.
+EXPORT_LOG = "logs/export.log"
 
 
 def write_project(arch: Arch, supernet_or_model: Any, out_dir: str | Path, *, classes: int,
@@ -121,7 +125,8 @@ def write_project(arch: Arch, supernet_or_model: Any, out_dir: str | Path, *, cl
     input_q = quantize_input(images[0], qgraph.input_scale)
     write_tensor(out / INPUT_FILE, input_q)
     _write_json(out / EXPECTED_FILE, expected_output(graph, qgraph, input_q))
-    exports = _export_models(adapted.model, representative_images, out / "model", prefix)
+    with output_to_log(out / EXPORT_LOG):
+        exports = _export_models(adapted.model, representative_images, out / "model", prefix)
     record = candidate_record(CandidateSpec(arch, classes, alpha, input_size), prefix, route, adapted.changes)
     write_candidate(out, record)
     candidate = record.to_dict()
@@ -265,7 +270,7 @@ def _files(prefix: str, exports: dict[str, str], io_in_l3: bool) -> list[tuple[s
                                 "kernels), checked by the gvsoc/board targets"),
         ("model/layers.json", "kernel names -> generator arguments, Keras layers, scales"),
         ("model/nntool_script", "NNTool script (nntool route)"),
-        ("logs/", "build and run logs of the gvsoc/board targets"),
+        ("logs/", "build and run logs of the gvsoc/board targets; export.log: what the TFLite/ONNX converters printed"),
     ]
     described = {"tflite": "int8 TFLite (nntool route)", "onnx": "float ONNX, for other tools (not an NNTool input)",
                  "memory_plan": "per-layer memory, L1/L2/L3 placement and the fits verdict"}

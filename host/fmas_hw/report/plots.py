@@ -4,7 +4,8 @@
 candidate evaluated in light grey, each generation's Pareto front in its own colour of a
 sequential colormap (early generations pale, the last dark; colorbar = generation), the supernet
 as a red star and the final front as a black step line (its non-dominated subset in this plane
-when the search had several cost objectives). ``hypervolume`` shows the hypervolume per
+when the search had several cost objectives); candidates whose network does not fit GAP8 memory
+are crossed in red (their cycles are figures of a network that cannot run). ``hypervolume`` shows the hypervolume per
 generation and its relative change, the criterion the paper uses to choose G. ``fidelity`` plots
 the search's proxy error against the fine-tuned full-set error.
 
@@ -25,9 +26,9 @@ from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from ..targets.figures import source_title
 from .fidelity import Fidelity
 from .source import COST_COLUMNS, SearchData
-from .tables import source_title
 
 #: Sequential colormap of the generations; its palest end is skipped so gen 0 stays visible.
 CMAP = "viridis_r"
@@ -112,6 +113,10 @@ def front_figure(data: SearchData, objective: str) -> Figure:
     if len(final):
         ax.step(final[:, 0], final[:, 1], where="post", color="black", linewidth=1.2, zorder=3,
                 label=f"final front (gen {data.generations[-1].gen})")
+    unfit = cost_points(data, unfittable(data), objective)
+    if len(unfit):
+        ax.scatter(unfit[:, 0], unfit[:, 1], marker="x", s=28, color="tab:red", linewidths=1.0, zorder=5,
+                   label="does not fit GAP8 memory")
     supernet = cost_points(data, [data.supernet_key], objective)
     ax.scatter(supernet[:, 0], supernet[:, 1], marker="*", s=220, color="tab:red", edgecolors="black",
                linewidths=0.6, zorder=4, label="supernet")
@@ -127,6 +132,11 @@ def front_figure(data: SearchData, objective: str) -> Figure:
     return fig
 
 
+def unfittable(data: SearchData) -> list[str]:
+    """Keys of the evaluated candidates whose memory plan does not fit GAP8 (``extra["fits_gap8"]``)."""
+    return [k for k, r in data.evaluations.items() if r.status == "ok" and r.extra.get("fits_gap8") is False]
+
+
 def _generation_colours(n: int) -> tuple[Any, BoundaryNorm]:
     """A sequential colormap with one colour per generation and its discrete norm."""
     n = max(n, 2)  # a colorbar needs two bins even for a single generation
@@ -138,6 +148,8 @@ def _generation_colours(n: int) -> tuple[Any, BoundaryNorm]:
 def _cost_label(data: SearchData, objective: str) -> str:
     """Axis label; cycles name their source so estimates never pass for measurements."""
     label = AXES[objective][1]
+    if objective == "flops":  # counted at the search's input size, unlike the cycles (384 px)
+        return f"FLOPs at {data.input_size} px (G)"
     if objective != "latency":
         return label
     sources = sorted({source_title(r.cycles_source) for r in data.evaluations.values() if r.cycles is not None})
@@ -182,7 +194,8 @@ def fidelity_figure(fid: Fidelity) -> Figure:
     for row, xi, yi in zip(fid.rows, x, y, strict=True):
         ax.annotate(row["name"], (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=8)
     tau = "undefined" if fid.kendall_tau is None else f"{fid.kendall_tau:.3f}"
-    ax.set_title(f"Proxy fidelity: Kendall τ = {tau}, Δ mIoU {fid.delta_min:+.2f} … {fid.delta_max:+.2f} points",
+    p = "" if fid.p_value is None else f" (p = {fid.p_value:.3g}, n = {fid.n})"
+    ax.set_title(f"Proxy fidelity: Kendall τ = {tau}{p}, Δ mIoU {fid.delta_min:+.2f} … {fid.delta_max:+.2f} points",
                  fontsize=9)
     ax.set_xlabel("error on the search subset, no fine-tuning (%)")
     ax.set_ylabel("error on the full validation set, fine-tuned (%)")

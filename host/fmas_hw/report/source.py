@@ -46,6 +46,11 @@ class SearchData:
     supernet_key: str = ""
 
     @property
+    def input_size(self) -> int:
+        """The input size the search counted FLOPs at (its resolved config; the space's default)."""
+        return int(self.config.get("input_size") or get_space(self.backbone).default_input_size)
+
+    @property
     def final_front(self) -> list[str]:
         """Keys of the feasible Pareto front after the last generation."""
         return list(self.generations[-1].front) if self.generations else []

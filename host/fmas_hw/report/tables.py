@@ -3,8 +3,10 @@
 Rows keep raw values (FLOPs and cycles as integers, errors as fractions) so that the CSV holds
 exactly what the store holds; only the Markdown and HTML forms round and add units. The
 candidate table is shaped like the paper's (one row per reported candidate, the supernet first):
-genes, device time to discovery, FLOPs, parameters, GAP8 cycles with their source, error on the
-search subset without fine-tuning, and the full-validation-set errors before / after fine-tuning.
+genes, device time to discovery, FLOPs (at the search's input size), parameters, GAP8 cycles (at
+the adapted 384 px) with their unit, source and, for a network that does not fit GAP8 memory, that
+flag; error on the search subset without fine-tuning, and the full-validation-set errors before /
+after fine-tuning.
 """
 
 from __future__ import annotations
@@ -16,19 +18,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..gap8.candidate_file import GAP8_INPUT_SIZE
 from ..space import Arch, get_space
 from ..space.mobilenetv2 import DILATION_BIT_GENES, DILATION_INDEX_GENES, GROUPS, STRIDE_GENES
-from ..targets.registry import target_class, target_names
+from ..targets.figures import cycles_text
 from .source import SearchData
 
 HOUR, DAY = 3600.0, 86400.0
-
-
-def source_title(source: str | None) -> str:
-    """How a table names the target that produced a cycle figure ("estimate", "GVSoC", "board")."""
-    if not source:
-        return "source unknown"
-    return target_class(source).title if source in target_names() else source
 
 
 @dataclass(frozen=True)
@@ -61,14 +57,6 @@ hours = blank(lambda v: f"{v / HOUR:.3g}")
 days = blank(lambda v: f"{v / DAY:.3g}")
 points = blank(lambda v: f"{v:+.2f}")
 plain = blank(str)
-
-
-def cycles_text(cycles: int | None, source: str | None) -> str:
-    """``"2189 M (estimate)"``: cycles always carry their source, so no estimate reads as measured."""
-    if cycles is None:
-        return "–"
-    value = f"{cycles / 1e6:.0f}" if cycles >= 1e7 else f"{cycles / 1e6:.3g}"
-    return f"{value} M ({source_title(source)})"
 
 
 # -- the candidate table ----------------------------------------------------------------------
@@ -111,6 +99,7 @@ def _candidate(data: SearchData, key: str, name: str, role: str) -> dict[str, An
         "discovery_device_days": None if seconds is None else seconds / DAY,
         "flops": record.flops if record else None, "params": record.params if record else None,
         "cycles": record.cycles if record else None, "cycles_source": record.cycles_source if record else None,
+        "fits_gap8": record.extra.get("fits_gap8") if record else None,
         "error_subset": subset,
         "error_full_before": tuned.error_full_before if tuned else None,
         "error_full_after": tuned.error_full_after if tuned and tuned.done else None,
@@ -148,15 +137,16 @@ def gene_columns(backbone: str) -> list[Column]:
             Column("layers", f"layers ({'/'.join(str(ch) for ch in GROUPS)} ch)")]
 
 
-def candidate_columns(backbone: str) -> list[Column]:
-    """Columns of the rendered candidate table (Markdown / HTML)."""
+def candidate_columns(backbone: str, input_size: int) -> list[Column]:
+    """Columns of the rendered candidate table (Markdown / HTML); FLOPs name the input size they
+    were counted at (the search's), since the cycles beside them are at GAP8's 384 px."""
     return [
         Column("name", "candidate"), *gene_columns(backbone),
         Column("generation_found", "found in gen", plain, True),
         Column("discovery_seconds", "to discovery (device-h)", hours, True),
         Column("discovery_seconds", "to discovery (GPU-days)", days, True),
-        Column("flops", "FLOPs (G)", giga, True), Column("params", "params (M)", mega, True),
-        Column("cycles", "GAP8 cycles (source)", numeric=True),
+        Column("flops", f"FLOPs at {input_size} px (G)", giga, True), Column("params", "params (M)", mega, True),
+        Column("cycles", f"GAP8 cycles at {GAP8_INPUT_SIZE} px (source)", numeric=True),
         Column("error_subset", "error subset, no FT (%)", pct, True),
         Column("error_full_before", "error full, no FT (%)", pct, True),
         Column("error_full_after", "error full, fine-tuned (%)", pct, True),
@@ -165,8 +155,9 @@ def candidate_columns(backbone: str) -> list[Column]:
 
 
 def display_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Candidate rows with the cycles cell pre-rendered as ``"<n> M (<source>)"``."""
-    return [{**row, "cycles": cycles_text(row["cycles"], row["cycles_source"])} for row in rows]
+    """Candidate rows with the cycles cell pre-rendered as ``"<n> Mcycles (<source>)"``, flagged
+    ``"; does not fit GAP8"`` for a network that cannot run there."""
+    return [{**row, "cycles": cycles_text(row["cycles"], row["cycles_source"], row["fits_gap8"])} for row in rows]
 
 
 # -- the generation table ---------------------------------------------------------------------

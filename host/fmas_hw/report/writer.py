@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import ConfigError, FmasError
+from ..gap8.candidate_file import GAP8_INPUT_SIZE
 from . import accounting as acc_mod
 from . import fidelity as fid_mod
 from .document import Section, render_html, render_markdown
@@ -143,7 +144,7 @@ def build_sections(data: SearchData, candidates: list[dict[str, Any]], fid: fid_
     """The sections of the document, in order."""
     fronts = [(f"front-{o}.png", f"error vs {o} over generations") for o in data.objectives]
     return [
-        Section("Candidates", text=[_candidates_text(data)], columns=candidate_columns(data.backbone),
+        Section("Candidates", text=[_candidates_text(data)], columns=candidate_columns(data.backbone, data.input_size),
                 rows=display_rows(candidates), notes=_candidate_notes(data)),
         Section("Pareto front over generations", text=[_FRONT_TEXT], images=fronts),
         Section("Hypervolume per generation", columns=GENERATION_COLUMNS, rows=generation_rows(data),
@@ -182,9 +183,24 @@ def _candidate_notes(data: SearchData) -> list[str]:
         "`fmas-hw finetune` and are empty (–) for candidates not fine-tuned.",
         "Device time to discovery = measured device seconds (accuracy + latency) of generations 0 … the "
         "generation in which the candidate was first asked for; in hours and in days (the paper's GPU-days).",
-        "GAP8 cycles carry their source: 'estimate' is the analytical cycle model, not a measurement; "
-        "'GVSoC' is the simulator; 'board' is measured on a GAP8 board. FLOPs: TF-profiler float_ops, batch 1.",
+        f"GAP8 cycles (of the network adapted to {GAP8_INPUT_SIZE} px) carry their source: 'estimate' is the "
+        "analytical cycle model, not a measurement; 'GVSoC' is the simulator; 'board' is measured on a GAP8 "
+        f"board. FLOPs: TF-profiler float_ops, batch 1, at the search's {data.input_size} px input.",
+        _fit_note(data),
     ]
+
+
+def _fit_note(data: SearchData) -> str:
+    """How many evaluated candidates cannot run on GAP8 (their cycles are flagged in the tables)."""
+    records = data.evaluations.values()
+    unfit, known = sum(r.extra.get("fits_gap8") is False for r in records), sum("fits_gap8" in r.extra for r in records)
+    constraint = ("the search rejected them (--fit-gap8)" if data.config.get("fit_gap8")
+                  else "the search did not exclude them (no --fit-gap8)")
+    if not known:
+        return "GAP8 memory fit: not recorded in this store (it records no cycles)."
+    return (f"GAP8 memory fit: {unfit} of the {known} candidates planned do not fit GAP8 memory; their cycles "
+            f"are marked 'does not fit GAP8' (and crossed in red in the plots): figures of networks that "
+            f"cannot run there; {constraint}.")
 
 
 def _fidelity_section(data: SearchData, fid: fid_mod.Fidelity | None) -> Section:

@@ -5,12 +5,18 @@ evaluation, as once-for-all's cost predictors do: an over-budget candidate is st
 'rejected' without spending device time on it. The cycle budget needs a measurement, so it is
 checked afterwards. :func:`violations` turns a stored evaluation into pymoo inequality
 constraint values (<= 0 means satisfied).
+
+The GAP8 memory fit is also *recorded* whenever the search records cycles, with or without
+``--fit-gap8``: ``extra["fits_gap8"]`` and ``extra["gap8_memory"]`` (the reason) say whether a
+candidate's cycle figure belongs to a network that can run at all, so the store, the reports and
+the search summary can flag it. Only ``--fit-gap8`` makes an unfittable candidate infeasible.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..errors import FmasError
 from ..gap8.arch_graph import fits_gap8
 from ..space import Arch
 
@@ -35,17 +41,34 @@ def precheck(config: SearchConfig, arch: Arch, costs: dict[str, int]) -> tuple[s
 
     Returns:
         ``(reason, extra)``: reason is None when the candidate passes; extra holds the memory
-        fit verdict to store with the evaluation.
+        fit verdict to store with the evaluation (see the module docstring for when).
+
+    Raises:
+        FmasError: with ``fit_gap8``, the candidate cannot be planned (it then fails).
     """
-    reasons, extra = [], {}
+    reasons: list[str] = []
     if config.max_params is not None and costs["params"] > config.max_params:
         reasons.append(f"params {costs['params']:,} > max_params {config.max_params:,}")
-    if config.fit_gap8:
-        fits, why = fits_gap8(arch, **_network_options(config))
-        extra = {"fits_gap8": bool(fits), "gap8_memory": str(why)}
-        if not fits:
-            reasons.append(f"does not fit GAP8 memory: {why}")
+    extra = memory_fit(config, arch) if config.fit_gap8 or config.need_latency else {}
+    if config.fit_gap8 and not extra["fits_gap8"]:
+        reasons.append(f"does not fit GAP8 memory: {extra['gap8_memory']}")
     return ("; ".join(reasons) or None), extra
+
+
+def memory_fit(config: SearchConfig, arch: Arch) -> dict[str, Any]:
+    """``{"fits_gap8": bool, "gap8_memory": reason}`` of a candidate, for its stored ``extra``.
+
+    Without ``--fit-gap8`` the fit is only a label of the cycle figure: a candidate that cannot
+    be planned gets ``{"gap8_memory": "fit unknown: <why>"}`` instead of failing here (its cycle
+    measurement then says what is wrong).
+    """
+    try:
+        fits, why = fits_gap8(arch, **_network_options(config))
+    except FmasError as exc:
+        if config.fit_gap8:
+            raise
+        return {"gap8_memory": f"fit unknown: {exc}"}
+    return {"fits_gap8": bool(fits), "gap8_memory": str(why)}
 
 
 def _network_options(config: SearchConfig) -> dict:

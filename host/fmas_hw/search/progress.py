@@ -7,6 +7,7 @@ from typing import IO
 
 from tqdm import tqdm
 
+from ..targets.figures import cycles_text
 from .result import SearchResult
 
 
@@ -60,8 +61,11 @@ def format_summary(result: SearchResult, objectives: tuple[str, ...]) -> str:
 
 
 def _front_table(result: SearchResult, objectives: tuple[str, ...]) -> str:
-    header = ["#", "genome", "error", *objectives]
-    rows = [[str(i), e["genome"], f"{e['error']:.4f}", *(_human(e[o]) for o in objectives)]
+    """The front, one row per member; GAP8 cycles with unit and source (and the fit flag) whether
+    or not latency was an objective, so a figure never reads bare."""
+    header = ["#", "genome", "error", *(o for o in objectives if o != "latency"), "GAP8 latency"]
+    rows = [[str(i), e["genome"], f"{e['error']:.4f}", *(_human(e[o], o) for o in objectives if o != "latency"),
+             cycles_text(e.get("cycles"), e.get("cycles_source"), e.get("fits_gap8"))]
             for i, e in enumerate(result.front)]
     if not rows:
         return "Pareto front: empty (no feasible candidate)"
@@ -71,13 +75,20 @@ def _front_table(result: SearchResult, objectives: tuple[str, ...]) -> str:
                       *(fmt.format(*r) for r in rows)])
 
 
-def _human(value: int | float | None) -> str:
+#: The unit each non-cycle cost objective is written with.
+UNITS = {"flops": "FLOPs", "params": "params"}
+
+
+def _human(value: int | float | None, objective: str) -> str:
+    """``"2.17 GFLOPs"``, ``"3.45 M params"``: scaled, with the objective's unit."""
     if value is None:
         return "-"
-    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+    unit = UNITS.get(objective, "")
+    glue = "" if unit == "FLOPs" else " "
+    for prefix, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if abs(value) >= size:
-            return f"{value / size:.2f}{unit}"
-    return str(value)
+            return f"{value / size:.2f} {prefix}{glue}{unit}".rstrip()
+    return f"{value} {unit}".rstrip()
 
 
 def print_summary(result: SearchResult, objectives: tuple[str, ...], file: IO[str] | None = None) -> None:

@@ -22,7 +22,8 @@ class SearchResult:
         rejected: candidates a cheap constraint rejected in this run, before any evaluation.
         generations: generations completed (all of them, including those of an earlier run).
         front: the final feasible Pareto front, best error first: dicts with ``genome``,
-            ``key``, ``error``, each cost objective (``latency`` in cycles) and every measured cost.
+            ``key``, ``error``, each cost objective (``latency`` in cycles), every measured cost
+            and ``fits_gap8`` (the memory fit; None when not recorded).
         hypervolume: hypervolume of the front after each generation.
         device_seconds: accuracy + latency seconds of every evaluation in the store.
     """
@@ -45,10 +46,10 @@ class SearchResult:
 
 
 def front_entry(record: EvaluationRecord, objectives: tuple[str, ...]) -> dict[str, Any]:
-    """A front member as plain values: genome, key, error, each objective, every cost."""
+    """A front member as plain values: genome, key, error, each objective, every cost, GAP8 fit."""
     entry: dict[str, Any] = {"genome": record.genome, "key": record.arch_key, "error": record.error}
     for name in objectives:
         entry[name] = getattr(record, COST_COLUMNS[name])
     entry.update(flops=record.flops, params=record.params, cycles=record.cycles,
-                 cycles_source=record.cycles_source)
+                 cycles_source=record.cycles_source, fits_gap8=record.extra.get("fits_gap8"))
     return entry
