@@ -34,6 +34,10 @@ GRAPH_CACHE_SIZE = 256
 
 _GRAPHS: OrderedDict[tuple, Gap8Graph] = OrderedDict()
 _GRAPH_LOCK = threading.Lock()
+#: Their memory plans (under the default budgets), kept as long: a search plans each candidate
+#: several times (its fit, its estimate, the online refit's), and planning costs more than
+#: costing the layers.
+_PLANS: OrderedDict[tuple, MemoryPlan] = OrderedDict()
 
 
 def arch_graph(arch: Arch, classes: int = 21, alpha: float = 1.0,
@@ -83,8 +87,19 @@ def _strip_weights(graph: Gap8Graph) -> Gap8Graph:
 
 def plan_arch(arch: Arch, classes: int = 21, alpha: float = 1.0,
               input_size: int = GAP8_INPUT_SIZE) -> MemoryPlan:
-    """The memory plan of a candidate with the GAP8 adaptations (see :func:`arch_graph`)."""
-    return plan_memory(arch_graph(arch, classes, alpha, input_size))
+    """The memory plan of a candidate with the GAP8 adaptations (see :func:`arch_graph`), cached
+    beside its graph (callers must not change it)."""
+    key = (arch.backbone, arch.key, int(classes), float(alpha), int(input_size))
+    with _GRAPH_LOCK:
+        if key in _PLANS:
+            _PLANS.move_to_end(key)
+            return _PLANS[key]
+    plan = plan_memory(arch_graph(arch, classes, alpha, input_size))
+    with _GRAPH_LOCK:
+        _PLANS[key] = plan
+        while len(_PLANS) > GRAPH_CACHE_SIZE:
+            _PLANS.popitem(last=False)
+    return plan
 
 
 def fits_gap8(arch: Arch, classes: int = 21, alpha: float = 1.0,

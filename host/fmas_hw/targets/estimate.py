@@ -25,16 +25,14 @@ It is still an estimate (``estimated=True``): the candidate as a whole was not r
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 from ..errors import ConfigError
-from ..gap8.arch_graph import arch_graph
+from ..gap8.arch_graph import arch_graph, plan_arch
 from ..gap8.candidate_file import GAP8_INPUT_SIZE, CandidateSpec, read_candidate
-from ..gap8.memory import MemoryPlan, plan_memory
+from ..gap8.memory import MemoryPlan
 from ..hw import load as load_hw
 from ..space import Arch
 from .base import LayerCycles, Measurement, ProjectSource, Target
@@ -50,13 +48,6 @@ from .online_model import CACHE, OnlineCycleModel
 from .registry import TargetOptions
 
 RESULT_FILE = "logs/estimate.json"
-#: Candidates whose features and memory plan are kept: a search estimates each candidate several
-#: times (its estimate, the online refit's, the simulated target's truth), and planning its
-#: memory costs more than costing its layers.
-FEATURES_CACHE_SIZE = 512
-
-_FEATURES: OrderedDict[tuple, tuple[tuple[LayerFeatures, ...], MemoryPlan]] = OrderedDict()
-_FEATURES_LOCK = threading.Lock()
 
 
 class EstimateTarget(Target):
@@ -135,12 +126,9 @@ class EstimateTarget(Target):
         Raises:
             AdaptationError: the candidate cannot run on GAP8.
         """
-        key = (arch.backbone, arch.key, int(classes), float(alpha), int(input_size or self.input_size))
-        with _FEATURES_LOCK:
-            if key in _FEATURES:
-                _FEATURES.move_to_end(key)
-                features, plan = _FEATURES[key]
-                return list(features), plan
+        size = input_size or self.input_size
+        plan = plan_arch(arch, classes, alpha, size)
+        return graph_features(arch_graph(arch, classes, alpha, size), plan), plan
         graph = arch_graph(arch, classes, alpha, key[-1])
         plan = plan_memory(graph)
         features = tuple(graph_features(graph, plan))
