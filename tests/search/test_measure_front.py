@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import random
 import time
 from typing import ClassVar
 
@@ -54,7 +55,7 @@ class TruthTarget(Target):
 
     def measure_candidate(self, spec, projects=None, timeout_s=None) -> Measurement:
         type(self).measured.append(spec.arch.key)
-        time.sleep(type(self).SECONDS)
+        time.sleep(type(self).SECONDS * random.random())
         cycles = int(EstimateTarget().measure_candidate(spec).total_cycles * _truth_factor(spec.arch.key))
         return Measurement(cycles, [], 175_000_000, self.name, False, {"truth": "1"})
 
@@ -178,3 +179,17 @@ def test_the_margin_follows_the_latest_measurements():
     assert estimate_margin(rows, 3, 0.0) == pytest.approx(0.3, abs=1e-3)  # the first ones, at gen 3
     assert estimate_margin(rows, 100, 0.0) == pytest.approx(0.01, abs=1e-3)  # the estimate has learnt
     assert estimate_margin(rows, 100, 0.05) == 0.05  # never below the stated margin
+
+
+def test_a_front_search_is_the_same_however_long_each_measurement_takes(truth, tmp_path, monkeypatch):
+    def search(folder, seconds):
+        monkeypatch.setattr(TruthTarget, "SECONDS", seconds)
+        config = _config(tmp_path / folder, generations=5, measure_workers=3)
+        (tmp_path / folder).mkdir()
+        result = run(config)
+        with Store.open(result.store_path, writable=False) as store:
+            rows = {r.arch_key: (r.cycles, r.cycles_source, r.extra.get(MEASURED_GEN)) for r in store.evaluations()}
+            gens = [(g.asked, g.population, g.rng_digest) for g in store.generations()]
+        return rows, gens, result.front
+
+    assert search("instant", 0.0) == search("random", 0.08)  # runs finishing in another order

@@ -62,6 +62,8 @@ class DaskMeasurements:
         self._classes, self._alpha = build_options(config.weights, config.backbone, config.classes, config.alpha)
         self.workers = slots
         self.learner = Learner(config.store, slots)
+        # --measure front hands the runs to the learner itself, in the order it learns them.
+        self._learn_on_finish = not config.measures_front
         self._base = EstimateTarget()
         self._tasks: set[Any] = set()
         self._lock = threading.Lock()
@@ -82,6 +84,14 @@ class DaskMeasurements:
             return int(self._base.measure_candidate(CandidateSpec(arch, self._classes, self._alpha)).total_cycles // 10**6)
         except FmasError:
             return 0
+
+    def learn(self, run: MeasuredRun) -> None:
+        """Teach the estimate ``run`` (``--measure front``: the runs are not learnt as they finish)."""
+        self.learner.learn(run)
+
+    def wait_learning(self) -> None:
+        """Return once every run handed to the learner has been learnt."""
+        self.learner.wait()
 
     def submit(self, arch: Arch) -> Future[MeasuredRun]:
         """Send the measurement of ``arch`` to a ``measure`` slot of the cluster.
@@ -111,7 +121,8 @@ class DaskMeasurements:
             out.set_exception(exc)
             return
         # Learnt before the search sees it: when the search has every run, the learner has too.
-        self.learner.learn(run)
+        if self._learn_on_finish:
+            self.learner.learn(run)
         out.set_result(run)
 
     def close(self) -> None:

@@ -18,10 +18,11 @@ search replays exactly what it decided.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, as_completed, wait
-from dataclasses import replace
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
 
 import numpy as np
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
@@ -146,21 +147,35 @@ def with_failed_measurement(record: EvaluationRecord, reason: str, gen: int) -> 
     return replace(record, extra={**record.extra, MEASURED_GEN: gen, FAILED: reason})
 
 
+#: Generations between sending a candidate to be measured and learning its figure: the
+#: measurements of two generations overlap, and what the search learns when never depends on
+#: how fast a run happened to be (a search is the same for its seed, however it is timed).
+MEASURE_LAG = 2
+
+
+@dataclass
+class _Sent:
+    """A measurement in flight: the row it will update, when it was sent, in which order."""
+
+    record: EvaluationRecord
+    gen: int
+    order: int
+
+
 class FrontMeasurer:
     """What a ``--measure front`` search does at each generation and at its end.
 
     The measurements run in the background: a generation sends its promising candidates to the
-    measurement workers and goes on with their estimates; a measurement that has finished by
-    the start of a later generation is stored then, with that generation as its
-    ``measured_generation``, and from that generation on the search knows the measured figure
-    (:meth:`collect`, and the runner corrects the population's objectives). The supernet is
-    measured at once, as it normalises the latency objective. At most ``workers`` measurements
-    are left running when a generation goes on, so the search never runs far ahead of what it
-    measures.
+    measurement workers and goes on with their estimates. What generation g sent is learnt at
+    generation g + :data:`MEASURE_LAG` (waiting for it then, if it has not finished): it is
+    stored with that generation as its ``measured_generation``, it teaches the online estimate
+    (in the order the candidates were sent), and from then on the search knows the measured
+    figure (the runner ranks its population again on it). The supernet is measured at once, as
+    it normalises the latency objective.
 
     Everything the search is told is thus in the store (estimates with their model, measured
-    figures with the generation that first used them), and a resumed search replays it exactly:
-    while it replays, nothing new is collected.
+    figures with the generation that first used them), the same for a seed however fast each
+    run was, and a resumed search replays it exactly.
 
     Args:
         config: the resolved search config.
@@ -172,16 +187,13 @@ class FrontMeasurer:
     def __init__(self, config: SearchConfig, store: Store, pool: MeasurementSource, supernet_key: str) -> None:
         self.config, self.store, self.pool, self.supernet_key = config, store, pool, supernet_key
         self.digest = config.settings.digest
-        self.in_flight: dict[Future[MeasuredRun], EvaluationRecord] = {}
+        self.in_flight: dict[Future[MeasuredRun], _Sent] = {}
+        self._sent = itertools.count()
 
     def collect(self, gen: int) -> None:
-        """Store the measurements finished by now as known from ``gen`` on, after waiting until
-        at most ``workers`` are still running (call it only where the search runs live: while a
-        resumed search replays, the stored rows say what was learnt when)."""
-        while sum(not f.done() for f in self.in_flight) > self.pool.workers:
-            wait([f for f in self.in_flight if not f.done()], return_when=FIRST_COMPLETED)
-        for future in [f for f in self.in_flight if f.done()]:
-            self._settle(future, self.in_flight.pop(future), gen)
+        """Learn, as of ``gen``, the measurements sent at ``gen - MEASURE_LAG`` or earlier
+        (waiting for those still running)."""
+        self._settle_all([f for f, sent in self.in_flight.items() if sent.gen <= gen - MEASURE_LAG], gen)
 
     def learnt_at(self, gen: int, keys: Iterable[str]) -> list[str]:
         """Those of ``keys`` whose measured figure the search learns at ``gen``."""
@@ -199,7 +211,7 @@ class FrontMeasurer:
         known = {k: as_told(r, gen) for k, r in records.items()}
         archive = self.store.evaluations("ok")
         margin = estimate_margin(archive, gen, self.config.measure_margin)
-        measuring = {r.arch_key for r in self.in_flight.values()}
+        measuring = {sent.record.arch_key for sent in self.in_flight.values()}
         rivals = [r for r in [*(as_told(r, gen) for r in archive), *known.values()]
                   if surely_feasible(r, self.config, margin)]
         keys = [k for k in worth_measuring(known.values(), rivals, self.config.objectives, margin)
@@ -209,13 +221,14 @@ class FrontMeasurer:
             keys = [k for k in keys if k != self.supernet_key]
             records = {**records, **self.measure(gen, [supernet])}
         for key in keys:
-            self.in_flight[self.pool.submit(arch_from_dict(self.config.backbone, records[key].arch))] = records[key]
+            self._send(records[key], gen)
         return records
 
     def refit_estimates(self, records: dict[str, EvaluationRecord]) -> dict[str, EvaluationRecord]:
         """New candidates' estimates redone with the online model (what the measured runs so
         far have taught it), stored with the model's version; a row keeps the estimate it got
         first, so a resumed search sees the same figures."""
+        self.pool.wait_learning()
         fresh = [r for r in records.values()
                  if r.status == "ok" and MEASURED_GEN not in r.extra and ESTIMATE_MODEL not in r.extra]
         out = {}
@@ -228,11 +241,10 @@ class FrontMeasurer:
         return out
 
     def final(self, population_keys: list[str], gen: int) -> list[str]:
-        """Wait for the measurements still running, then measure the final front until every
+        """Learn every measurement still in flight, then measure the final front until every
         member is measured (a measured figure can let another candidate in); returns the front's
         keys."""
-        for future in as_completed(list(self.in_flight)):
-            self._settle(future, self.in_flight.pop(future), gen)
+        self._settle_all(list(self.in_flight), gen)
         while True:
             rows = self.store.get_many(population_keys, self.digest)
             front, todo = unmeasured_front(rows.values(), self.config)
@@ -241,25 +253,42 @@ class FrontMeasurer:
             self.measure(gen, [rows[k] for k in todo])
 
     def measure(self, gen: int, records: list[EvaluationRecord]) -> dict[str, EvaluationRecord]:
-        """Measure ``records`` on the workers and wait; store each as it finishes; returns the
-        new rows.
+        """Measure ``records`` now and learn them as of ``gen``; returns the new rows.
 
         Raises:
             ConfigError: a set-up problem of the target (it would fail every candidate).
         """
-        futures = {self.pool.submit(arch_from_dict(self.config.backbone, r.arch)): r for r in records}
-        return {futures[f].arch_key: self._settle(f, futures[f], gen) for f in as_completed(futures)}
+        futures = [self._send(r, gen) for r in records]
+        return self._settle_all(futures, gen)
+
+    def _send(self, record: EvaluationRecord, gen: int) -> Future[MeasuredRun]:
+        future = self.pool.submit(arch_from_dict(self.config.backbone, record.arch))
+        self.in_flight[future] = _Sent(record, gen, next(self._sent))
+        return future
+
+    def _settle_all(self, futures: list[Future[MeasuredRun]], gen: int) -> dict[str, EvaluationRecord]:
+        """Wait for ``futures`` and learn them as of ``gen``, in the order they were sent.
+
+        Raises:
+            ConfigError: a set-up problem of the target (it would fail every candidate).
+        """
+        done = {}
+        for future in sorted(futures, key=lambda f: self.in_flight[f].order):
+            record = self.in_flight.pop(future).record
+            done[record.arch_key] = self._settle(future, record, gen)
+        return done
 
     def _settle(self, future: Future[MeasuredRun], record: EvaluationRecord, gen: int) -> EvaluationRecord:
-        """Store the finished measurement of ``record`` as known from ``gen`` on.
+        """Store the measurement of ``record`` as known from ``gen`` on, and teach it the estimate.
 
         Raises:
             ConfigError: a set-up problem of the target (it would fail every candidate).
         """
         try:
-            new = with_measurement(record, future.result(), gen)
+            run = future.result()
         except ConfigError:
             raise
         except Exception as exc:  # noqa: BLE001 - one failed run keeps that candidate's estimate
-            new = with_failed_measurement(record, describe_failure(exc), gen)
-        return self.store.set_latency(new)
+            return self.store.set_latency(with_failed_measurement(record, describe_failure(exc), gen))
+        self.pool.learn(run)
+        return self.store.set_latency(with_measurement(record, run, gen))

@@ -57,6 +57,8 @@ class MeasurementPool:
         self.measurer = Measurer(config, options)
         self.workers = len(options)
         self.learner = Learner(str(config.store), self.workers)
+        # --measure front hands the runs to the learner itself, in the order it learns them.
+        self._learn_on_finish = not config.measures_front
         self._base = EstimateTarget()
         self._queue: list[tuple[float, int, Arch, Future[MeasuredRun]]] = []
         self._order = itertools.count()
@@ -80,6 +82,14 @@ class MeasurementPool:
     def estimate(self, arch: Arch) -> Measurement:
         """The estimate of ``arch`` with what the measured runs have taught it so far."""
         return self.learner.estimate(self.measurer.spec(arch))
+
+    def learn(self, run: MeasuredRun) -> None:
+        """Teach the estimate ``run`` (``--measure front``: the runs are not learnt as they finish)."""
+        self.learner.learn(run)
+
+    def wait_learning(self) -> None:
+        """Return once every run handed to the learner has been learnt."""
+        self.learner.wait()
 
     def submit(self, arch: Arch) -> Future[MeasuredRun]:
         """Queue the measurement of ``arch`` (longest estimated first); the future holds the run,
@@ -120,7 +130,8 @@ class MeasurementPool:
             except BaseException as exc:  # noqa: BLE001 - the candidate's failure goes to the search
                 future.set_exception(exc)
                 continue
-            self.learner.learn(run)
+            if self._learn_on_finish:
+                self.learner.learn(run)
             future.set_result(run)
 
     def close(self) -> None:

@@ -97,6 +97,15 @@ class MeasurementSource(Protocol):
         """The estimate of ``arch`` with what the measured runs have taught it so far."""
         ...
 
+    def learn(self, run: MeasuredRun) -> None:
+        """Teach the estimate a run (a measure-all search's runs are learnt as they finish;
+        ``--measure front`` hands them over in the order the search learns them)."""
+        ...
+
+    def wait_learning(self) -> None:
+        """Return once every run handed to the learner has been learnt."""
+        ...
+
     def submit(self, arch: Arch) -> Future[MeasuredRun]:
         """Start measuring ``arch``; the future holds its run, or the exception its target raised."""
         ...

@@ -221,12 +221,12 @@ class SearchLoop:
         return True
 
     def learn_measurements(self, gen: int) -> None:
-        """``--measure front``: the measurements the search learns at ``gen`` (finished since the
-        last generation; while replaying, as the store recorded) replace the estimates the
-        population was ranked on, and the population is ranked again before the GA mates it."""
+        """``--measure front``: the measurements the search learns at ``gen`` (sent
+        ``MEASURE_LAG`` generations ago; while replaying, those the store says) replace the
+        estimates the population was ranked on, and the population is ranked again before the
+        GA mates it."""
         assert self.front is not None
-        if gen >= len(self.previous):
-            self.front.collect(gen)
+        self.front.collect(gen)
         if not self.front.learnt_at(gen, self.population_keys):
             return
         pop = self.algorithm.pop
