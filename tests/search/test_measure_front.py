@@ -15,8 +15,8 @@ from fmas_hw.search import SearchConfig, run
 from fmas_hw.search.measure_front import (
     ESTIMATE,
     ESTIMATE_MODEL,
-    MEASURED_GEN,
     MARGIN_WINDOW,
+    MEASURED_GEN,
     as_told,
     estimate_margin,
     worth_measuring,

@@ -106,7 +106,7 @@ def worth_measuring(candidates: Iterable[EvaluationRecord], known: Iterable[Eval
 def surely_feasible(record: EvaluationRecord, config: SearchConfig, margin: float) -> bool:
     """Whether ``record`` meets the search's constraints even at its pessimistic cycles (only
     such a point may rule a candidate out: an infeasible one is never on the front)."""
-    cycles = record.cycles or 0
+    cycles = float(record.cycles or 0)
     if not is_measured(record):
         cycles *= math.exp(margin)
     return ((config.max_cycles is None or cycles <= config.max_cycles)

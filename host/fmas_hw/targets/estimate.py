@@ -129,14 +129,6 @@ class EstimateTarget(Target):
         size = input_size or self.input_size
         plan = plan_arch(arch, classes, alpha, size)
         return graph_features(arch_graph(arch, classes, alpha, size), plan), plan
-        graph = arch_graph(arch, classes, alpha, key[-1])
-        plan = plan_memory(graph)
-        features = tuple(graph_features(graph, plan))
-        with _FEATURES_LOCK:
-            _FEATURES[key] = features, plan
-            while len(_FEATURES) > FEATURES_CACHE_SIZE:
-                _FEATURES.popitem(last=False)
-        return list(features), plan
 
     def estimate_arch(self, arch: Arch, classes: int = 21, alpha: float = 1.0) -> Measurement:
         """Estimated GAP8 cycles of candidate ``arch`` (the search's latency objective).
