@@ -19,6 +19,7 @@ from fmas_hw.search.measure_front import (
     MEASURED_GEN,
     as_told,
     estimate_margin,
+    surely_feasible,
     worth_measuring,
 )
 from fmas_hw.search.runner import SearchLoop
@@ -193,3 +194,17 @@ def test_a_front_search_is_the_same_however_long_each_measurement_takes(truth, t
         return rows, gens, result.front
 
     assert search("instant", 0.0) == search("random", 0.08)  # runs finishing in another order
+
+
+def test_only_a_surely_feasible_point_rules_a_candidate_out(truth):
+    config = _config_without_store(max_cycles=1000)
+    measured = {MEASURED_GEN: 0, ESTIMATE: {"cycles": 1, "source": "estimate"}}
+    over = EvaluationRecord("over", "d", "0", {}, "ok", error=0.2, cycles=1200, extra=measured)
+    edge = EvaluationRecord("edge", "d", "0", {}, "ok", error=0.2, cycles=950)  # estimated: 950 e^0.1 > 1000
+    inside = EvaluationRecord("inside", "d", "0", {}, "ok", error=0.2, cycles=800, extra=measured)
+    assert not surely_feasible(over, config, 0.1) and not surely_feasible(edge, config, 0.1)
+    assert surely_feasible(inside, config, 0.1) and surely_feasible(edge, config, 0.0)
+
+
+def _config_without_store(**overrides) -> SearchConfig:
+    return SearchConfig(evaluator=FAKE, target="truth", objectives=("latency",), measure="front", **overrides)
