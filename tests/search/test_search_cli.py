@@ -69,3 +69,44 @@ def test_user_errors_exit_2_without_traceback(tmp_path, capsys, args, message):
     code = main(["search", "--store", str(tmp_path / "s.sqlite"), *args])
     err = capsys.readouterr().err
     assert code == 2 and message in err and "Traceback" not in err
+
+
+# -- settings from the weights' manifest ---------------------------------------------------------
+
+REAL = ["--population", "4", "--generations", "1", "--val-fraction", "0.2"]
+
+
+def _store_config(path) -> dict:
+    with Store.open(path, writable=False) as s:
+        return {**s.meta()["config"], "evaluations": s.count()}
+
+
+def test_a_search_takes_its_input_size_classes_and_alpha_from_the_manifest(tmp_path, synth_voc, tiny_mnv2_weights):
+    store = tmp_path / "m.sqlite"
+    result = _invoke(*REAL, "--data", str(synth_voc), "--weights", str(tiny_mnv2_weights), "--store", str(store),
+                     "--json")
+    manifest = tiny_mnv2_weights.with_suffix(".json")
+    assert f"network: input 64 px, 5 classes, alpha 0.35 (from the manifest {manifest})" in result.stderr
+    saved = _store_config(store)
+    assert (saved["input_size"], saved["classes"], saved["alpha"], saved["random_init"]) == (64, 5, 0.35, False)
+    assert json.loads(result.stdout)["evaluations"] >= 4  # the weights loaded: the settings fit them
+
+
+def test_a_given_input_size_wins_over_the_manifest_and_is_said(tmp_path, tiny_mnv2_weights):
+    result = _invoke(*SMALL, "--weights", str(tiny_mnv2_weights), "--input-size", "96",
+                     "--store", str(tmp_path / "g.sqlite"))
+    assert "input 96 px (as given); 5 classes, alpha 0.35 (from the manifest" in result.stderr
+    assert _store_config(tmp_path / "g.sqlite")["input_size"] == 96
+
+
+def test_a_search_without_weights_is_refused_unless_random_init_is_asked_for(tmp_path, synth_voc, capsys):
+    store = tmp_path / "r.sqlite"
+    args = ["search", *REAL, "--data", str(synth_voc), "--classes", "5", "--alpha", "0.35", "--input-size", "64",
+            "--store", str(store)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "no --weights" in err and "--random-init" in err and not store.exists()
+    assert main([*args, "--random-init", "--json"]) == 0
+    assert "warning: --random-init" in capsys.readouterr().err
+    assert _store_config(store)["random_init"] is True  # the store says what scored it
+

@@ -148,3 +148,9 @@ def test_check_config_names_every_differing_key(store):
     assert "backbone: store has 'mobilenetv2', now 'xception'" in str(info.value)
     assert "seed: store has 0, now 1" in str(info.value)
     assert "population" not in str(info.value)
+
+
+def test_check_config_compares_with_the_stored_config_as_read_today(store):
+    store.check_config({"seed": 0, "random_init": False}, stored={**META["config"], "random_init": False})
+    with pytest.raises(StoreError, match="random_init: store has None, now False"):
+        store.check_config({"seed": 0, "random_init": False})  # as saved: the key is missing

@@ -81,3 +81,10 @@ def test_gvsoc_on_a_project_without_the_sdk(capsys, monkeypatch, tmp_path):
 def test_hardware_targets_are_listed(target, capsys):
     code, out, _ = _run(capsys, "--help")
     assert code == 0 and target in out
+
+
+def test_measure_takes_classes_and_alpha_from_the_manifest_and_says_so(capsys, tiny_mnv2_weights):
+    code, out, err = _run(capsys, "--weights", str(tiny_mnv2_weights), "--json")
+    assert code == 0, err
+    assert "(5 classes, alpha 0.35)" in json.loads(out)["candidate"]
+    assert "network: 5 classes, alpha 0.35 (from the manifest" in err

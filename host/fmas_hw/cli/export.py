@@ -18,6 +18,7 @@ from .options import (
     backbone_option,
     classes_option,
     echo_json,
+    echo_settings,
     genome_option,
     json_option,
     network_options,
@@ -63,6 +64,7 @@ def export(backbone: str, genome: GivenGenome, weights: str | None, classes: int
     check_prefix(prefix)  # before the slow model build
     # --input-size here is the adapted size of the project, not the supernet's training size
     net = network_options(backbone, weights, classes, alpha, input_size)
+    echo_settings(net, ("classes", "alpha"))
     classes, alpha, arch = net.classes, net.alpha, genome.arch
     supernet = Supernet.build(backbone, input_size=input_size, classes=classes, alpha=alpha,
                               weights=weights)

@@ -23,6 +23,7 @@ from .options import (
     classes_option,
     cycle_model_option,
     echo_json,
+    echo_settings,
     genome_option,
     json_option,
     network_options,
@@ -61,6 +62,7 @@ def measure(target_name: str, backbone: str, genome: GivenGenome, project: Path 
         result, where, features = target.measure(project, timeout_s=timeout_s), str(project), None
     else:
         net = network_options(backbone, weights, classes, alpha, None)
+        echo_settings(net, ("classes", "alpha"))
         spec = CandidateSpec(genome.arch, net.classes, net.alpha)  # at the adapted size (384)
         result, where, features = _measure_candidate(target, spec, weights, work_dir, timeout_s,
                                                      per_layer and as_json)

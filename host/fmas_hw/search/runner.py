@@ -38,6 +38,7 @@ from .measure_front import FrontMeasurer, as_told
 from .measuring import MeasurementSource
 from .operators import IsolatedRandom, build_algorithm
 from .pipeline import make_backend, measurement_source
+from .preflight import check_ready
 from .problem import SearchProblem
 from .progress import Progress
 from .result import SearchResult, front_entry
@@ -60,8 +61,10 @@ def run(config: SearchConfig | dict[str, Any], resume: str | Path | None = None,
         The :class:`SearchResult`.
 
     Raises:
-        ConfigError: invalid config, evaluator or constraint hook missing, scheduler unreachable.
+        ConfigError: invalid config, evaluator or constraint hook missing, scheduler unreachable,
+            no weights (without ``random_init``) for the built-in evaluator.
         StoreError: store exists (new search) / missing, damaged, of another config (resume).
+        WeightsError: the weights' manifest is unreadable or names another backbone.
         FmasError: the supernet itself cannot be evaluated.
     """
     config = prepare_config(config, resume)
@@ -109,6 +112,14 @@ def _upgraded(data: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in data.items() if k != "cycle_model"}
     if out.get("evaluator") == _OLD_DEFAULT_EVALUATOR:
         out["evaluator"] = None
+    # Before random_init was a key, the built-in evaluator without weights ran on random weights.
+    out.setdefault("random_init", out.get("weights") is None and out.get("evaluator") is None)
+    if "backbone" in out and (out.get("classes") is None or out.get("alpha") is None):
+        # Saved before the config resolved them: None meant the weights' manifest, as it still does.
+        from ..model.manifest import build_options
+
+        out["classes"], out["alpha"] = build_options(out.get("weights"), out["backbone"], out.get("classes"),
+                                                     out.get("alpha"))
     return out
 
 
@@ -117,7 +128,8 @@ def prepare_config(config: SearchConfig | dict[str, Any], resume: str | Path | N
 
     Raises:
         ConfigError: invalid values, conflicting ``store``/``resume``, evaluator module or the
-            GAP8 memory hook missing.
+            GAP8 memory hook missing, no weights (see :func:`.preflight.check_ready`).
+        WeightsError: the weights' manifest is unreadable or names another backbone.
     """
     if isinstance(config, dict):
         config = SearchConfig.from_dict(config)
@@ -129,6 +141,7 @@ def prepare_config(config: SearchConfig | dict[str, Any], resume: str | Path | N
     module = (config.evaluator or "").partition(":")[0]
     if module and importlib.util.find_spec(module) is None:
         raise ConfigError(f"evaluator module {module!r} not found (evaluator {config.evaluator!r})")
+    check_ready(config)
     return config
 
 
@@ -147,7 +160,7 @@ def open_store(config: SearchConfig, resume: str | Path | None) -> Store:
         })
     store = Store.open(config.store)  # type: ignore[arg-type]
     try:
-        store.check_config(config.identity())
+        store.check_config(config.identity(), stored=_upgraded(store.meta().get("config", {})))
         stored = store.meta().get("settings", {})
         changed = sorted(k for k, v in settings.to_dict().items() if stored.get(k) != v)
         if changed:

@@ -236,16 +236,18 @@ class Store:
                 [(k, json.dumps(v, sort_keys=True)) for k, v in values.items()],
             )
 
-    def check_config(self, identity: dict[str, Any]) -> None:
+    def check_config(self, identity: dict[str, Any], stored: dict[str, Any] | None = None) -> None:
         """Refuse to resume with a search config that differs from the stored one.
 
         Args:
             identity: the identity keys of the new config (``SearchConfig.identity()``).
+            stored: the stored config as this version reads it (e.g. a store written by an
+                earlier fmas-hw, in today's keys); default: as saved.
 
         Raises:
             StoreError: naming every key that differs, with both values.
         """
-        stored = self.meta().get("config", {})
+        stored = self.meta().get("config", {}) if stored is None else stored
         keys = sorted(k for k in set(stored) | set(identity) if k in identity and stored.get(k) != identity.get(k))
         if keys:
             diffs = ", ".join(f"{k}: store has {stored.get(k)!r}, now {identity.get(k)!r}" for k in keys)
