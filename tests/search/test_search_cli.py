@@ -71,7 +71,7 @@ def test_user_errors_exit_2_without_traceback(tmp_path, capsys, args, message):
     assert code == 2 and message in err and "Traceback" not in err
 
 
-# -- settings from the weights' manifest ---------------------------------------------------------
+# -- settings from the weights' manifest; no dead ends after a failed start --------------------
 
 REAL = ["--population", "4", "--generations", "1", "--val-fraction", "0.2"]
 
@@ -109,4 +109,42 @@ def test_a_search_without_weights_is_refused_unless_random_init_is_asked_for(tmp
     assert main([*args, "--random-init", "--json"]) == 0
     assert "warning: --random-init" in capsys.readouterr().err
     assert _store_config(store)["random_init"] is True  # the store says what scored it
+
+
+def _corrupt_first_val_image(folder):
+    from fmas_hw.data.voc import VocDataset
+
+    image = VocDataset(folder, 5).image_path(VocDataset(folder, 5).ids("val")[0])
+    original = image.read_bytes()
+    image.write_bytes(b"not a jpeg")
+    return lambda: image.write_bytes(original)
+
+
+@pytest.mark.parametrize("failure", ["no-data", "corrupt-image", "gvsoc-without-sdk"])
+def test_a_search_with_a_failed_start_reruns_without_deleting_anything(failure, tmp_path, synth_voc,
+                                                                       tiny_mnv2_weights, monkeypatch, capsys):
+    import shutil
+
+    data = tmp_path / "voc"
+    shutil.copytree(synth_voc, data)
+    store = tmp_path / "s.sqlite"
+    good = ["search", *REAL, "--data", str(data), "--weights", str(tiny_mnv2_weights), "--store", str(store)]
+    bad, expected, fix = list(good), "", lambda: None
+    if failure == "no-data":
+        bad = [a for a in good if a not in ("--data", str(data))]
+        expected = "needs a VOC-format data set: pass --data"
+    elif failure == "corrupt-image":
+        fix, expected = _corrupt_first_val_image(data), "cannot be decoded"
+    elif failure == "gvsoc-without-sdk":
+        for var in ("GAP_SDK_HOME", "GAP_RISCV_GCC_TOOLCHAIN"):
+            monkeypatch.delenv(var, raising=False)
+        bad, expected = [*good, "--target", "gvsoc", "--objective", "latency"], "GAP SDK is not usable"
+    assert main(bad) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err
+    assert not store.with_suffix("").exists()  # no GAP8 project generated for nothing
+    assert not store.exists()  # checked before the store was created
+    fix()
+    assert main([*good, "--json"]) == 0, capsys.readouterr().err  # the corrected command, same store
+    assert _store_config(store)["evaluations"] >= 4
 

@@ -56,6 +56,7 @@ def measure(target_name: str, backbone: str, genome: GivenGenome, project: Path 
     from ..targets.registry import TargetOptions, open_target
 
     target = open_target(target_name, TargetOptions(cycle_model=cycle_model, port=port))
+    target.check_ready()  # a missing SDK or board: said now, not after generating a project
     if project is not None:
         if click.get_current_context().get_parameter_source("genome") is ParameterSource.COMMANDLINE:
             raise click.BadParameter("give either --project or --genome, not both", param_hint="--genome")

@@ -62,9 +62,10 @@ def run(config: SearchConfig | dict[str, Any], resume: str | Path | None = None,
 
     Raises:
         ConfigError: invalid config, evaluator or constraint hook missing, scheduler unreachable,
-            no weights (without ``random_init``) for the built-in evaluator.
+            no weights (without ``random_init``) or no data for the built-in evaluator.
         StoreError: store exists (new search) / missing, damaged, of another config (resume).
-        WeightsError: the weights' manifest is unreadable or names another backbone.
+        DataError / WeightsError / MeasurementError: data, weights or target not ready
+            (checked before the store is created: see :mod:`.preflight`).
         FmasError: the supernet itself cannot be evaluated.
     """
     config = prepare_config(config, resume)
@@ -128,8 +129,8 @@ def prepare_config(config: SearchConfig | dict[str, Any], resume: str | Path | N
 
     Raises:
         ConfigError: invalid values, conflicting ``store``/``resume``, evaluator module or the
-            GAP8 memory hook missing, no weights (see :func:`.preflight.check_ready`).
-        WeightsError: the weights' manifest is unreadable or names another backbone.
+            GAP8 memory hook missing, no weights or data (see :func:`.preflight.check_ready`).
+        DataError / WeightsError / MeasurementError: see :func:`.preflight.check_ready`.
     """
     if isinstance(config, dict):
         config = SearchConfig.from_dict(config)
