@@ -120,7 +120,7 @@ def _corrupt_first_val_image(folder):
     return lambda: image.write_bytes(original)
 
 
-@pytest.mark.parametrize("failure", ["no-data", "corrupt-image", "gvsoc-without-sdk"])
+@pytest.mark.parametrize("failure", ["no-data", "corrupt-image", "gvsoc-without-sdk", "after-the-store"])
 def test_a_search_with_a_failed_start_reruns_without_deleting_anything(failure, tmp_path, synth_voc,
                                                                        tiny_mnv2_weights, monkeypatch, capsys):
     import shutil
@@ -139,12 +139,28 @@ def test_a_search_with_a_failed_start_reruns_without_deleting_anything(failure, 
         for var in ("GAP_SDK_HOME", "GAP_RISCV_GCC_TOOLCHAIN"):
             monkeypatch.delenv(var, raising=False)
         bad, expected = [*good, "--target", "gvsoc", "--objective", "latency"], "GAP SDK is not usable"
+    else:  # a set-up failure only the evaluator finds (after the store was created)
+        bad, expected = [*good, "--evaluator", "tests.search.fakes:build_broken_evaluator"], "weights not found"
     assert main(bad) == 2
     err = capsys.readouterr().err
     assert expected in err and "Traceback" not in err
     assert not store.with_suffix("").exists()  # no GAP8 project generated for nothing
-    assert not store.exists()  # checked before the store was created
+    if failure != "after-the-store":
+        assert not store.exists()  # checked before the store was created
+    else:
+        assert _store_config(store)["evaluations"] == 0
     fix()
     assert main([*good, "--json"]) == 0, capsys.readouterr().err  # the corrected command, same store
     assert _store_config(store)["evaluations"] >= 4
 
+
+def test_resuming_a_store_that_never_finished_an_evaluation_starts_it_over(tmp_path, capsys, caplog):
+    store = tmp_path / "s.sqlite"
+    assert main(["search", *SMALL[:4], "--evaluator", "tests.search.fakes:build_broken_evaluator",
+                 "--store", str(store)]) == 2
+    capsys.readouterr()
+    assert main(["search", "--resume", str(store), "--evaluator", FAKE, "--seed", "3", "--json"]) == 0
+    assert any("held no finished evaluation" in r.getMessage() and "starting it over" in r.getMessage()
+               for r in caplog.records)
+    saved = _store_config(store)
+    assert saved["seed"] == 3 and saved["evaluator"] == FAKE and saved["evaluations"] == 12

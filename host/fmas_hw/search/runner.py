@@ -20,6 +20,8 @@ again could change what the replayed GA asks for next.
 from __future__ import annotations
 
 import importlib.util
+import logging
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +33,7 @@ from .. import __version__
 from ..errors import ConfigError, FmasError, StoreError
 from ..space import Arch, format_genome, get_space
 from ..store import EvaluationRecord, GenerationRecord, Store
+from ..targets.online_model import STATE_SUFFIX
 from .backends import Backend
 from .config import SearchConfig
 from .indicators import feasible_front, hypervolume, reference_point
@@ -45,6 +48,7 @@ from .result import SearchResult, front_entry
 from .worker import Outcome
 
 Miss = tuple[str, Arch]  # (arch key, architecture)
+log = logging.getLogger(__name__)
 
 
 def run(config: SearchConfig | dict[str, Any], resume: str | Path | None = None, *,
@@ -149,11 +153,18 @@ def prepare_config(config: SearchConfig | dict[str, Any], resume: str | Path | N
 def open_store(config: SearchConfig, resume: str | Path | None) -> Store:
     """Create the store of a new search, or open and check the store of a resumed one.
 
+    A store that holds no finished evaluation (what a start that failed leaves) is started over,
+    with this config, whether the command resumes it or names it as a new ``--store``.
+
     Raises:
         StoreError: see :meth:`Store.create`, :meth:`Store.open`, :meth:`Store.check_config`, or
             the evaluation settings (e.g. the weights file's content) changed since.
     """
     settings = config.settings
+    if Path(config.store).exists() and Store.discard_unstarted(config.store):  # type: ignore[arg-type]
+        log.warning("store %s held no finished evaluation (a start that failed): starting it over", config.store)
+        _discard_side_files(config)
+        resume = None
     if resume is None:
         return Store.create(config.store, {  # type: ignore[arg-type]
             "config": config.to_dict(), "settings": settings.to_dict(), "settings_digest": settings.digest,
@@ -176,6 +187,14 @@ def open_store(config: SearchConfig, resume: str | Path | None) -> Store:
         store.close()
         raise
     return store
+
+
+def _discard_side_files(config: SearchConfig) -> None:
+    """The projects and the learnt cycle model of a store being started over: made under the
+    failed start's settings, they must not be reused under the new ones."""
+    if config.projects_dir is not None and config.projects_dir.is_dir():
+        shutil.rmtree(config.projects_dir)
+    Path(str(config.store) + STATE_SUFFIX).unlink(missing_ok=True)
 
 
 class SearchLoop:

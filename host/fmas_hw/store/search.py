@@ -203,6 +203,25 @@ class Store:
             raise
         return store
 
+    @classmethod
+    def discard_unstarted(cls, path: str | Path) -> bool:
+        """Delete the store at ``path`` when it holds no finished evaluation (what a search whose
+        start failed leaves behind), so the corrected command can create it again.
+
+        Returns:
+            True when it was deleted, False when it holds results (and is kept).
+
+        Raises:
+            StoreError: not an fmas-hw store, damaged, or another process writes to it (a search
+                still running its first evaluation is never deleted).
+        """
+        with cls.open(path) as store:  # writable: takes the writer lock
+            if store.count() or store.generations() or store.finetune.rows():
+                return False
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return True
+
     def _check_schema(self) -> None:
         if not {"meta", "evaluations", "generations"} <= self._db.tables():
             raise StoreError(f"{self.path} is an SQLite file but not an fmas-hw search store")
