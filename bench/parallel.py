@@ -44,6 +44,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="evaluator factory module:callable, or 'builtin' (the supernet evaluator)")
     parser.add_argument("--data", default=None)
     parser.add_argument("--weights", default=None)
+    parser.add_argument("--random-init", action="store_true",
+                        help="with 'builtin' and no --weights: time the evaluator on a random supernet")
     parser.add_argument("--objective", default="latency")
     return parser.parse_args(argv)
 
@@ -53,6 +55,7 @@ def measure(args: argparse.Namespace, workers: int, overlap: bool, folder: Path)
     i.e. without worker start-up)."""
     config = SearchConfig(population=args.population, generations=args.generations, objectives=args.objective,
                           evaluator=None if args.evaluator == "builtin" else args.evaluator, data=args.data, weights=args.weights, workers=workers,
+                          random_init=args.random_init,
                           overlap=overlap, store=str(folder / f"w{workers}-o{int(overlap)}.sqlite"))
     started = time.perf_counter()
     result = run(config)

@@ -20,6 +20,19 @@ def tiny_mnv2_supernet():
     return supernet
 
 
+@pytest.fixture(scope="session")
+def tiny_mnv2_weights(tiny_mnv2_supernet, tmp_path_factory):
+    """The tiny supernet's weights as a file, with the manifest that says how it was built
+    (64 px, 5 classes, width 0.35): what `fmas-hw train` writes."""
+    from fmas_hw.model.manifest import write_manifest
+    from fmas_hw.model.weights import save_weights
+
+    path = tmp_path_factory.mktemp("weights") / "tiny.h5"
+    save_weights(tiny_mnv2_supernet.model, path)
+    write_manifest(path, {"backbone": "mobilenetv2", "classes": 5, "alpha": 0.35, "input_size": 64})
+    return path
+
+
 def randomize_weights(model, seed: int) -> None:
     """Give every weight a random value distinct from any initialiser (BN variances positive)."""
     rng = np.random.default_rng(seed)

@@ -31,6 +31,8 @@ def test_reduced_demo_searches_finetunes_and_reports(tmp_path, capsys):
 
     with sqlite3.connect(out["store"]) as conn:
         stored = dict(conn.execute("SELECT arch_key, error_full_after FROM finetune").fetchall())
+        config = json.loads(conn.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()[0])
+    assert (config["input_size"], config["classes"]) == (96, 8)  # the shipped supernet's manifest
     assert stored[row["arch_key"]] == pytest.approx(row["error_full_after"])
 
     # Re-running the fine-tune resumes: nothing left to do, and the rows read back from the store

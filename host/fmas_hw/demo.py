@@ -62,7 +62,7 @@ def run_demo(cfg: DemoConfig, log=print) -> dict:
     search_cfg = SearchConfig(backbone="mobilenetv2", objectives=("latency",), target="estimate",
                               data=str(data), weights=str(weights), population=cfg.population,
                               generations=cfg.generations, val_fraction=0.2, seed=cfg.seed,
-                              store=str(store), workers=cfg.workers, input_size=96)
+                              store=str(store), workers=cfg.workers)  # 96 px, 8 classes: the manifest's
     result = run(search_cfg, progress=None)
     log(f"[3/4] fine-tuning the {cfg.finetune_top} most accurate front candidates")
     tuned = finetune(FinetuneConfig(store=str(store), top=cfg.finetune_top, epochs=cfg.finetune_epochs,

@@ -9,7 +9,7 @@ import pytest
 from fmas_hw.errors import WeightsError
 from fmas_hw.model.builder import build_model
 from fmas_hw.model.supernet import Supernet
-from fmas_hw.model.weights import load_weights, save_weights
+from fmas_hw.model.weights import check_weight_file, load_weights, save_weights
 from fmas_hw.space import MobileNetV2Space
 
 MB = MobileNetV2Space()
@@ -95,3 +95,15 @@ def test_hdf5_without_keras_layout_is_a_clear_error(tmp_path):
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(WeightsError, match="does not exist"):
         load_weights(build_model(MB.supernet(), 32, 3, 0.35), tmp_path / "nope.h5")
+
+
+def test_the_cheap_check_accepts_a_weight_file_and_names_what_is_wrong_with_others(tmp_path, tiny_mnv2_weights):
+    check_weight_file(tiny_mnv2_weights)
+    other, garbage = tmp_path / "other.h5", tmp_path / "garbage.h5"
+    with h5py.File(other, "w") as f:
+        f.create_dataset("x", data=np.zeros(3))
+    garbage.write_bytes(b"not an hdf5 file")
+    for path, message in ((other, "not a Keras weight file"), (garbage, "cannot read weight file"),
+                          (tmp_path / "nope.h5", "does not exist")):
+        with pytest.raises(WeightsError, match=message):
+            check_weight_file(path)

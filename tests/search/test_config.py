@@ -20,6 +20,24 @@ def test_defaults_resolve_per_backbone(tmp_path, monkeypatch):
     assert (xception.generations, xception.input_size) == (20, 513)
 
 
+def test_the_network_settings_come_from_the_manifest_unless_given(tiny_mnv2_weights):
+    from_manifest = SearchConfig(weights=str(tiny_mnv2_weights)).resolved()
+    assert (from_manifest.input_size, from_manifest.classes, from_manifest.alpha) == (64, 5, 0.35)
+    assert from_manifest.settings.input_size == 64  # what the store keys every score by
+    given = SearchConfig(weights=str(tiny_mnv2_weights), input_size=96, classes=3).resolved()
+    assert (given.input_size, given.classes, given.alpha) == (96, 3, 0.35)
+    assert given.network().sources == {"input_size": "given", "classes": "given", "alpha": "given"}
+    assert SearchConfig(weights=str(tiny_mnv2_weights)).network().sources == {
+        "input_size": "manifest", "classes": "manifest", "alpha": "manifest"}
+
+
+def test_a_manifest_of_another_backbone_is_refused_when_resolving(tiny_mnv2_weights):
+    from fmas_hw.errors import WeightsError
+
+    with pytest.raises(WeightsError, match="pass --backbone mobilenetv2"):
+        SearchConfig(backbone="xception", weights=str(tiny_mnv2_weights)).resolved()
+
+
 @pytest.mark.parametrize("value, expected", [
     ("latency", ("latency",)),
     ("flops, params", ("flops", "params")),

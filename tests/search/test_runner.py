@@ -180,6 +180,9 @@ def test_resume_with_another_cycle_model_is_refused(make_config, monkeypatch, tm
 class _InstantGvsoc(GvsocTarget):
     """GVSoC with its real identity (read from the SDK folder) but instant, SDK-free runs."""
 
+    def check_ready(self) -> None:
+        pass  # its runs need no SDK
+
     def measure_candidate(self, spec, projects=None, timeout_s=None) -> Measurement:
         return Measurement(int(spec.genome, 2) + 1, [], 175_000_000, "gvsoc", False, self.tool_versions())
 
@@ -212,6 +215,25 @@ def test_a_store_from_before_target_identities_names_the_difference(make_config)
         store.set_meta(config={**store.meta()["config"], "evaluator": "fmas_hw.eval.candidate:build_evaluator"})
     old = stored_config(config.store)  # what `fmas-hw search --resume` starts from: no unknown key
     assert old.evaluator is None and old.target_identity is None
+
+
+def test_a_store_from_before_the_settings_were_resolved_resumes(make_config):
+    config = make_config()
+    run(config)
+    with Store.open(config.store) as store:  # what an earlier fmas-hw saved: None = the manifest's
+        saved = {k: v for k, v in store.meta()["config"].items() if k != "random_init"}
+        store.set_meta(config={**saved, "classes": None, "alpha": None})
+    old = stored_config(config.store)  # what `fmas-hw search --resume` starts from
+    assert (old.classes, old.alpha, old.random_init) == (21, 1.0, False)  # a fake evaluator: not random init
+    assert run(config.merge({"generations": 4}), resume=config.store).generations == 4
+
+
+def test_an_earlier_search_without_weights_reads_back_as_random_init(tmp_path):
+    path = tmp_path / "old.sqlite"
+    Store.create(path, {"config": {"backbone": "mobilenetv2", "weights": None, "classes": None,
+                                   "evaluator": "fmas_hw.eval.candidate:build_evaluator"}}).close()
+    old = stored_config(path)
+    assert old.random_init and old.evaluator is None and old.classes == 21
 
 
 def test_resume_cannot_shrink_a_search(make_config):

@@ -78,3 +78,98 @@ def test_user_errors_exit_2_without_traceback(tmp_path, capsys, args, message):
     code = main(["search", "--store", str(tmp_path / "s.sqlite"), *args])
     err = capsys.readouterr().err
     assert code == 2 and message in err and "Traceback" not in err
+
+
+# -- settings from the weights' manifest; no dead ends after a failed start --------------------
+
+REAL = ["--population", "4", "--generations", "1", "--val-fraction", "0.2"]
+
+
+def _store_config(path) -> dict:
+    with Store.open(path, writable=False) as s:
+        return {**s.meta()["config"], "evaluations": s.count()}
+
+
+def test_a_search_takes_its_input_size_classes_and_alpha_from_the_manifest(tmp_path, synth_voc, tiny_mnv2_weights):
+    store = tmp_path / "m.sqlite"
+    result = _invoke(*REAL, "--data", str(synth_voc), "--weights", str(tiny_mnv2_weights), "--store", str(store),
+                     "--json")
+    manifest = tiny_mnv2_weights.with_suffix(".json")
+    assert f"network: input 64 px, 5 classes, alpha 0.35 (from the manifest {manifest})" in result.stderr
+    saved = _store_config(store)
+    assert (saved["input_size"], saved["classes"], saved["alpha"], saved["random_init"]) == (64, 5, 0.35, False)
+    assert json.loads(result.stdout)["evaluations"] >= 4  # the weights loaded: the settings fit them
+
+
+def test_a_given_input_size_wins_over_the_manifest_and_is_said(tmp_path, tiny_mnv2_weights):
+    result = _invoke(*SMALL, "--weights", str(tiny_mnv2_weights), "--input-size", "96",
+                     "--store", str(tmp_path / "g.sqlite"))
+    assert "input 96 px (as given); 5 classes, alpha 0.35 (from the manifest" in result.stderr
+    assert _store_config(tmp_path / "g.sqlite")["input_size"] == 96
+
+
+def test_a_search_without_weights_is_refused_unless_random_init_is_asked_for(tmp_path, synth_voc, capsys):
+    store = tmp_path / "r.sqlite"
+    args = ["search", *REAL, "--data", str(synth_voc), "--classes", "5", "--alpha", "0.35", "--input-size", "64",
+            "--store", str(store)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "no --weights" in err and "--random-init" in err and not store.exists()
+    assert main([*args, "--random-init", "--json"]) == 0
+    assert "warning: --random-init" in capsys.readouterr().err
+    assert _store_config(store)["random_init"] is True  # the store says what scored it
+
+
+def _corrupt_first_val_image(folder):
+    from fmas_hw.data.voc import VocDataset
+
+    image = VocDataset(folder, 5).image_path(VocDataset(folder, 5).ids("val")[0])
+    original = image.read_bytes()
+    image.write_bytes(b"not a jpeg")
+    return lambda: image.write_bytes(original)
+
+
+@pytest.mark.parametrize("failure", ["no-data", "corrupt-image", "gvsoc-without-sdk", "after-the-store"])
+def test_a_search_with_a_failed_start_reruns_without_deleting_anything(failure, tmp_path, synth_voc,
+                                                                       tiny_mnv2_weights, monkeypatch, capsys):
+    import shutil
+
+    data = tmp_path / "voc"
+    shutil.copytree(synth_voc, data)
+    store = tmp_path / "s.sqlite"
+    good = ["search", *REAL, "--data", str(data), "--weights", str(tiny_mnv2_weights), "--store", str(store)]
+    bad, expected, fix = list(good), "", lambda: None
+    if failure == "no-data":
+        bad = [a for a in good if a not in ("--data", str(data))]
+        expected = "needs a VOC-format data set: pass --data"
+    elif failure == "corrupt-image":
+        fix, expected = _corrupt_first_val_image(data), "cannot be decoded"
+    elif failure == "gvsoc-without-sdk":
+        for var in ("GAP_SDK_HOME", "GAP_RISCV_GCC_TOOLCHAIN"):
+            monkeypatch.delenv(var, raising=False)
+        bad, expected = [*good, "--target", "gvsoc", "--objective", "latency"], "GAP SDK is not usable"
+    else:  # a set-up failure only the evaluator finds (after the store was created)
+        bad, expected = [*good, "--evaluator", "tests.search.fakes:build_broken_evaluator"], "weights not found"
+    assert main(bad) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err
+    assert not store.with_suffix("").exists()  # no GAP8 project generated for nothing
+    if failure != "after-the-store":
+        assert not store.exists()  # checked before the store was created
+    else:
+        assert _store_config(store)["evaluations"] == 0
+    fix()
+    assert main([*good, "--json"]) == 0, capsys.readouterr().err  # the corrected command, same store
+    assert _store_config(store)["evaluations"] >= 4
+
+
+def test_resuming_a_store_that_never_finished_an_evaluation_starts_it_over(tmp_path, capsys, caplog):
+    store = tmp_path / "s.sqlite"
+    assert main(["search", *SMALL[:4], "--evaluator", "tests.search.fakes:build_broken_evaluator",
+                 "--store", str(store)]) == 2
+    capsys.readouterr()
+    assert main(["search", "--resume", str(store), "--evaluator", FAKE, "--seed", "3", "--json"]) == 0
+    assert any("held no finished evaluation" in r.getMessage() and "starting it over" in r.getMessage()
+               for r in caplog.records)
+    saved = _store_config(store)
+    assert saved["seed"] == 3 and saved["evaluator"] == FAKE and saved["evaluations"] == 12

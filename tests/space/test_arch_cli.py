@@ -11,10 +11,11 @@ from fmas_hw.cli.main import cli
 
 def test_arch_json_has_genome_genes_params_flops():
     genome = "0000111111111010110001100000"
-    result = CliRunner().invoke(cli, ["arch", "--backbone", "mobilenetv2", "--genome", genome,
-                                      "--input-size", "64", "--classes", "5", "--alpha", "0.35", "--json"])
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    result = CliRunner(mix_stderr=False).invoke(cli, ["arch", "--backbone", "mobilenetv2", "--genome", genome,
+                                                      "--input-size", "64", "--classes", "5", "--alpha", "0.35",
+                                                      "--json"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)  # (stderr says which network settings it used)
     assert data["genome"] == genome
     assert data["canonical_genome"] == "0000111111111101011000100100"
     assert data["genes"]["groups"]["32ch"] == [3, 5]
@@ -37,8 +38,9 @@ def test_arch_prints_the_gap8_fit_and_the_flops_input_size():
 
 
 def test_arch_json_has_the_fit_verdict():
-    result = CliRunner().invoke(cli, ["arch", "--input-size", "64", "--alpha", "0.35", "--classes", "3", "--json"])
-    data = json.loads(result.output)
+    result = CliRunner(mix_stderr=False).invoke(cli, ["arch", "--input-size", "64", "--alpha", "0.35", "--classes", "3",
+                                                      "--json"])
+    data = json.loads(result.stdout)
     assert data["gap8_fit"]["fits"] is True and data["gap8_fit"]["input_size"] == 384
     assert [lv["name"] for lv in data["gap8_fit"]["levels"]] == ["L1 tiles", "L2 peak", "L3 HyperRAM", "flash"]
 
@@ -54,3 +56,19 @@ def test_arch_still_answers_when_the_memory_plan_fails(monkeypatch):
     result = CliRunner().invoke(cli, ["arch", "--input-size", "64", "--alpha", "0.35", "--classes", "3"])
     assert result.exit_code == 0, result.output
     assert "GAP8 fit         unknown (the memory plan failed: layer 'x' has no GAP8 kernel)" in result.output
+
+
+def test_arch_takes_classes_alpha_and_input_size_from_the_manifest_and_says_so(tiny_mnv2_weights):
+    result = CliRunner(mix_stderr=False).invoke(cli, ["arch", "--weights", str(tiny_mnv2_weights), "--json"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert (data["input_size"], data["classes"], data["alpha"]) == (64, 5, 0.35)
+    assert "input 64 px, 5 classes, alpha 0.35 (from the manifest" in result.stderr
+
+
+def test_arch_without_weights_says_its_settings_are_the_defaults():
+    result = CliRunner(mix_stderr=False).invoke(cli, ["arch", "--input-size", "64", "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["classes"] == 21
+    assert ("network: input 64 px (as given); 21 classes, alpha 1.0 (default: no --weights, whose manifest "
+            "would give them)") in result.stderr

@@ -148,3 +148,35 @@ def test_check_config_names_every_differing_key(store):
     assert "backbone: store has 'mobilenetv2', now 'xception'" in str(info.value)
     assert "seed: store has 0, now 1" in str(info.value)
     assert "population" not in str(info.value)
+
+
+def test_a_store_without_a_finished_evaluation_is_discarded_one_with_results_is_kept(tmp_path):
+    empty, used = tmp_path / "empty.sqlite", tmp_path / "used.sqlite"
+    Store.create(empty, META).close()
+    with Store.create(used, META) as s:
+        s.add_evaluation(_record())
+    assert Store.discard_unstarted(empty) and not empty.exists()
+    Store.create(empty, META).close()  # the path is free again
+    assert not Store.discard_unstarted(used)
+    with Store.open(used, writable=False) as s:
+        assert s.count() == 1
+
+
+def test_a_store_being_written_or_not_a_store_is_never_discarded(tmp_path):
+    running = tmp_path / "running.sqlite"
+    with Store.create(running, META):  # a search still on its first evaluation holds the lock
+        with pytest.raises(StoreError, match="in use"):
+            Store.discard_unstarted(running)
+    assert running.exists()
+    other = tmp_path / "notes.sqlite"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE x (y)")
+    with pytest.raises(StoreError, match="not an fmas-hw search store"):
+        Store.discard_unstarted(other)
+    assert other.exists()
+
+
+def test_check_config_compares_with_the_stored_config_as_read_today(store):
+    store.check_config({"seed": 0, "random_init": False}, stored={**META["config"], "random_init": False})
+    with pytest.raises(StoreError, match="random_init: store has None, now False"):
+        store.check_config({"seed": 0, "random_init": False})  # as saved: the key is missing

@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+import serial.tools.list_ports
 
-from fmas_hw.errors import ConfigError, MeasurementError
+from fmas_hw.errors import ConfigError, DeviceNotFoundError, MeasurementError, SdkMissingError
 from fmas_hw.gap8.candidate_file import CandidateSpec
 from fmas_hw.space import MobileNetV2Space
 from fmas_hw.targets import registry
@@ -170,3 +171,29 @@ def test_unknown_target_and_bad_options_are_config_errors() -> None:
         get_target("fpga")
     with pytest.raises(ConfigError, match="invalid options for target 'gvsoc'"):
         get_target("gvsoc", port="/dev/ttyUSB1")
+
+
+def test_the_estimate_is_always_ready(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GAP_SDK_HOME", raising=False)
+    open_target("estimate").check_ready()  # needs nothing installed
+
+
+@pytest.mark.parametrize("name", ["gvsoc", "board"])
+def test_a_hardware_target_is_not_ready_without_the_sdk(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("GAP_SDK_HOME", "GAP_RISCV_GCC_TOOLCHAIN"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(SdkMissingError, match="GAP_SDK_HOME is not set"):
+        open_target(name, TargetOptions(port="/dev/null")).check_ready()
+
+
+def test_gvsoc_is_ready_with_the_sdk(fake_sdk: Path) -> None:
+    open_target("gvsoc").check_ready()
+
+
+def test_the_board_is_ready_only_with_its_port(fake_sdk: Path, board, monkeypatch: pytest.MonkeyPatch) -> None:
+    open_target("board", TargetOptions(port=board.port)).check_ready()
+    monkeypatch.setattr(serial.tools.list_ports, "comports", lambda *a, **k: [])
+    with pytest.raises(DeviceNotFoundError, match="serial port /dev/ttyNOPE9 does not exist"):
+        open_target("board", TargetOptions(port="/dev/ttyNOPE9")).check_ready()
+    with pytest.raises(DeviceNotFoundError, match="no serial port with USB id"):
+        open_target("board").check_ready()  # no port given and no board plugged in

@@ -11,7 +11,7 @@ import serial.tools.list_ports
 from fmas_hw.errors import ConfigError, DeviceNotFoundError
 from fmas_hw.hw import load as load_hw
 from fmas_hw.targets import board_port
-from fmas_hw.targets.board_port import BoardBusyError, PortLock, find_port
+from fmas_hw.targets.board_port import BoardBusyError, PortLock, check_port, find_port
 
 
 def _port(device: str, vid: int | None, pid: int | None, location: str | None = None):
@@ -66,3 +66,13 @@ def test_board_usb_ids_and_baud_come_from_the_hardware_file(monkeypatch):
     monkeypatch.setattr(board_port, "load_hw", lambda: {"board": {"usb_vid": 1}})
     with pytest.raises(ConfigError, match="usb_pid, uart_interface, uart_baud"):
         board_port.board_defaults()
+
+
+def test_check_port_accepts_a_listed_port_a_device_file_or_a_url(monkeypatch, tmp_path) -> None:
+    monkeypatch.setattr(serial.tools.list_ports, "comports", lambda *a, **k: [_port("COM7", 0x0403, 0x6010)])
+    device = tmp_path / "ttyFAKE1"
+    device.touch()
+    for port in ("COM7", str(device), "socket://localhost:7777"):
+        check_port(port)
+    with pytest.raises(DeviceNotFoundError, match=r"serial port /dev/ttyNOPE3 does not exist; ports seen: COM7"):
+        check_port("/dev/ttyNOPE3")

@@ -101,3 +101,10 @@ def test_a_fitting_network_prints_its_verdict_per_level(capsys):
     code, out, _ = _run(capsys, "--json")
     data = json.loads(out)
     assert data["runs_on_gap8"] is True and data["label"] == "estimated (estimate)"
+
+
+def test_measure_takes_classes_and_alpha_from_the_manifest_and_says_so(capsys, tiny_mnv2_weights):
+    code, out, err = _run(capsys, "--weights", str(tiny_mnv2_weights), "--json")
+    assert code == 0, err
+    assert "(5 classes, alpha 0.35)" in json.loads(out)["candidate"]
+    assert "network: 5 classes, alpha 0.35 (from the manifest" in err

@@ -14,6 +14,7 @@ from .options import (
     backbone_option,
     classes_option,
     echo_json,
+    echo_settings,
     genome_option,
     input_size_option,
     json_option,
@@ -42,6 +43,7 @@ def arch(backbone: str, genome: GivenGenome, weights: str | None, input_size: in
     from ..space import get_space
 
     net = network_options(backbone, weights, classes, alpha, input_size)
+    echo_settings(net)
     info = get_space(backbone).describe(genome.bits)
     size, classes, alpha = net.input_size, net.classes, net.alpha
     costs = arch_costs(genome.arch, size, classes, alpha)

@@ -10,10 +10,13 @@ from .options import (
     backbone_option,
     classes_option,
     echo_json,
+    echo_settings,
     genome_option,
     input_size_option,
     json_option,
     network_options,
+    random_init_option,
+    require_weights,
     weights_option,
 )
 
@@ -23,6 +26,7 @@ from .options import (
 @genome_option
 @click.option("--data", required=True, type=click.Path(exists=True, file_okay=False), help="VOC-format data set.")
 @weights_option
+@random_init_option
 @click.option("--val-fraction", type=click.FloatRange(0, 1, min_open=True), default=0.2, show_default=True,
               help="Leading fraction of val.txt (file order) to evaluate on.")
 @input_size_option
@@ -33,19 +37,25 @@ from .options import (
               help="Also evaluate the GAP8-adapted network (2-branch ASPP, integer upsampling, "
                    "average-pool chains) at the same input size and report the mIoU change.")
 @json_option
-def evaluate(backbone: str, genome: GivenGenome, data: str, weights: str | None, val_fraction: float,
-             input_size: int | None, classes: int | None, alpha: float | None, batch: int, gap8: bool,
-             as_json: bool) -> None:
-    """Error (1 - mIoU) of a candidate (default: the supernet) on the first --val-fraction of val."""
+def evaluate(backbone: str, genome: GivenGenome, data: str, weights: str | None, random_init: bool,
+             val_fraction: float, input_size: int | None, classes: int | None, alpha: float | None,
+             batch: int, gap8: bool, as_json: bool) -> None:
+    """Error (1 - mIoU) of a candidate (default: the supernet) on the first --val-fraction of val.
+
+    Needs --weights (or --random-init, to score a randomly initialised supernet on purpose).
+    """
     from ..eval.evaluator import evaluate as run_evaluation
     from ..model.supernet import Supernet
     from ..space import get_space
 
+    require_weights(weights, random_init)
     arch = genome.arch
     net = network_options(backbone, weights, classes, alpha, input_size)
+    echo_settings(net)
     supernet = Supernet.build(backbone, net.input_size, net.classes, net.alpha, weights)
     result = run_evaluation(arch, supernet, data, val_fraction, batch)
-    out = {"genome": get_space(backbone).encode(arch), "key": arch.key, **result.to_dict(), "val_fraction": val_fraction}
+    out = {"genome": get_space(backbone).encode(arch), "key": arch.key, **result.to_dict(),
+           "val_fraction": val_fraction, "weights": weights, "random_init": random_init}
     if gap8:
         out["gap8_miou"] = _adapted_miou(arch, supernet, data, val_fraction, batch)
         out["gap8_miou_change"] = out["gap8_miou"] - result.miou
@@ -53,10 +63,14 @@ def evaluate(backbone: str, genome: GivenGenome, data: str, weights: str | None,
         echo_json(out)
     else:
         click.echo(f"mIoU {result.miou:.4f}  error {result.error:.4f}  on {result.images} images "
-                   f"({result.seconds:.2f} s)")
+                   f"({result.seconds:.2f} s)" + (RANDOM_INIT_LABEL if random_init else ""))
         if gap8:
             click.echo(f"GAP8-adapted mIoU {out['gap8_miou']:.4f}  change {100 * out['gap8_miou_change']:+.2f} "
                        "points (adaptations 2-4 at the same input size)")
+
+
+#: What every figure of a --random-init evaluation says about itself.
+RANDOM_INIT_LABEL = "  [random initialisation: no trained weights, not a real score]"
 
 
 def _adapted_miou(arch, supernet, data, fraction: float, batch: int) -> float:

@@ -23,6 +23,7 @@ from .options import (
     backbone_option,
     classes_option,
     echo_json,
+    echo_settings,
     genome_option,
     json_option,
     network_options,
@@ -75,6 +76,7 @@ def export(backbone: str, genome: GivenGenome, weights: str | None, classes: int
     check_prefix(prefix)  # before the slow model build
     # --input-size here is the adapted size of the project, not the supernet's training size
     net = network_options(backbone, weights, classes, alpha, input_size)
+    echo_settings(net, ("classes", "alpha"))
     classes, alpha, arch = net.classes, net.alpha, genome.arch
     verdict = _check_fit(arch, classes, alpha, input_size, force)
     supernet = Supernet.build(backbone, input_size=input_size, classes=classes, alpha=alpha,

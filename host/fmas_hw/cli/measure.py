@@ -26,6 +26,7 @@ from .options import (
     classes_option,
     cycle_model_option,
     echo_json,
+    echo_settings,
     genome_option,
     json_option,
     network_options,
@@ -58,6 +59,7 @@ def measure(target_name: str, backbone: str, genome: GivenGenome, project: Path 
     from ..targets.registry import TargetOptions, open_target
 
     target = open_target(target_name, TargetOptions(cycle_model=cycle_model, port=port))
+    target.check_ready()  # a missing SDK or board: said now, not after generating a project
     if project is not None:
         if click.get_current_context().get_parameter_source("genome") is ParameterSource.COMMANDLINE:
             raise click.BadParameter("give either --project or --genome, not both", param_hint="--genome")
@@ -65,6 +67,7 @@ def measure(target_name: str, backbone: str, genome: GivenGenome, project: Path 
         verdict = _project_fit(project)
     else:
         net = network_options(backbone, weights, classes, alpha, None)
+        echo_settings(net, ("classes", "alpha"))
         spec = CandidateSpec(genome.arch, net.classes, net.alpha)  # at the adapted size (384)
         verdict = _fit(spec)
         result, where, features = _measure_candidate(target, spec, weights, work_dir, timeout_s,

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..errors import FmasError
 from ..space import SPACES, Arch, get_space
 from ..targets.registry import DEFAULT_TARGET, target_class, target_names
+
+if TYPE_CHECKING:  # the model package imports TensorFlow: not for --help
+    from ..model.manifest import NetworkSettings
 
 
 @dataclass(frozen=True)
@@ -87,28 +90,45 @@ cycle_model_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 
 
-@dataclass(frozen=True)
-class NetworkOptions:
-    """The supernet settings a command builds or describes a network with."""
-
-    classes: int
-    alpha: float
-    input_size: int
-
-
 def network_options(backbone: str, weights: str | None, classes: int | None, alpha: float | None,
-                    input_size: int | None) -> NetworkOptions:
+                    input_size: int | None) -> NetworkSettings:
     """``--classes/--alpha/--input-size`` as given, else from the weights' manifest, else the
-    defaults (21 classes, width 1.0, the backbone's input size).
+    defaults (21 classes, width 1.0, the backbone's input size), with where each came from.
 
     Raises:
         WeightsError: the manifest is unreadable or names another backbone.
     """
-    from ..model.manifest import build_options, read_manifest
+    from ..model.manifest import network_settings
 
-    classes, alpha = build_options(weights, backbone, classes, alpha)
-    size = input_size or read_manifest(weights).get("input_size") or get_space(backbone).default_input_size
-    return NetworkOptions(classes, alpha, int(size))
+    return network_settings(weights, backbone, classes, alpha, input_size,
+                            get_space(backbone).default_input_size)
+
+
+def echo_settings(net: NetworkSettings, keys: tuple[str, ...] = ("input_size", "classes", "alpha")) -> None:
+    """Say on stderr which network settings a command used and where they came from (stderr:
+    ``--json`` output stays one object)."""
+    click.echo(f"network: {net.describe(keys)}", err=True)
+
+
+random_init_option = click.option(
+    "--random-init", is_flag=True,
+    help="Run without --weights on a randomly initialised supernet (every error is then about "
+         "1.0: only for testing the tool chain; the results are labelled so).")
+
+
+def require_weights(weights: str | None, random_init: bool) -> None:
+    """Refuse an accuracy command without ``--weights`` unless ``--random-init`` asks for it.
+
+    Raises:
+        click.UsageError: no weights and no ``--random-init``, or both.
+    """
+    if weights is None and not random_init:
+        raise click.UsageError(
+            "no --weights: a randomly initialised supernet scores every candidate near error 1.0. "
+            "Pass --weights FILE (e.g. models/supernets/mobilenetv2_synth8_96.h5), or --random-init "
+            "to run on random weights anyway (results labelled as such)")
+    if weights is not None and random_init:
+        raise click.UsageError("--random-init and --weights contradict each other: give one of them")
 
 
 def echo_json(obj: Any) -> None:

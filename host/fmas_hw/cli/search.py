@@ -22,8 +22,10 @@ from .options import (
     alpha_option,
     classes_option,
     echo_json,
+    echo_settings,
     input_size_option,
     json_option,
+    random_init_option,
     weights_option,
 )
 
@@ -39,6 +41,7 @@ from .options import (
 @click.option("--data", type=click.Path(exists=True, file_okay=False), default=None,
               help="VOC-format data set folder (its val.txt gives the validation subset).")
 @weights_option
+@random_init_option
 @click.option("--population", type=click.IntRange(min=4), default=None, help="Population size M  [default: 12]")
 @click.option("--generations", type=click.IntRange(min=1), default=None,
               help="Generations G (with --resume: extend a finished search)  [default: 20 xception, 25 mobilenetv2]")
@@ -84,6 +87,10 @@ def search(config_file: str | None, resume: str | None, progress: bool | None, a
     --resume STORE, and a repeated candidate is never evaluated twice.
     """
     config = build_config(options, config_file, resume)
+    echo_settings(config.network())
+    if config.random_init:
+        click.echo("warning: --random-init: the supernet is randomly initialised, every error will be "
+                   "near 1.0; the store and its report say so", err=True)
     where: dict[str, Path] = {}
 
     def announce(path: Path) -> None:
@@ -112,6 +119,7 @@ def build_config(options: dict[str, Any], config_file: str | None, resume: str |
     options = dict(options)
     options["objectives"] = list(options["objectives"]) or None
     options["ports"] = list(options["ports"]) or None
+    options["random_init"] = options["random_init"] or None  # absent: keep the file's / store's
     base = stored_config(resume) if resume else SearchConfig()
     if config_file:
         base = base.merge(load_toml(config_file))

@@ -26,6 +26,30 @@ def _decode(names) -> list[str]:
     return [n.decode("utf8") if isinstance(n, bytes) else str(n) for n in names]
 
 
+def check_weight_file(path: str | Path) -> None:
+    """Check, without reading its arrays, that ``path`` is a Keras HDF5 weight file (cheap: a
+    search does it before it starts).
+
+    Raises:
+        WeightsError: missing file, not HDF5, or not a Keras weight file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"weight file {path} does not exist")
+    try:
+        with h5py.File(path, "r") as f:
+            _check_layer_names(_weights_root(f), path)
+    except OSError as exc:
+        raise WeightsError(f"cannot read weight file {path}: {exc}. Is it an .h5 file?") from exc
+
+
+def _check_layer_names(root: h5py.Group, path: Path) -> None:
+    if "layer_names" not in root.attrs:
+        raise WeightsError(
+            f"{path} is HDF5 but not a Keras weight file (no 'layer_names' attribute): expected "
+            "a keras-deeplab-v3-plus .h5 file or the output of `fmas-hw train`")
+
+
 def read_h5_weights(path: str | Path) -> dict[str, list[np.ndarray]]:
     """Read a Keras 2 HDF5 weight file into ``{layer name: [arrays in layer order]}``.
 
@@ -38,10 +62,7 @@ def read_h5_weights(path: str | Path) -> dict[str, list[np.ndarray]]:
     try:
         with h5py.File(path, "r") as f:
             root = _weights_root(f)
-            if "layer_names" not in root.attrs:
-                raise WeightsError(
-                    f"{path} is HDF5 but not a Keras weight file (no 'layer_names' attribute): expected "
-                    "a keras-deeplab-v3-plus .h5 file or the output of `fmas-hw train`")
+            _check_layer_names(root, path)
             out = {}
             for layer in _decode(root.attrs["layer_names"]):
                 names = _decode(root[layer].attrs.get("weight_names", []))

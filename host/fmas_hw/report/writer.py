@@ -167,7 +167,19 @@ def _intro(data: SearchData) -> list[str]:
     return [f"Store `{data.store_path}`: backbone {data.backbone}, objectives error + "
             f"{' + '.join(data.objectives)}, target {c.get('target')}, population M = {c.get('population')}, "
             f"{len(data.generations)} generation(s) finished (configured G = {c.get('generations')}), "
-            f"seed {c.get('seed')}, validation subset = first {c.get('val_fraction')} of val.txt."]
+            f"seed {c.get('seed')}, validation subset = first {c.get('val_fraction')} of val.txt."] + _supernet_text(c)
+
+
+def _supernet_text(c: dict[str, Any]) -> list[str]:
+    """What the errors were scored with: the weights, or a loud random-initialisation label."""
+    if c.get("random_init"):
+        return ["**Random initialisation**: this search scored its candidates on a randomly initialised "
+                "supernet (`--random-init`, no weights), so every error is near 1.0 and the front says "
+                "nothing about accuracy."]
+    if not c.get("weights"):
+        return []  # another evaluator (e.g. a test's fake) scored the candidates
+    return [f"Supernet weights `{c['weights']}`: input {c.get('input_size')} px, {c.get('classes')} classes, "
+            f"alpha {c.get('alpha')}."]
 
 
 def _candidates_text(data: SearchData) -> str:
@@ -229,6 +241,7 @@ def _summary(data: SearchData, candidates: list[dict[str, Any]], fid: fid_mod.Fi
     return {
         "store": str(data.store_path), "backbone": data.backbone, "objectives": list(data.objectives),
         "target": data.config.get("target"), "generations": len(data.generations),
+        "random_init": bool(data.config.get("random_init")),
         "population": data.config.get("population"), "front_size": len(data.final_front),
         "hypervolume": [g.hypervolume for g in data.generations],
         "candidates": candidates, "accounting": acc.summary(),

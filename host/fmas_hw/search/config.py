@@ -14,12 +14,15 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ..space import SPACES
 from ..targets.registry import DEFAULT_TARGET, open_target, target_class, target_names
 from .settings import EvalSettings
+
+if TYPE_CHECKING:  # the model package imports TensorFlow: only when a config is resolved
+    from ..model.manifest import NetworkSettings
 
 OBJECTIVES = ("flops", "params", "latency")
 MEASURE_MODES = ("all", "front")
@@ -34,8 +37,9 @@ _ALIASES = {"objective": "objectives"}
 class SearchConfig:
     """A complete, validated search configuration (SPEC §5).
 
-    ``generations``, ``input_size`` and ``store`` may be left None: :meth:`resolved` fills in the
-    backbone's defaults and a fresh store path under ``runs/``.
+    ``generations``, ``input_size``, ``classes``, ``alpha`` and ``store`` may be left None:
+    :meth:`resolved` fills in the weights' manifest or the backbone's defaults, and a fresh
+    store path under ``runs/``.
     """
 
     backbone: str = "mobilenetv2"
@@ -56,6 +60,9 @@ class SearchConfig:
     input_size: int | None = None
     classes: int | None = None
     alpha: float | None = None
+    #: The built-in evaluator without ``weights`` scores a randomly initialised supernet (every
+    #: error near 1.0): refused unless this says it is meant (the store then records it).
+    random_init: bool = False
     #: None: the built-in supernet evaluator; else a factory ``"package.module:callable"`` outside
     #: this package (tests' fakes, a user's own scorer), called with the config.
     evaluator: str | None = None
@@ -120,17 +127,35 @@ class SearchConfig:
         return dataclasses.replace(self, **clean)
 
     def resolved(self) -> SearchConfig:
-        """Fill in the backbone defaults (generations, input size) and a new store path."""
+        """Fill in the backbone's generations, the network settings (:meth:`network`) and a new
+        store path.
+
+        Raises:
+            WeightsError: the weights' manifest is unreadable or names another backbone.
+        """
         store = self.store or str(default_store_path(self))
+        net = self.network()
         return dataclasses.replace(
             self,
             generations=self.generations or SPACES[self.backbone].default_generations,
-            input_size=self.input_size or SPACES[self.backbone].default_input_size,
+            input_size=net.input_size, classes=net.classes, alpha=net.alpha,
             store=str(Path(store).expanduser().resolve()),
             data=_absolute(self.data),
             weights=_absolute(self.weights),
             target_identity=open_target(self.target).identity(),
         )
+
+    def network(self) -> NetworkSettings:
+        """Input size, classes and width as set here, else from the weights' manifest, else the
+        defaults (the backbone's input size, 21 classes, width 1.0), with where each came from.
+
+        Raises:
+            WeightsError: the weights' manifest is unreadable or names another backbone.
+        """
+        from ..model.manifest import network_settings
+
+        return network_settings(self.weights, self.backbone, self.classes, self.alpha, self.input_size,
+                                SPACES[self.backbone].default_input_size)
 
     # -- derived values ------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -290,7 +315,8 @@ def _validate(c: SearchConfig) -> None:
            f"classes must be an integer >= 2, got {c.classes!r}")
     _check(c.alpha is None or (isinstance(c.alpha, int | float) and c.alpha > 0),
            f"alpha must be a positive number, got {c.alpha!r}")
-    _check(isinstance(c.fit_gap8, bool) and isinstance(c.overlap, bool), "fit_gap8 and overlap must be true/false")
+    _check(isinstance(c.fit_gap8, bool) and isinstance(c.overlap, bool) and isinstance(c.random_init, bool),
+           "fit_gap8, overlap and random_init must be true/false")
     _check(c.evaluator is None or (isinstance(c.evaluator, str) and ":" in c.evaluator),
            f"evaluator must be written 'package.module:callable', got {c.evaluator!r}")
     _check(c.scheduler is None or isinstance(c.scheduler, str), f"scheduler must be an address, got {c.scheduler!r}")

@@ -20,6 +20,8 @@ again could change what the replayed GA asks for next.
 from __future__ import annotations
 
 import importlib.util
+import logging
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +33,7 @@ from .. import __version__
 from ..errors import ConfigError, FmasError, StoreError
 from ..space import Arch, format_genome, get_space
 from ..store import EvaluationRecord, GenerationRecord, Store
+from ..targets.online_model import STATE_SUFFIX
 from .backends import Backend
 from .config import SearchConfig
 from .indicators import feasible_front, hypervolume, reference_point
@@ -38,12 +41,14 @@ from .measure_front import FrontMeasurer, as_told
 from .measuring import MeasurementSource
 from .operators import IsolatedRandom, build_algorithm
 from .pipeline import make_backend, measurement_source
+from .preflight import check_ready
 from .problem import SearchProblem
 from .progress import Progress
 from .result import SearchResult, front_entry
 from .worker import Outcome
 
 Miss = tuple[str, Arch]  # (arch key, architecture)
+log = logging.getLogger(__name__)
 
 
 def run(config: SearchConfig | dict[str, Any], resume: str | Path | None = None, *,
@@ -60,8 +65,11 @@ def run(config: SearchConfig | dict[str, Any], resume: str | Path | None = None,
         The :class:`SearchResult`.
 
     Raises:
-        ConfigError: invalid config, evaluator or constraint hook missing, scheduler unreachable.
+        ConfigError: invalid config, evaluator or constraint hook missing, scheduler unreachable,
+            no weights (without ``random_init``) or no data for the built-in evaluator.
         StoreError: store exists (new search) / missing, damaged, of another config (resume).
+        DataError / WeightsError / MeasurementError: data, weights or target not ready
+            (checked before the store is created: see :mod:`.preflight`).
         FmasError: the supernet itself cannot be evaluated.
     """
     config = prepare_config(config, resume)
@@ -109,6 +117,14 @@ def _upgraded(data: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in data.items() if k != "cycle_model"}
     if out.get("evaluator") == _OLD_DEFAULT_EVALUATOR:
         out["evaluator"] = None
+    # Before random_init was a key, the built-in evaluator without weights ran on random weights.
+    out.setdefault("random_init", out.get("weights") is None and out.get("evaluator") is None)
+    if "backbone" in out and (out.get("classes") is None or out.get("alpha") is None):
+        # Saved before the config resolved them: None meant the weights' manifest, as it still does.
+        from ..model.manifest import build_options
+
+        out["classes"], out["alpha"] = build_options(out.get("weights"), out["backbone"], out.get("classes"),
+                                                     out.get("alpha"))
     return out
 
 
@@ -117,7 +133,8 @@ def prepare_config(config: SearchConfig | dict[str, Any], resume: str | Path | N
 
     Raises:
         ConfigError: invalid values, conflicting ``store``/``resume``, evaluator module or the
-            GAP8 memory hook missing.
+            GAP8 memory hook missing, no weights or data (see :func:`.preflight.check_ready`).
+        DataError / WeightsError / MeasurementError: see :func:`.preflight.check_ready`.
     """
     if isinstance(config, dict):
         config = SearchConfig.from_dict(config)
@@ -129,17 +146,25 @@ def prepare_config(config: SearchConfig | dict[str, Any], resume: str | Path | N
     module = (config.evaluator or "").partition(":")[0]
     if module and importlib.util.find_spec(module) is None:
         raise ConfigError(f"evaluator module {module!r} not found (evaluator {config.evaluator!r})")
+    check_ready(config)
     return config
 
 
 def open_store(config: SearchConfig, resume: str | Path | None) -> Store:
     """Create the store of a new search, or open and check the store of a resumed one.
 
+    A store that holds no finished evaluation (what a start that failed leaves) is started over,
+    with this config, whether the command resumes it or names it as a new ``--store``.
+
     Raises:
         StoreError: see :meth:`Store.create`, :meth:`Store.open`, :meth:`Store.check_config`, or
             the evaluation settings (e.g. the weights file's content) changed since.
     """
     settings = config.settings
+    if Path(config.store).exists() and Store.discard_unstarted(config.store):  # type: ignore[arg-type]
+        log.warning("store %s held no finished evaluation (a start that failed): starting it over", config.store)
+        _discard_side_files(config)
+        resume = None
     if resume is None:
         return Store.create(config.store, {  # type: ignore[arg-type]
             "config": config.to_dict(), "settings": settings.to_dict(), "settings_digest": settings.digest,
@@ -147,7 +172,7 @@ def open_store(config: SearchConfig, resume: str | Path | None) -> Store:
         })
     store = Store.open(config.store)  # type: ignore[arg-type]
     try:
-        store.check_config(config.identity())
+        store.check_config(config.identity(), stored=_upgraded(store.meta().get("config", {})))
         stored = store.meta().get("settings", {})
         changed = sorted(k for k, v in settings.to_dict().items() if stored.get(k) != v)
         if changed:
@@ -162,6 +187,14 @@ def open_store(config: SearchConfig, resume: str | Path | None) -> Store:
         store.close()
         raise
     return store
+
+
+def _discard_side_files(config: SearchConfig) -> None:
+    """The projects and the learnt cycle model of a store being started over: made under the
+    failed start's settings, they must not be reused under the new ones."""
+    if config.projects_dir is not None and config.projects_dir.is_dir():
+        shutil.rmtree(config.projects_dir)
+    Path(str(config.store) + STATE_SUFFIX).unlink(missing_ok=True)
 
 
 class SearchLoop:

@@ -203,6 +203,25 @@ class Store:
             raise
         return store
 
+    @classmethod
+    def discard_unstarted(cls, path: str | Path) -> bool:
+        """Delete the store at ``path`` when it holds no finished evaluation (what a search whose
+        start failed leaves behind), so the corrected command can create it again.
+
+        Returns:
+            True when it was deleted, False when it holds results (and is kept).
+
+        Raises:
+            StoreError: not an fmas-hw store, damaged, or another process writes to it (a search
+                still running its first evaluation is never deleted).
+        """
+        with cls.open(path) as store:  # writable: takes the writer lock
+            if store.count() or store.generations() or store.finetune.rows():
+                return False
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return True
+
     def _check_schema(self) -> None:
         if not {"meta", "evaluations", "generations"} <= self._db.tables():
             raise StoreError(f"{self.path} is an SQLite file but not an fmas-hw search store")
@@ -236,16 +255,18 @@ class Store:
                 [(k, json.dumps(v, sort_keys=True)) for k, v in values.items()],
             )
 
-    def check_config(self, identity: dict[str, Any]) -> None:
+    def check_config(self, identity: dict[str, Any], stored: dict[str, Any] | None = None) -> None:
         """Refuse to resume with a search config that differs from the stored one.
 
         Args:
             identity: the identity keys of the new config (``SearchConfig.identity()``).
+            stored: the stored config as this version reads it (e.g. a store written by an
+                earlier fmas-hw, in today's keys); default: as saved.
 
         Raises:
             StoreError: naming every key that differs, with both values.
         """
-        stored = self.meta().get("config", {})
+        stored = self.meta().get("config", {}) if stored is None else stored
         keys = sorted(k for k in set(stored) | set(identity) if k in identity and stored.get(k) != identity.get(k))
         if keys:
             diffs = ", ".join(f"{k}: store has {stored.get(k)!r}, now {identity.get(k)!r}" for k in keys)

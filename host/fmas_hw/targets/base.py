@@ -252,6 +252,18 @@ class Target(ABC):
             The errors of :meth:`measure` for a target that needs a project.
         """
 
+    def check_ready(self) -> None:
+        """Check, in seconds and before any project is generated, that this target can measure:
+        what a search calls before it creates its store, so a missing SDK or board fails the
+        command at once instead of after the first candidate's evaluation. A target that needs
+        nothing installed (the estimate) is always ready.
+
+        Raises:
+            MeasurementError: what is missing (e.g. ``SdkMissingError``, ``DeviceNotFoundError``),
+                saying how to get it.
+        """
+        return None
+
     def layer_features(self, spec: CandidateSpec) -> list[dict[str, Any]] | None:
         """The cycle model's per-layer features of ``spec`` (what ``fmas-hw calibrate`` joins with
         measured cycles), for a target that computes them; None for the others."""

@@ -21,7 +21,7 @@ from typing import BinaryIO, ClassVar
 
 from ..errors import MeasurementError, RunTimeoutError
 from .base import Measurement
-from .board_port import PortLock, find_port
+from .board_port import PortLock, check_port, find_port
 from .hardware import HardwareTarget
 from .hardware_settings import BoardSettings
 from .processes import new_log_path
@@ -60,6 +60,22 @@ class BoardTarget(HardwareTarget):
                  env: Mapping[str, str] | None = None) -> None:
         super().__init__(settings or BoardSettings.from_hw(), env)
         self.trigger: TriggerSpec = self.settings.trigger if trigger is None else trigger
+
+    def check_ready(self) -> None:
+        """The GAP SDK is installed and the board's port is there (the given one, else one found
+        by USB id).
+
+        Raises:
+            SdkMissingError: a part of the SDK is missing.
+            DeviceNotFoundError: no such port, or no (or more than one) board found; the message
+                lists the ports seen.
+        """
+        super().check_ready()
+        s = self.settings
+        if s.port:
+            check_port(s.port)
+        else:
+            find_port(s.usb_vid, s.usb_pid, s.uart_interface)
 
     def run(self, project_dir: str | Path, timeout_s: float | None = None) -> Measurement:
         """Run the built firmware on the board and read its cycles from the UART.

@@ -109,6 +109,23 @@ def find_port(vid: int | None = None, pid: int | None = None, interface: int | N
     return chosen[0].device
 
 
+def check_port(port: str) -> None:
+    """Check that the serial port ``port`` exists (a device the system lists, or a device file).
+    A pyserial URL (``socket://host:port``, ``rfc2217://...``) is only known when opened: accepted.
+
+    Raises:
+        DeviceNotFoundError: it does not; the message lists the ports seen.
+    """
+    if "://" in port:
+        return
+    ports = list(serial.tools.list_ports.comports())
+    if port in {p.device for p in ports} or Path(port).exists():
+        return
+    raise DeviceNotFoundError(
+        f"serial port {port} does not exist; ports seen: {describe_ports(ports)}. Plug the board in, "
+        "check the --port name, or leave it out to find the board by USB id")
+
+
 # ---- one board, one measurement -----------------------------------------------------------------
 
 

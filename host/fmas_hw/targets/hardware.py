@@ -51,6 +51,14 @@ class HardwareTarget(Target):
         sdk = find_sdk(self.env)
         return sdk_versions(sdk) if sdk.home is not None and sdk.home.is_dir() else {}
 
+    def check_ready(self) -> None:
+        """The GAP SDK, its toolchain and the AutoTiler are installed.
+
+        Raises:
+            SdkMissingError: listing each missing part and how to get it.
+        """
+        check_sdk(env=self.env)
+
     def measure_candidate(self, spec: CandidateSpec, projects: ProjectSource | None = None,
                           timeout_s: float | None = None) -> Measurement:
         """Generate (or reuse) the candidate's project, then build and run it.
