@@ -148,9 +148,11 @@ def with_failed_measurement(record: EvaluationRecord, reason: str, gen: int) -> 
 
 
 #: Generations between sending a candidate to be measured and learning its figure: the
-#: measurements of two generations overlap, and what the search learns when never depends on
-#: how fast a run happened to be (a search is the same for its seed, however it is timed).
-MEASURE_LAG = 2
+#: measurements of three generations overlap (a generation waits only for runs sent three
+#: generations before, so one long run does not idle the other workers), and what the search
+#: learns when never depends on how fast a run happened to be (a search is the same for its
+#: seed, however it is timed).
+MEASURE_LAG = 3
 
 
 @dataclass
