@@ -8,6 +8,8 @@ precisely: the first offending layer, the expected and the received shape. Keras
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
@@ -33,25 +35,28 @@ def check_weight_file(path: str | Path) -> None:
     Raises:
         WeightsError: missing file, not HDF5, or not a Keras weight file.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"weight file {path} does not exist")
-    try:
-        with h5py.File(path, "r") as f:
-            _check_layer_names(_weights_root(f), path)
-    except OSError as exc:
-        raise WeightsError(f"cannot read weight file {path}: {exc}. Is it an .h5 file?") from exc
-
-
-def _check_layer_names(root: h5py.Group, path: Path) -> None:
-    if "layer_names" not in root.attrs:
-        raise WeightsError(
-            f"{path} is HDF5 but not a Keras weight file (no 'layer_names' attribute): expected "
-            "a keras-deeplab-v3-plus .h5 file or the output of `fmas-hw train`")
+    with _keras_weights(path):
+        pass
 
 
 def read_h5_weights(path: str | Path) -> dict[str, list[np.ndarray]]:
     """Read a Keras 2 HDF5 weight file into ``{layer name: [arrays in layer order]}``.
+
+    Raises:
+        WeightsError: missing file, not HDF5, or not a Keras weight file.
+    """
+    out = {}
+    with _keras_weights(path) as root:
+        for layer in _decode(root.attrs["layer_names"]):
+            names = _decode(root[layer].attrs.get("weight_names", []))
+            if names:
+                out[layer] = [np.asarray(root[layer][n]) for n in names]
+    return out
+
+
+@contextmanager
+def _keras_weights(path: str | Path) -> Iterator[h5py.Group]:
+    """The weights group of a Keras weight file, open for reading.
 
     Raises:
         WeightsError: missing file, not HDF5, or not a Keras weight file.
@@ -62,13 +67,11 @@ def read_h5_weights(path: str | Path) -> dict[str, list[np.ndarray]]:
     try:
         with h5py.File(path, "r") as f:
             root = _weights_root(f)
-            _check_layer_names(root, path)
-            out = {}
-            for layer in _decode(root.attrs["layer_names"]):
-                names = _decode(root[layer].attrs.get("weight_names", []))
-                if names:
-                    out[layer] = [np.asarray(root[layer][n]) for n in names]
-            return out
+            if "layer_names" not in root.attrs:
+                raise WeightsError(
+                    f"{path} is HDF5 but not a Keras weight file (no 'layer_names' attribute): expected "
+                    "a keras-deeplab-v3-plus .h5 file or the output of `fmas-hw train`")
+            yield root
     except OSError as exc:
         raise WeightsError(f"cannot read weight file {path}: {exc}. Is it an .h5 file?") from exc
 
