@@ -67,3 +67,7 @@ class DeviceNotFoundError(MeasurementError):
 
 class ProtocolError(MeasurementError):
     """The firmware output could not be parsed or is inconsistent."""
+
+
+class ReportError(FmasError):
+    """A report (or study) folder cannot be written or read."""

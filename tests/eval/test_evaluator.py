@@ -87,3 +87,17 @@ def test_architecture_outside_the_search_space_is_evaluated_with_its_keras_model
     result = SubsetEvaluator(tiny_mnv2_supernet, images, labels).evaluate(arch)
     direct = 1 - confusion_matrix(tiny_mnv2_supernet.subnet(arch), images, labels, 5, 8).miou()
     assert result.error == pytest.approx(direct)
+
+
+def test_per_image_counts_sum_to_the_subset_confusion_of_every_leading_run(tiny_mnv2_supernet, synth_voc):
+    images, labels = load_split_arrays(VocDataset(synth_voc, 5), "val", 64, 1.0)
+    evaluator = SubsetEvaluator(tiny_mnv2_supernet, images, labels, batch=4)  # 10 images: last batch padded
+    arch = MB.decode(MB.random_genome(np.random.default_rng(3)))
+    per_image = evaluator.per_image_counts(arch)
+    assert per_image.shape == (10, 5, 5)
+    assert [int(c.sum()) for c in per_image] == [int((y != 255).sum()) for y in labels]
+    for n in (2, 7, 10):
+        lead = SubsetEvaluator(tiny_mnv2_supernet, images[:n], labels[:n], batch=4)
+        cm = ConfusionMatrix(5)
+        cm.matrix[:] = per_image[:n].sum(axis=0)
+        assert cm.error() == pytest.approx(lead.evaluate(arch).error)

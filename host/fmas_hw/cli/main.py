@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "regress": "Check reference models' cycles against a committed baseline.",
     "finetune": "Fine-tune the final Pareto candidates of a search.",
     "report": "Tables and plots of a search store.",
+    "study": "Studies of the method: the validation subset as a proxy (study proxy).",
     "demo": "The end-to-end demo on synthetic data (what `make demo` runs).",
 }
 
@@ -64,6 +65,8 @@ def load_command(name: str) -> click.Command:
             from .finetune import finetune as command
         case "report":
             from .report import report as command
+        case "study":
+            from .study import study as command
         case "demo":
             from .demo import demo as command
         case _:

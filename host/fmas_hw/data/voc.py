@@ -142,6 +142,19 @@ def _check_label_values(label: np.ndarray, num_classes: int, path: Path) -> None
                         "pass the right number of classes or fix the mask")
 
 
+def leading_count(fraction: float, n: int) -> int:
+    """How many of ``n`` listed images "the first ``fraction``" holds: ``ceil(fraction * n)``, >= 1.
+
+    Raises:
+        ConfigError: ``fraction`` outside (0, 1].
+    """
+    if not 0.0 < fraction <= 1.0:
+        raise ConfigError(f"fraction={fraction}: expected a value in (0, 1], e.g. 0.2 for "
+                          "the first 20 % of the list")
+    # the epsilon keeps float noise (0.1 * 30 = 3.0000000000000004) from adding an image
+    return max(1, math.ceil(fraction * n - 1e-9))
+
+
 class VocDataset:
     """A VOC-format segmentation data set on disk.
 
@@ -201,13 +214,9 @@ class VocDataset:
             ConfigError: ``fraction`` outside (0, 1].
             DataError: see :meth:`ids`.
         """
-        if not 0.0 < fraction <= 1.0:
-            raise ConfigError(f"fraction={fraction}: expected a value in (0, 1], e.g. 0.2 for "
-                              "the first 20 % of the list")
+        leading_count(fraction, 1)  # refuse a bad fraction before reading the list
         ids = self.ids(split)
-        # the epsilon keeps float noise (0.1 * 30 = 3.0000000000000004) from adding an image
-        count = max(1, math.ceil(fraction * len(ids) - 1e-9))
-        return ids[:count]
+        return ids[:leading_count(fraction, len(ids))]
 
     def image_path(self, image_id: str) -> Path:
         """The image file of ``image_id`` (the ``.jpg`` path when none exists)."""

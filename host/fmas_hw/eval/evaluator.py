@@ -62,6 +62,22 @@ def confusion_counts(logits: tf.Tensor, labels: tf.Tensor, classes: int) -> tf.T
     return tf.math.bincount(index, minlength=classes * classes, maxlength=classes * classes)
 
 
+def per_image_confusion_counts(logits: tf.Tensor, labels: tf.Tensor, classes: int) -> tf.Tensor:
+    """(B, K*K) confusion counts, one row per image of the batch (ignore label excluded).
+
+    One bincount over ``image * K*K + label * K + prediction`` keeps the images apart, so a
+    proxy study can sum any leading run of images afterwards without a second forward pass.
+    """
+    predictions = tf.argmax(logits, axis=-1, output_type=tf.int32)
+    labels = tf.cast(labels, tf.int32)
+    cells = classes * classes
+    image = tf.reshape(tf.range(tf.shape(labels)[0]), [-1, 1, 1]) * cells
+    keep = labels != IGNORE
+    index = tf.boolean_mask(image + labels * classes + predictions, keep)
+    size = tf.shape(labels)[0] * cells
+    return tf.reshape(tf.math.bincount(index, minlength=size, maxlength=size), [-1, cells])
+
+
 def _batch_spec(batch: int, size: int) -> tuple[tf.TensorSpec, tf.TensorSpec]:
     return tf.TensorSpec([batch, size, size, 3], tf.float32), tf.TensorSpec([batch, size, size], tf.uint8)
 
@@ -116,6 +132,7 @@ class SubsetEvaluator:
         self.supernet, self.images, self.labels = supernet, images, labels
         self.batch = min(batch, len(images))
         self._switchable: tuple[SwitchableSupernet, Callable] | None = None
+        self._per_image: Callable | None = None
         self._lock = threading.Lock()
 
     def _search_space_fn(self) -> tuple[SwitchableSupernet, Callable]:
@@ -130,6 +147,28 @@ class SubsetEvaluator:
                 fn(x, y, net.controls(net.supernet_arch))  # trace and optimise the graph once
                 self._switchable = (net, fn)
             return self._switchable
+
+    def per_image_counts(self, arch: Arch) -> np.ndarray:
+        """(N, K, K) int64 confusion counts of ``arch``, one matrix per image in file order.
+
+        The counts of any leading fraction of the images sum to that fraction's confusion
+        matrix, so one pass serves every fraction (``eval.proxy_study``).
+
+        Raises:
+            ArchitectureError: ``arch`` is outside the search space.
+        """
+        net, _ = self._search_space_fn()
+        with self._lock:
+            if self._per_image is None:
+                classes = self.supernet.classes
+                spec = (*_batch_spec(self.batch, self.images.shape[1]), tf.TensorSpec([len(net.keys)], tf.int32))
+                self._per_image = tf.function(
+                    lambda x, y, c: per_image_confusion_counts(net.logits(x, c), y, classes),
+                    input_signature=spec, autograph=False)
+        controls = net.controls(arch)
+        rows = [self._per_image(x, y, controls).numpy() for x, y in batches(self.images, self.labels, self.batch)]
+        k = self.supernet.classes
+        return np.concatenate(rows)[: len(self.images)].astype(np.int64).reshape(-1, k, k)
 
     def evaluate(self, arch: Arch, model: tf.keras.Model | None = None) -> Evaluation:
         """Error (1 - mIoU) of ``arch`` on the subset, with timings.

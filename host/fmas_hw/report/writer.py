@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..errors import ConfigError, FmasError
+from ..errors import ConfigError, ReportError
 from ..gap8.candidate_file import GAP8_INPUT_SIZE
 from . import accounting as acc_mod
 from . import fidelity as fid_mod
@@ -34,10 +34,6 @@ from .tables import (
 FORMATS = ("md", "csv", "html")
 DEFAULT_FORMATS = ("md", "csv")
 T = TypeVar("T")
-
-
-class ReportError(FmasError):
-    """The report folder cannot be written."""
 
 
 @dataclass
