@@ -32,15 +32,17 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[st
 @click.option("--format", "formats", default="md,csv", show_default=True, callback=_formats,
               metavar="LIST", help=f"Comma-separated table formats: {', '.join(FORMATS)} (plots are always "
                                    "written as PNG and SVG).")
+@click.option("--study", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Include a `fmas-hw study proxy` folder (its curve, rank agreement and optimism).")
 @json_option
-def report(store: Path, out_dir: Path | None, formats: tuple[str, ...], as_json: bool) -> None:
+def report(store: Path, out_dir: Path | None, formats: tuple[str, ...], study: Path | None, as_json: bool) -> None:
     """Tables (Markdown/CSV/HTML) and plots (PNG/SVG) of a search store.
 
     Candidates (supernet first, then the final Pareto front and the fine-tuned ones) with their
     genes, device time to discovery, FLOPs, parameters, GAP8 cycles and errors; the Pareto front
     over generations; hypervolume; proxy fidelity after `fmas-hw finetune`; search cost.
     """
-    files = write_report(store, out_dir or default_out_dir(store), formats)
+    files = write_report(store, out_dir or default_out_dir(store), formats, study=study)
     if as_json:
         echo_json(files.to_dict())
     else:

@@ -10,6 +10,7 @@ Layout of the folder (default ``<store stem>-report/`` next to the store)::
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from . import fidelity as fid_mod
 from .document import Section, render_html, render_markdown
 from .plots import write_plots
 from .source import SearchData, load
+from .study import read_summary, selection_section, study_section
 from .tables import (
     GENERATION_COLUMNS,
     candidate_columns,
@@ -99,13 +101,16 @@ def default_out_dir(store_path: str | Path) -> Path:
 
 
 def write_report(store_path: str | Path, out_dir: str | Path | None = None,
-                 formats: str | tuple[str, ...] | list[str] | None = None) -> ReportFiles:
+                 formats: str | tuple[str, ...] | list[str] | None = None,
+                 study: str | Path | None = None) -> ReportFiles:
     """Write the report of a search store: tables, plots and the summary.
 
     Args:
         store_path: the results store written by ``fmas-hw search`` (read only).
         out_dir: the report folder (created; default :func:`default_out_dir`).
         formats: any of 'md', 'csv', 'html' (default 'md,csv'); plots are always written.
+        study: a ``fmas-hw study proxy`` folder whose results join the report (its plots are
+            referenced where they are, relative to the report folder).
 
     Returns:
         The :class:`ReportFiles`.
@@ -113,9 +118,10 @@ def write_report(store_path: str | Path, out_dir: str | Path | None = None,
     Raises:
         StoreError: the store is missing, damaged, not an fmas-hw store, or has no generation.
         ConfigError: an unknown format.
-        ReportError: the report folder cannot be written.
+        ReportError: the report folder cannot be written, or ``study`` holds no study.
     """
     chosen = parse_formats(formats)
+    study_summary = read_summary(study) if study is not None else None
     data = load(store_path)
     out = Path(out_dir) if out_dir is not None else default_out_dir(store_path)
     _make_dir(out)
@@ -125,6 +131,10 @@ def write_report(store_path: str | Path, out_dir: str | Path | None = None,
     files = ReportFiles(out_dir=out, summary=_summary(data, candidates, fid, acc))
     files.plots = _guard(out, lambda: write_plots(data, fid, out))
     sections = build_sections(data, candidates, fid, acc, files.plots)
+    if study_summary is not None:
+        files.summary["proxy_study"] = {k: v for k, v in study_summary.items() if k not in ("curve", "candidates_table")}
+        relative = os.path.relpath(Path(study).resolve(), out.resolve())
+        sections[-1:-1] = [study_section(study_summary, relative), selection_section(study_summary)]
     title, intro = f"FMAS search report — {data.store_path.name}", _intro(data)
     if "md" in chosen:
         files.markdown = _write(out / "report.md", render_markdown(title, intro, sections))
