@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from contextlib import closing
-from pathlib import Path
 
 import pytest
 
@@ -17,30 +16,12 @@ from fmas_hw.model.manifest import manifest_path
 from fmas_hw.search import SearchConfig, run, supernet_evaluator
 from fmas_hw.search.full_set import score_front_full_set
 from fmas_hw.space import MobileNetV2Space
-from fmas_hw.store import EvaluationRecord, GenerationRecord, Store
-from tests.conftest import random_genomes
+from fmas_hw.store import Store
+from tests.conftest import finished_store, random_genomes
 
 from .fakes import FAKE
 
 MB = MobileNetV2Space()
-#: Subset errors the store says the search measured (the supernet's and three front members').
-SUBSET_ERRORS = [0.9, 0.5, 0.3, 0.7]
-
-
-def _store(path: Path, genomes: list[str], **config) -> Path:
-    """A store as a finished search with the built-in evaluator leaves it: config and settings in
-    meta, the supernet and ``genomes`` evaluated, the last generation's front = ``genomes``."""
-    cfg = SearchConfig(input_size=64, classes=5, alpha=0.35, val_fraction=0.2, store=str(path), **config)
-    digest = cfg.settings.digest
-    with Store.create(path, {"config": cfg.to_dict(), "settings": cfg.settings.to_dict(),
-                             "settings_digest": digest}) as store:
-        for genome, error in zip([MB.supernet_genome, *genomes], SUBSET_ERRORS, strict=False):
-            arch = MB.decode(genome)
-            store.add_evaluation(EvaluationRecord(arch.key, digest, genome, arch.to_dict(), "ok", error=error,
-                                                  generation=0))
-        front = [MB.decode(g).key for g in genomes]
-        store.add_generation(GenerationRecord(0, [], [], front, 0.5, 4, 0, 0, 1.0, 0.0, 1.0, 1.0, 1.0, "rng"))
-    return path
 
 
 @pytest.fixture
@@ -51,7 +32,7 @@ def genomes() -> list[str]:
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory, tiny_mnv2_weights, synth_voc):
     """A store scored once: ``(store, rows, log lines)`` (shared: the scoring is the slow part)."""
-    store = _store(tmp_path_factory.mktemp("full-set") / "s.sqlite", random_genomes(MB, 3, seed=5),
+    store = finished_store(tmp_path_factory.mktemp("full-set") / "s.sqlite", random_genomes(MB, 3, seed=5),
                    weights=str(tiny_mnv2_weights), data=str(synth_voc))
     lines: list[str] = []
     rows = score_front_full_set(store, log=lines.append)
@@ -114,7 +95,7 @@ def test_a_fake_evaluator_store_is_refused_with_what_to_do(tmp_path):
 
 
 def test_a_random_init_store_is_refused(tmp_path, synth_voc, genomes):
-    store = _store(tmp_path / "r.sqlite", genomes, random_init=True, data=str(synth_voc))
+    store = finished_store(tmp_path / "r.sqlite", genomes, random_init=True, data=str(synth_voc))
     with pytest.raises(ConfigError, match="no supernet weights .*--random-init.*--weights FILE"):
         score_front_full_set(store)
 
@@ -123,7 +104,7 @@ def test_weights_changed_since_the_search_are_refused(tmp_path, tiny_mnv2_weight
     weights = tmp_path / "w.h5"
     shutil.copy(tiny_mnv2_weights, weights)
     shutil.copy(manifest_path(tiny_mnv2_weights), manifest_path(weights))
-    store = _store(tmp_path / "w.sqlite", genomes, weights=str(weights), data=str(synth_voc))
+    store = finished_store(tmp_path / "w.sqlite", genomes, weights=str(weights), data=str(synth_voc))
     with open(weights, "ab") as fh:
         fh.write(b"retrained")
     with pytest.raises(ConfigError, match="changed since the search"):
