@@ -82,3 +82,32 @@ def sdk_sources():
             pytest.fail(missing_sources_reason() + " (CI must run the real-SDK tests)")
         pytest.skip(missing_sources_reason())
     return found
+
+
+#: Subset errors :func:`finished_store` records: the supernet's, then each front member's.
+SUBSET_ERRORS = (0.9, 0.5, 0.3, 0.7)
+
+
+def finished_store(path, genomes: list[str], **config):
+    """A MobileNetV2 store as a finished search with the built-in evaluator leaves it (64 px,
+    5 classes, width 0.35, subset = first 0.2 of val.txt): config and settings in meta, the
+    supernet and ``genomes`` evaluated with :data:`SUBSET_ERRORS`, last front = ``genomes``.
+
+    ``config``: further search-config keys (``weights``, ``data``, ``random_init``, ...).
+    """
+    from fmas_hw.search import SearchConfig
+    from fmas_hw.space import MobileNetV2Space
+    from fmas_hw.store import EvaluationRecord, GenerationRecord, Store
+
+    space = MobileNetV2Space()
+    cfg = SearchConfig(input_size=64, classes=5, alpha=0.35, val_fraction=0.2, store=str(path), **config)
+    digest = cfg.settings.digest
+    with Store.create(path, {"config": cfg.to_dict(), "settings": cfg.settings.to_dict(),
+                             "settings_digest": digest}) as store:
+        for genome, error in zip([space.supernet_genome, *genomes], SUBSET_ERRORS, strict=False):
+            arch = space.decode(genome)
+            store.add_evaluation(EvaluationRecord(arch.key, digest, genome, arch.to_dict(), "ok", error=error,
+                                                  generation=0))
+        front = [space.decode(g).key for g in genomes]
+        store.add_generation(GenerationRecord(0, [], [], front, 0.5, 4, 0, 0, 1.0, 0.0, 1.0, 1.0, 1.0, "rng"))
+    return path

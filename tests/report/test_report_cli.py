@@ -1,14 +1,17 @@
-"""``fmas-hw report`` on the command line: files, --json, default folder, and clear errors."""
+"""``fmas-hw report`` on the command line: files, --json, default folder, --full-set, and clear errors."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import sqlite3
+from contextlib import closing
 
 from click.testing import CliRunner
 
 from fmas_hw.cli.main import cli, main
+from fmas_hw.space import get_space
+from tests.conftest import finished_store, random_genomes
 
 
 def test_json_lists_the_files_and_the_summary(mnv2_store, tmp_path):
@@ -84,3 +87,39 @@ def test_unwritable_out_dir(mnv2_store, tmp_path, capsys):
     assert main(["report", "--store", str(mnv2_store), "--out", str(blocker / "sub")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: cannot create the report folder") and "Traceback" not in err
+
+
+def _tables(path) -> set[str]:
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def test_full_set_scores_the_front_first_and_the_plain_report_stays_read_only(
+        tmp_path, tiny_mnv2_weights, synth_voc):
+    store = finished_store(tmp_path / "real.sqlite", random_genomes(get_space("mobilenetv2"), 3, seed=5),
+                           weights=str(tiny_mnv2_weights), data=str(synth_voc))
+    plain = CliRunner().invoke(cli, ["report", "--store", str(store)], catch_exceptions=False)
+    assert plain.exit_code == 0, plain.output
+    assert "full-set scoring" not in plain.output and "full_set" not in _tables(store)
+    runner = CliRunner(mix_stderr=False)
+    result = runner.invoke(cli, ["report", "--store", str(store), "--full-set", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.startswith("full-set scoring: evaluating 4 of 4 (the supernet and the final front)")
+    summary = json.loads(result.stdout)["summary"]  # the scoring's lines went to stderr
+    front = summary["front_fidelity"]
+    assert front["n"] == front["front_size"] == 3 and front["max_abs_gap_points"] >= 0
+    assert all(c["error_full_no_ft_source"] == "full_set" for c in summary["candidates"])
+    again = runner.invoke(cli, ["report", "--store", str(store), "--full-set"], catch_exceptions=False)
+    assert again.exit_code == 0, again.stderr
+    assert "evaluating 0 of 4" in again.stdout and "4 already scored" in again.stdout
+    assert "subset vs full set over 3 of 3 front members: max |gap|" in again.stdout
+
+
+def test_full_set_on_a_store_without_weights_is_a_clear_error(mnv2_store, tmp_path, capsys):
+    store = tmp_path / "fake.sqlite"
+    shutil.copy(mnv2_store, store)
+    out = tmp_path / "r"
+    assert main(["report", "--store", str(store), "--full-set", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: store ") and "report without --full-set" in err and "Traceback" not in err
+    assert not out.exists() and "full_set" not in _tables(store)

@@ -8,15 +8,15 @@ Python API::
     files.markdown, files.csv["candidates"], files.plots["front-flops"]["png"], files.summary
 
 Modules: ``source`` (read the store), ``tables`` (rows and their Markdown / CSV / HTML forms),
-``fidelity`` (proxy vs fine-tuned error, Kendall τ), ``accounting`` (counts and device time),
+``fidelity`` (proxy vs fine-tuned error, subset vs full set over the front, Kendall τ), ``accounting`` (counts and device time),
 ``plots`` (matplotlib figures), ``document`` (sections -> Markdown / HTML) and ``writer``.
 """
 
-from .fidelity import Fidelity, kendall_tau, proxy_fidelity
+from .fidelity import Fidelity, FrontFidelity, front_fidelity, kendall_tau, proxy_fidelity
 from .source import SearchData, load
 from .writer import FORMATS, ReportError, ReportFiles, default_out_dir, parse_formats, write_report
 
 __all__ = [
     "write_report", "ReportFiles", "ReportError", "FORMATS", "parse_formats", "default_out_dir",
-    "load", "SearchData", "Fidelity", "proxy_fidelity", "kendall_tau",
+    "load", "SearchData", "Fidelity", "proxy_fidelity", "FrontFidelity", "front_fidelity", "kendall_tau",
 ]

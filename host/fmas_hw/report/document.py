@@ -32,6 +32,7 @@ class Section:
         columns / rows: the table (none when ``columns`` is empty).
         notes: paragraphs after the table (units, sources, definitions).
         images: ``(file name, alt text)`` of images, relative to the report folder.
+        level: heading level (2 = a section, 3 = a subsection of the section before it).
     """
 
     title: str
@@ -40,13 +41,14 @@ class Section:
     rows: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     images: list[tuple[str, str]] = field(default_factory=list)
+    level: int = 2
 
 
 def render_markdown(title: str, intro: list[str], sections: list[Section]) -> str:
     """The whole report as one Markdown document."""
     parts = [f"# {title}", *intro]
     for s in sections:
-        parts.append(f"## {s.title}")
+        parts.append(f"{'#' * s.level} {s.title}")
         parts.extend(s.text)
         if s.columns:
             parts.append(markdown_table(s.columns, s.rows))
@@ -59,7 +61,7 @@ def render_html(title: str, intro: list[str], sections: list[Section]) -> str:
     """The whole report as one static HTML page (tables inline, PNG images by relative path)."""
     body = [f"<h1>{html.escape(title)}</h1>", *(_paragraph(p) for p in intro)]
     for s in sections:
-        body.append(f"<h2>{html.escape(s.title)}</h2>")
+        body.append(f"<h{s.level}>{html.escape(s.title)}</h{s.level}>")
         body.extend(_paragraph(p) for p in s.text)
         if s.columns:
             body.append(html_table(s.columns, s.rows))

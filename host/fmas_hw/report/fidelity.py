@@ -13,6 +13,11 @@ validation set after fine-tuning:
 * Kendall's τ (τ-b, :func:`scipy.stats.kendalltau`) between the two errors: 1 when the proxy
   ranks the candidates exactly as fine-tuning does. This is what matters for a search, which
   only compares candidates.
+
+:func:`front_fidelity` asks the first half of that question for the WHOLE final front, not only
+the fine-tuned few: subset error against full-validation-set error, both without fine-tuning
+(``gap_points`` = 100 × (subset error − full-set error); positive means the subset judged the
+network worse than the full set does), with the largest |gap| and τ over the front.
 """
 
 from __future__ import annotations
@@ -130,3 +135,87 @@ def describe(result: Fidelity) -> str:
     return (f"Over {result.n} fine-tuned candidate(s), fine-tuned mIoU minus the search's proxy mIoU ranges "
             f"from {result.delta_min:+.2f} to {result.delta_max:+.2f} points (mean {result.delta_mean:+.2f}; "
             f"the paper reports −0.95 … +1.3); Kendall τ between proxy and fine-tuned error = {tau}{p}.")
+
+
+#: The gap (points) a good proxy stays within: the band of the front-fidelity plot (issue #12).
+GAP_BAND_POINTS = 2.0
+
+
+@dataclass(frozen=True)
+class FrontFidelity:
+    """Subset error against full-set error, both without fine-tuning, over the final front.
+
+    Attributes:
+        rows: per front member with both errors: name, genome, the two errors, where the
+            full-set error comes from ('full_set' or 'finetune') and ``gap_points``.
+        front_size: members of the final front (more than ``n`` while some are not scored).
+        kendall_tau / p_value: τ-b between the two errors and its p-value (None: undefined).
+        max_abs_gap: the largest |gap| in points; mean_gap: the mean gap in points.
+    """
+
+    rows: list[dict[str, Any]]
+    front_size: int
+    kendall_tau: float | None
+    p_value: float | None
+    max_abs_gap: float
+    mean_gap: float
+
+    @property
+    def n(self) -> int:
+        """Number of front members compared."""
+        return len(self.rows)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-serialisable summary (what the report's ``front_fidelity`` holds)."""
+        return {"n": self.n, "front_size": self.front_size, "max_abs_gap_points": self.max_abs_gap,
+                "mean_gap_points": self.mean_gap, "kendall_tau": self.kendall_tau, "p_value": self.p_value}
+
+
+def front_fidelity(candidates: list[dict[str, Any]]) -> FrontFidelity | None:
+    """Compare subset and full-set errors (no fine-tuning) of the final-front candidate rows.
+
+    Args:
+        candidates: rows of :func:`fmas_hw.report.tables.candidate_rows`.
+
+    Returns:
+        The :class:`FrontFidelity`, or None when no front member has a full-set error yet.
+    """
+    front = [c for c in candidates if c["on_front"]]
+    rows = [_front_row(c) for c in front if c["error_subset"] is not None and c["error_full_no_ft"] is not None]
+    if not rows:
+        return None
+    tau, p = kendall_tau([r["error_subset"] for r in rows], [r["error_full_no_ft"] for r in rows])
+    gaps = [r["gap_points"] for r in rows]
+    return FrontFidelity(rows=rows, front_size=len(front), kendall_tau=tau, p_value=p,
+                         max_abs_gap=max(abs(g) for g in gaps), mean_gap=sum(gaps) / len(gaps))
+
+
+def _front_row(candidate: dict[str, Any]) -> dict[str, Any]:
+    subset, full = candidate["error_subset"], candidate["error_full_no_ft"]
+    return {"name": candidate["name"], "genome": candidate["genome"], "arch_key": candidate["arch_key"],
+            "error_subset": subset, "error_full_no_ft": full, "source": candidate["error_full_no_ft_source"],
+            "gap_points": 100 * (subset - full)}
+
+
+FRONT_COLUMNS = [
+    Column("name", "candidate"),
+    Column("error_subset", "error subset, no FT (%)", pct, True),
+    Column("error_full_no_ft", "error full set, no FT (%)", pct, True),
+    Column("gap_points", "gap subset − full (points)", points, True),
+    Column("source", "full-set error from", blank(lambda v: "report --full-set" if v == "full_set" else "finetune")),
+    Column("genome", "genome", blank(lambda v: f"`{v}`")),
+]
+
+
+def describe_front(result: FrontFidelity) -> str:
+    """The front paragraph of the report: n, max |gap|, mean gap and τ."""
+    tau = "undefined (fewer than two distinct values)" if result.kendall_tau is None else f"{result.kendall_tau:.3f}"
+    p = "" if result.p_value is None else f" (p = {result.p_value:.3g})"
+    missing = result.front_size - result.n
+    within = sum(abs(r["gap_points"]) <= GAP_BAND_POINTS for r in result.rows)
+    rest = "" if not missing else (f" {missing} front member(s) have no full-set error yet: run "
+                                   "`fmas-hw report --full-set` to score them.")
+    return (f"Over {result.n} of the {result.front_size} final-front member(s), without fine-tuning, the subset "
+            f"error minus the full-validation-set error is at most {result.max_abs_gap:.2f} points in magnitude "
+            f"(max |gap|; mean gap {result.mean_gap:+.2f} points); Kendall τ between subset and full-set error "
+            f"= {tau}{p}; {within} of {result.n} within ±{GAP_BAND_POINTS:g} points.{rest}")

@@ -7,7 +7,9 @@ as a red star and the final front as a black step line (its non-dominated subset
 when the search had several cost objectives); candidates whose network does not fit GAP8 memory
 are crossed in red (their cycles are figures of a network that cannot run). ``hypervolume`` shows the hypervolume per
 generation and its relative change, the criterion the paper uses to choose G. ``fidelity`` plots
-the search's proxy error against the fine-tuned full-set error.
+the search's proxy error against the fine-tuned full-set error; ``front-fidelity`` the subset error
+against the full-set error without fine-tuning for every final-front member, with the y = x line
+and the ±2 point band.
 
 Figures are built with :class:`matplotlib.figure.Figure` directly, never through ``pyplot``, so
 no GUI backend or global figure state is involved (the Agg and SVG canvases render them).
@@ -27,7 +29,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ..targets.figures import source_title
-from .fidelity import Fidelity
+from .fidelity import GAP_BAND_POINTS, Fidelity, FrontFidelity
 from .source import COST_COLUMNS, SearchData
 
 #: Sequential colormap of the generations; its palest end is skipped so gen 0 stays visible.
@@ -38,13 +40,15 @@ DPI = 150
 AXES = {"flops": (1e9, "FLOPs (G)"), "params": (1e6, "parameters (M)"), "latency": (1e6, "GAP8 cycles (M)")}
 
 
-def write_plots(data: SearchData, fid: Fidelity | None, out_dir: Path) -> dict[str, dict[str, Path]]:
+def write_plots(data: SearchData, fid: Fidelity | None, out_dir: Path,
+                front: FrontFidelity | None = None) -> dict[str, dict[str, Path]]:
     """Write every plot of the report as PNG and SVG.
 
     Args:
         data: the search.
         fid: the proxy fidelity, or None (then no fidelity plot).
         out_dir: an existing folder.
+        front: the final front's subset vs full-set fidelity, or None (then no such plot).
 
     Returns:
         ``{plot name: {"png": path, "svg": path}}``, e.g. ``"front-flops"``, ``"hypervolume"``.
@@ -53,6 +57,8 @@ def write_plots(data: SearchData, fid: Fidelity | None, out_dir: Path) -> dict[s
     figures["hypervolume"] = hypervolume_figure(data)
     if fid is not None:
         figures["fidelity"] = fidelity_figure(fid)
+    if front is not None:
+        figures["front-fidelity"] = front_fidelity_figure(front)
     return {name: save(fig, out_dir / name) for name, fig in figures.items()}
 
 
@@ -199,6 +205,33 @@ def fidelity_figure(fid: Fidelity) -> Figure:
                  fontsize=9)
     ax.set_xlabel("error on the search subset, no fine-tuning (%)")
     ax.set_ylabel("error on the full validation set, fine-tuned (%)")
+    ax.grid(True, color="0.92")
+    ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+def front_fidelity_figure(front: FrontFidelity) -> Figure:
+    """Subset error vs full-set error (no fine-tuning) of the final front: y = x and the ±2 point band."""
+    x = np.array([100 * r["error_subset"] for r in front.rows])
+    y = np.array([100 * r["error_full_no_ft"] for r in front.rows])
+    fig = Figure(figsize=(5.5, 5.0))
+    ax = fig.add_subplot()
+    low, high = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
+    pad = max(GAP_BAND_POINTS + 0.5, 0.05 * (high - low))
+    line = np.array([low - pad, high + pad])
+    ax.fill_between(line, line - GAP_BAND_POINTS, line + GAP_BAND_POINTS, color="tab:green", alpha=0.12,
+                    label=f"±{GAP_BAND_POINTS:g} points")
+    ax.plot(line, line, linestyle="--", color="0.6", label="y = x")
+    ax.scatter(x, y, color="tab:blue", zorder=3)
+    for row, xi, yi in zip(front.rows, x, y, strict=True):
+        ax.annotate(row["name"], (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    tau = "undefined" if front.kendall_tau is None else f"{front.kendall_tau:.3f}"
+    ax.set_title(f"Subset vs full set, no fine-tuning ({front.n} of {front.front_size} front members): "
+                 f"max |gap| {front.max_abs_gap:.2f} points, Kendall τ = {tau}", fontsize=9)
+    ax.set_xlim(line[0], line[1])
+    ax.set_ylim(line[0], line[1])
+    ax.set_xlabel("error on the search subset, no fine-tuning (%)")
+    ax.set_ylabel("error on the full validation set, no fine-tuning (%)")
     ax.grid(True, color="0.92")
     ax.legend(loc="upper left", fontsize=8)
     return fig

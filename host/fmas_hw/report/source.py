@@ -1,8 +1,8 @@
 """Read everything a report needs from a results store, read-only, into one plain object.
 
 The report never writes to the store and never needs the search package (pymoo) or TensorFlow:
-it reads the ``meta``, ``evaluations`` and ``generations`` tables and the optional ``finetune``
-table through one read-only :class:`fmas_hw.store.Store`.
+it reads the ``meta``, ``evaluations`` and ``generations`` tables and the optional ``finetune`` and
+``full_set`` tables through one read-only :class:`fmas_hw.store.Store`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import StoreError
 from ..space import Arch, arch_from_dict, get_space
-from ..store import EvaluationRecord, FinetuneRow, GenerationRecord, Store
+from ..store import EvaluationRecord, FinetuneRow, FullSetRow, GenerationRecord, Store
 
 #: Store column of each cost objective (``latency`` is measured in GAP8 cycles).
 COST_COLUMNS = {"flops": "flops", "params": "params", "latency": "cycles"}
@@ -32,6 +32,8 @@ class SearchData:
         evaluations: every evaluation of this search, by architecture key.
         generations: the generation records, in order.
         finetune: fine-tuning rows by architecture key (empty before ``fmas-hw finetune``).
+        full_set: full-validation-set scores without fine-tuning by architecture key (empty
+            before ``fmas-hw report --full-set``).
         supernet_key: architecture key of the supernet.
     """
 
@@ -43,6 +45,7 @@ class SearchData:
     evaluations: dict[str, EvaluationRecord]
     generations: list[GenerationRecord]
     finetune: dict[str, FinetuneRow] = field(default_factory=dict)
+    full_set: dict[str, FullSetRow] = field(default_factory=dict)
     supernet_key: str = ""
 
     @property
@@ -101,6 +104,7 @@ def load(store_path: str | Path) -> SearchData:
         records = _this_search(store.evaluations(), meta.get("settings_digest"))
         generations = store.generations()
         finetune = {row.arch_key: row for row in store.finetune.rows()}
+        full_set = {row.arch_key: row for row in store.full_set.rows()}
     config = meta.get("config") or {}
     if "backbone" not in config:
         raise StoreError(f"store {path} holds no search config: was it written by `fmas-hw search`?")
@@ -112,7 +116,7 @@ def load(store_path: str | Path) -> SearchData:
         store_path=path, config=config, backbone=backbone,
         objectives=tuple(config.get("objectives") or ("flops",)),
         reference_point=list(meta.get("reference_point") or []),
-        evaluations=records, generations=generations, finetune=finetune,
+        evaluations=records, generations=generations, finetune=finetune, full_set=full_set,
         supernet_key=get_space(backbone).supernet().key,
     )
 

@@ -5,8 +5,9 @@ exactly what the store holds; only the Markdown and HTML forms round and add uni
 candidate table is shaped like the paper's (one row per reported candidate, the supernet first):
 genes, device time to discovery, FLOPs (at the search's input size), parameters, GAP8 cycles (at
 the adapted 384 px) with their unit, source and, for a network that does not fit GAP8 memory, that
-flag; error on the search subset without fine-tuning, and the full-validation-set errors before /
-after fine-tuning.
+flag; error on the search subset without fine-tuning, the full-validation-set error without
+fine-tuning (``report --full-set``'s score, else the one ``fmas-hw finetune`` recorded) and the gap
+between the two in points, and the full-set error after fine-tuning.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ def _candidate(data: SearchData, key: str, name: str, role: str) -> dict[str, An
     gen = data.first_generation(key)
     seconds = data.cumulative_seconds(gen)
     subset = record.error if record and record.error is not None else (tuned.error_subset_before if tuned else None)
+    full, full_source = full_set_error(data, key)
     return {
         "name": name, "role": role, "on_front": key in data.final_front, "fine_tuned": bool(tuned and tuned.done),
         "genome": genome, "arch_key": key, "status": record.status if record else None,
@@ -103,7 +105,20 @@ def _candidate(data: SearchData, key: str, name: str, role: str) -> dict[str, An
         "error_subset": subset,
         "error_full_before": tuned.error_full_before if tuned else None,
         "error_full_after": tuned.error_full_after if tuned and tuned.done else None,
+        "error_full_no_ft": full, "error_full_no_ft_source": full_source,
+        "gap_points": None if subset is None or full is None else 100 * (subset - full),
     }
+
+
+def full_set_error(data: SearchData, key: str) -> tuple[float | None, str | None]:
+    """The full-validation-set error of ``key`` without fine-tuning, and where it comes from:
+    the ``full_set`` table ('full_set'), else the fine-tuning's before-error ('finetune')."""
+    scored, tuned = data.full_set.get(key), data.finetune.get(key)
+    if scored is not None:
+        return scored.error, "full_set"
+    if tuned is not None and tuned.error_full_before is not None:
+        return tuned.error_full_before, "finetune"
+    return None, None
 
 
 def gene_values(backbone: str, arch: Arch) -> dict[str, Any]:
@@ -148,7 +163,8 @@ def candidate_columns(backbone: str, input_size: int) -> list[Column]:
         Column("flops", f"FLOPs at {input_size} px (G)", giga, True), Column("params", "params (M)", mega, True),
         Column("cycles", f"GAP8 cycles at {GAP8_INPUT_SIZE} px (source)", numeric=True),
         Column("error_subset", "error subset, no FT (%)", pct, True),
-        Column("error_full_before", "error full, no FT (%)", pct, True),
+        Column("error_full_no_ft", "error full set, no FT (%)", pct, True),
+        Column("gap_points", "gap subset − full (points)", points, True),
         Column("error_full_after", "error full, fine-tuned (%)", pct, True),
         Column("genome", "genome", lambda v: f"`{v}`"),
     ]

@@ -4,8 +4,8 @@ Layout of the folder (default ``<store stem>-report/`` next to the store)::
 
     report.md  report.html                    the document (formats 'md', 'html')
     candidates.csv  generations.csv           raw tables (format 'csv')
-    accounting.csv  fidelity.csv
-    front-<objective>.png/.svg  hypervolume.png/.svg  fidelity.png/.svg
+    accounting.csv  fidelity.csv  front_fidelity.csv
+    front-<objective>.png/.svg  hypervolume.png/.svg  fidelity.png/.svg  front-fidelity.png/.svg
 """
 
 from __future__ import annotations
@@ -45,10 +45,12 @@ class ReportFiles:
     Attributes:
         out_dir: the report folder.
         markdown / html: the documents (None when that format was not asked for).
-        csv: ``{table name: path}`` ('candidates', 'generations', 'accounting', 'fidelity').
+        csv: ``{table name: path}`` ('candidates', 'generations', 'accounting', 'fidelity',
+            'front_fidelity').
         plots: ``{plot name: {"png": path, "svg": path}}``.
         summary: the headline numbers (JSON-serialisable): front, hypervolume, accounting,
-            fidelity (None without fine-tuning results).
+            fidelity (None without fine-tuning results), front_fidelity (None without full-set
+            scores of the front).
     """
 
     out_dir: Path
@@ -106,7 +108,8 @@ def write_report(store_path: str | Path, out_dir: str | Path | None = None,
     """Write the report of a search store: tables, plots and the summary.
 
     Args:
-        store_path: the results store written by ``fmas-hw search`` (read only).
+        store_path: the results store written by ``fmas-hw search`` (read only: the full-set
+            scores come from :func:`fmas_hw.search.full_set.score_front_full_set`, run before).
         out_dir: the report folder (created; default :func:`default_out_dir`).
         formats: any of 'md', 'csv', 'html' (default 'md,csv'); plots are always written.
         study: a ``fmas-hw study proxy`` folder whose results join the report (its plots are
@@ -127,10 +130,11 @@ def write_report(store_path: str | Path, out_dir: str | Path | None = None,
     _make_dir(out)
     candidates = candidate_rows(data)
     fid = fid_mod.proxy_fidelity(candidates)
+    front = fid_mod.front_fidelity(candidates)
     acc = acc_mod.accounting(data)
-    files = ReportFiles(out_dir=out, summary=_summary(data, candidates, fid, acc))
-    files.plots = _guard(out, lambda: write_plots(data, fid, out))
-    sections = build_sections(data, candidates, fid, acc, files.plots)
+    files = ReportFiles(out_dir=out, summary=_summary(data, candidates, fid, front, acc))
+    files.plots = _guard(out, lambda: write_plots(data, fid, out, front))
+    sections = build_sections(data, candidates, fid, acc, files.plots, front)
     if study_summary is not None:
         files.summary["proxy_study"] = {k: v for k, v in study_summary.items() if k not in ("curve", "candidates_table")}
         relative = os.path.relpath(Path(study).resolve(), out.resolve())
@@ -141,12 +145,13 @@ def write_report(store_path: str | Path, out_dir: str | Path | None = None,
     if "html" in chosen:
         files.html = _write(out / "report.html", render_html(title, intro, sections))
     if "csv" in chosen:
-        files.csv = _write_csvs(out, data, candidates, fid, acc)
+        files.csv = _write_csvs(out, data, candidates, fid, front, acc)
     return files
 
 
 def build_sections(data: SearchData, candidates: list[dict[str, Any]], fid: fid_mod.Fidelity | None,
-                   acc: acc_mod.Accounting, plots: dict[str, dict[str, Path]]) -> list[Section]:
+                   acc: acc_mod.Accounting, plots: dict[str, dict[str, Path]],
+                   front: fid_mod.FrontFidelity | None = None) -> list[Section]:
     """The sections of the document, in order."""
     fronts = [(f"front-{o}.png", f"error vs {o} over generations") for o in data.objectives]
     return [
@@ -156,6 +161,7 @@ def build_sections(data: SearchData, candidates: list[dict[str, Any]], fid: fid_
         Section("Hypervolume per generation", columns=GENERATION_COLUMNS, rows=generation_rows(data),
                 images=[("hypervolume.png", "hypervolume per generation")]),
         _fidelity_section(data, fid),
+        _front_fidelity_section(data, front),
         Section("Search cost", text=[_cost_text(acc)], columns=acc_mod.COLUMNS,
                 rows=acc_mod.rows(acc, data.config.get("target", "")), notes=[_COST_NOTE]),
     ]
@@ -197,8 +203,10 @@ def _candidates_text(data: SearchData) -> str:
 def _candidate_notes(data: SearchData) -> list[str]:
     return [
         "error = 1 − mIoU. 'subset, no FT' is the search's own score (first "
-        f"{data.config.get('val_fraction')} of val.txt, no fine-tuning); the full-set columns come from "
-        "`fmas-hw finetune` and are empty (–) for candidates not fine-tuned.",
+        f"{data.config.get('val_fraction')} of val.txt, no fine-tuning); 'full set, no FT' is the same "
+        "supernet's error on the whole val.txt, scored by `fmas-hw report --full-set` (else the one "
+        "`fmas-hw finetune` recorded before fine-tuning); gap = 100 × (subset − full set) in points; "
+        "'fine-tuned' comes from `fmas-hw finetune`; – where not computed.",
         "Device time to discovery = measured device seconds (accuracy + latency) of generations 0 … the "
         "generation in which the candidate was first asked for; in hours and in days (the paper's GPU-days).",
         f"GAP8 cycles (of the network adapted to {GAP8_INPUT_SIZE} px) carry their source: 'estimate' is the "
@@ -233,6 +241,21 @@ def _fidelity_section(data: SearchData, fid: fid_mod.Fidelity | None) -> Section
                    images=[("fidelity.png", "proxy error vs fine-tuned error")])
 
 
+def _front_fidelity_section(data: SearchData, front: fid_mod.FrontFidelity | None) -> Section:
+    title = "Whole final front: subset vs full set, no fine-tuning"
+    if front is None:
+        return Section(title, level=3, text=[
+            "No full-set scores of the final front in this store yet: run "
+            f"`fmas-hw report --full-set --store {data.store_path}` (it scores the supernet and every front "
+            "member once on the whole validation set, without fine-tuning)."])
+    return Section(title, level=3, text=[fid_mod.describe_front(front)], columns=fid_mod.FRONT_COLUMNS,
+                   rows=front.rows,
+                   notes=["gap = 100 × (subset error − full-set error), both with the supernet's weights and "
+                          "no fine-tuning: what the search's subset gets wrong about the full validation set. "
+                          "Positive: the subset judged the network worse than the full set does."],
+                   images=[("front-fidelity.png", "subset error vs full-set error of the final front")])
+
+
 def _cost_text(acc: acc_mod.Accounting) -> str:
     text = (f"{acc.evaluations} candidate(s) evaluated over {acc.generations} generation(s) "
             f"({acc.store_hits} store hit(s)), {acc.search_seconds / 3600:.3g} device-h of search")
@@ -243,7 +266,7 @@ def _cost_text(acc: acc_mod.Accounting) -> str:
 
 
 def _summary(data: SearchData, candidates: list[dict[str, Any]], fid: fid_mod.Fidelity | None,
-             acc: acc_mod.Accounting) -> dict[str, Any]:
+             front: fid_mod.FrontFidelity | None, acc: acc_mod.Accounting) -> dict[str, Any]:
     return {
         "store": str(data.store_path), "backbone": data.backbone, "objectives": list(data.objectives),
         "target": data.config.get("target"), "generations": len(data.generations),
@@ -252,14 +275,17 @@ def _summary(data: SearchData, candidates: list[dict[str, Any]], fid: fid_mod.Fi
         "hypervolume": [g.hypervolume for g in data.generations],
         "candidates": candidates, "accounting": acc.summary(),
         "fidelity": None if fid is None else fid.summary(),
+        "front_fidelity": None if front is None else front.summary(),
     }
 
 
 def _write_csvs(out: Path, data: SearchData, candidates: list[dict[str, Any]], fid: fid_mod.Fidelity | None,
-                acc: acc_mod.Accounting) -> dict[str, Path]:
+                front: fid_mod.FrontFidelity | None, acc: acc_mod.Accounting) -> dict[str, Path]:
     tables = {"candidates": candidates, "generations": generation_rows(data), "accounting": acc_mod.rows(acc)}
     if fid is not None:
         tables["fidelity"] = fid.rows
+    if front is not None:
+        tables["front_fidelity"] = front.rows
     return {name: _write(out / f"{name}.csv", csv_text(rows)) for name, rows in tables.items()}
 
 

@@ -71,16 +71,35 @@ def build_supernet_evaluator(config) -> SupernetEvaluator:
         ConfigError: no data set given.
         WeightsError / DataError: unreadable weights or data.
     """
+    subset = build_subset_evaluator(config, config.val_fraction)
+    return SupernetEvaluator(subset.supernet, subset, config.worker_target, config.projects_dir)
+
+
+def build_subset_evaluator(config, fraction: float, data: str | Path | None = None) -> SubsetEvaluator:
+    """The supernet of a search and the first ``fraction`` of its ``val.txt``, decoded once.
+
+    The one place that rebuilds a search's scoring from its config, so that the full-set scores
+    of :mod:`fmas_hw.search.full_set` use the very weights, input size and preprocessing that
+    scored the subset.
+
+    Args:
+        config: a resolved :class:`~fmas_hw.search.config.SearchConfig`.
+        fraction: leading fraction of the validation list (``config.val_fraction``, or 1.0).
+        data: the data set folder (default ``config.data``).
+
+    Raises:
+        ConfigError: no data set given.
+        WeightsError / DataError: unreadable weights or data.
+    """
     from ..data.cache import load_split_arrays
     from ..data.voc import VocDataset
 
-    if not config.data:
+    data = data or config.data
+    if not data:
         raise ConfigError("the search needs a VOC-format data set: pass --data DIR "
                           "(`fmas-hw data synth --out DIR` writes a synthetic one)")
     classes, alpha = build_options(config.weights, config.backbone, config.classes, config.alpha)
     supernet = Supernet.build(config.backbone, config.input_size, classes, alpha, config.weights)
-    dataset = VocDataset(config.data, num_classes=classes)
-    images, labels = load_split_arrays(dataset, "val", supernet.input_size, config.val_fraction,
-                                       backbone=config.backbone)
-    return SupernetEvaluator(supernet, SubsetEvaluator(supernet, images, labels), config.worker_target,
-                             config.projects_dir)
+    dataset = VocDataset(data, num_classes=classes)
+    images, labels = load_split_arrays(dataset, "val", supernet.input_size, fraction, backbone=config.backbone)
+    return SubsetEvaluator(supernet, images, labels)

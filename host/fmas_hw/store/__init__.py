@@ -1,9 +1,10 @@
 """The results store: one SQLite file per search, both its cache and its checkpoint (SPEC §5, §7).
 
 The search writes ``meta``, ``evaluations`` and ``generations`` (:mod:`.search`); ``fmas-hw
-finetune`` adds the ``finetune`` table on demand (:mod:`.finetune`); ``fmas-hw report`` reads them
-all. Every table goes through one :class:`Store`, which owns the file's only connection and its
-single-writer lock (:mod:`.database`)::
+finetune`` adds the ``finetune`` table on demand (:mod:`.finetune`), ``fmas-hw report --full-set``
+the ``full_set`` table (:mod:`.full_set`); ``fmas-hw report`` reads them all. Every table goes
+through one :class:`Store`, which owns the file's only connection and its single-writer lock
+(:mod:`.database`)::
 
     with Store.open(path) as store:
         records = store.evaluations("ok")
@@ -11,6 +12,8 @@ single-writer lock (:mod:`.database`)::
 """
 
 from .finetune import FinetuneRow, FinetuneTable
+from .full_set import FullSetRow, FullSetTable
 from .search import SCHEMA_VERSION, EvaluationRecord, GenerationRecord, Store
 
-__all__ = ["Store", "EvaluationRecord", "GenerationRecord", "FinetuneRow", "FinetuneTable", "SCHEMA_VERSION"]
+__all__ = ["Store", "EvaluationRecord", "GenerationRecord", "FinetuneRow", "FinetuneTable", "FullSetRow",
+           "FullSetTable", "SCHEMA_VERSION"]

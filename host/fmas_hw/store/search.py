@@ -18,7 +18,8 @@ Every finished evaluation is committed at once (WAL journal, ``synchronous=FULL`
 killed at any moment loses no finished evaluation. The store does not need any pymoo state to
 resume: the search is seeded, so replaying it against the store reproduces it (see
 :mod:`fmas_hw.search.runner`). The fine-tuning's table lives in the same file and is reached
-through :attr:`Store.finetune` (see :mod:`fmas_hw.store.finetune`).
+through :attr:`Store.finetune` (see :mod:`fmas_hw.store.finetune`), the full-validation-set scores
+of the final front through :attr:`Store.full_set` (see :mod:`fmas_hw.store.full_set`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from typing import Any
 from ..errors import StoreError
 from .database import Database
 from .finetune import FinetuneTable
+from .full_set import FullSetTable
 
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "failed", "rejected")
@@ -150,11 +152,13 @@ class Store:
     Attributes:
         path: the store file.
         finetune: the file's ``finetune`` table, through the same connection and writer lock.
+        full_set: the file's ``full_set`` table (full-validation-set errors, no fine-tuning).
     """
 
     def __init__(self, database: Database) -> None:
         self._db = database
         self.finetune = FinetuneTable(database)
+        self.full_set = FullSetTable(database)
 
     @property
     def path(self) -> Path:
@@ -216,7 +220,7 @@ class Store:
                 still running its first evaluation is never deleted).
         """
         with cls.open(path) as store:  # writable: takes the writer lock
-            if store.count() or store.generations() or store.finetune.rows():
+            if store.count() or store.generations() or store.finetune.rows() or store.full_set.rows():
                 return False
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
