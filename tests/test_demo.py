@@ -15,7 +15,7 @@ from fmas_hw.demo import DemoConfig, run_demo
 @pytest.mark.slow
 def test_reduced_demo_searches_finetunes_and_reports(tmp_path, capsys):
     out = run_demo(DemoConfig(out=str(tmp_path / "demo"), population=4, generations=2, finetune_top=2,
-                              finetune_epochs=1), log=lambda m: None)
+                              finetune_epochs=1, study_candidates=3), log=lambda m: None)
     front = out["front"]
     assert front and all(f["cycles_source"] == "estimate" for f in front)
     assert any(f["genome"] == "0000111111111111111111111111" for f in front)  # supernet: most accurate
@@ -32,7 +32,7 @@ def test_reduced_demo_searches_finetunes_and_reports(tmp_path, capsys):
     with sqlite3.connect(out["store"]) as conn:
         stored = dict(conn.execute("SELECT arch_key, error_full_after FROM finetune").fetchall())
         config = json.loads(conn.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()[0])
-    assert (config["input_size"], config["classes"]) == (96, 8)  # the shipped supernet's manifest
+    assert (config["input_size"], config["classes"]) == (64, 8)  # the shipped supernet's manifest
     assert stored[row["arch_key"]] == pytest.approx(row["error_full_after"])
 
     # Re-running the fine-tune resumes: nothing left to do, and the rows read back from the store
@@ -42,6 +42,14 @@ def test_reduced_demo_searches_finetunes_and_reports(tmp_path, capsys):
     again = json.loads(capsys.readouterr().out)["candidates"]
     assert [r["arch_key"] for r in again] == [r["arch_key"] for r in out["finetuned"]]
     assert again[0]["error_full_after"] == pytest.approx(out["finetuned"][0]["error_full_after"])
+
+    summary = out["report"]["summary"]
+    front_fidelity = summary["front_fidelity"]  # every front member scored on the full set
+    assert front_fidelity["n"] == front_fidelity["front_size"] == len(front)
+    study = summary["proxy_study"]
+    assert study["candidates"] == 4 and study["images"] == 1000 and study["subset_images"] == 200
+    report_md = open(out["report"]["files"]["markdown"]).read()
+    assert "Proxy study: subset vs full validation set" in report_md and "proxy-study/proxy-curve.png" in report_md
 
     files = out["report"]["files"]
     with open(files["csv"]["candidates"]) as f:

@@ -74,3 +74,14 @@ def test_the_cache_is_saved_every_few_candidates(tiny_mnv2_supernet, synth_voc, 
         counter.run(random_candidates("mobilenetv2", 4, seed=1), tmp_path / "counts.npz")
     with np.load(tmp_path / "counts.npz") as saved:
         assert len(saved["genomes"]) == 2
+
+
+def test_candidates_near_the_supernet_differ_from_it_in_at_most_flips_bits():
+    supernet = MB.canonical_genome(MB.supernet_genome)
+    near = random_candidates("mobilenetv2", 20, seed=0, flips=3)
+    distances = [sum(a != b for a, b in zip(c.genome, supernet, strict=True)) for c in near[1:]]
+    assert len(near) == 21 and min(distances) >= 1
+    # canonical genomes of the mutants stay within the flips; uniform draws land far further away
+    uniform = random_candidates("mobilenetv2", 20, seed=0, flips=0)
+    far = [sum(a != b for a, b in zip(c.genome, supernet, strict=True)) for c in uniform[1:]]
+    assert max(distances) <= 3 and np.mean(distances) < np.mean(far)

@@ -68,7 +68,7 @@ def test_study_reports_the_curve_the_gaps_and_the_pools_that_fit():
     assert result.rows[-1].mean_abs_deviation == 0.0
     assert [s.pool for s in result.selections] == [2, 5]  # a pool of 10 needs more candidates
     summary = result.summary()
-    assert summary["subset_images"] == 8 and summary["candidates"] == 6
+    assert summary["subset_images"] == 8 and summary["candidates"] == 6 and summary["distinct_full_errors"] == 6
     gaps = [abs(r["gap_points"]) for r in result.candidate_rows()]
     assert summary["max_abs_gap_points"] == pytest.approx(max(gaps))
 

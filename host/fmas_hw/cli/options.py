@@ -125,7 +125,7 @@ def require_weights(weights: str | None, random_init: bool) -> None:
     if weights is None and not random_init:
         raise click.UsageError(
             "no --weights: a randomly initialised supernet scores every candidate near error 1.0. "
-            "Pass --weights FILE (e.g. models/supernets/mobilenetv2_synth8_96.h5), or --random-init "
+            "Pass --weights FILE (e.g. models/supernets/mobilenetv2_synth8_64.h5), or --random-init "
             "to run on random weights anyway (results labelled as such)")
     if weights is not None and random_init:
         raise click.UsageError("--random-init and --weights contradict each other: give one of them")

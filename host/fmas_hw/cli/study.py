@@ -35,6 +35,10 @@ def study() -> None:
               help="Study candidates this search evaluated, with its data, weights and input size.")
 @click.option("--candidates", type=click.IntRange(min=2), default=50, show_default=True,
               help="Candidates besides the supernet (random ones, or drawn from --store).")
+@click.option("--flips", type=click.IntRange(min=0), default=4, show_default=True,
+              help="Random candidates differ from the supernet in 1..N genome bits (the region a search "
+                   "explores); 0: uniformly random genomes, most of which a supernet trained as a whole "
+                   "turns into constant predictors.")
 @click.option("--fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.2,
               show_default=True, help="The search's subset: the fraction the headline numbers are for.")
 @click.option("--tolerance", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,

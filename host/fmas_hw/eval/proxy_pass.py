@@ -35,20 +35,38 @@ class Candidate:
     genome: str
 
 
-def random_candidates(backbone: str, count: int, seed: int) -> list[Candidate]:
-    """The supernet, then ``count`` distinct random legal candidates (seeded)."""
+#: Default largest number of genome bits a study candidate differs from the supernet in.
+DEFAULT_FLIPS = 4
+
+
+def random_candidates(backbone: str, count: int, seed: int, flips: int = DEFAULT_FLIPS) -> list[Candidate]:
+    """The supernet, then ``count`` distinct random legal candidates (seeded).
+
+    Args:
+        flips: each candidate is the supernet with 1..``flips`` random genome bits flipped (then
+            repaired), the region a search explores; 0 draws uniformly random genomes instead. A
+            supernet trained as a whole (not by sampling sub-networks) turns most uniformly random
+            sub-networks into constant predictors, whose tied errors say nothing about ranking.
+    """
     space = get_space(backbone)
     rng = np.random.default_rng(seed)
-    seen = {space.canonical_genome(space.supernet_genome)}
-    out = [Candidate("supernet", space.canonical_genome(space.supernet_genome))]
+    supernet = space.canonical_genome(space.supernet_genome)
+    base = np.array([int(bit) for bit in supernet], np.int8)
+    seen, out = {supernet}, [Candidate("supernet", supernet)]
     for _ in range(100 * count):
         if len(out) > count:
             break
-        genome = space.canonical_genome(space.random_genome(rng))
+        genome = space.canonical_genome(_mutant(base, rng, flips) if flips else space.random_genome(rng))
         if genome not in seen:
             seen.add(genome)
             out.append(Candidate(f"R{len(out)}", genome))
     return out
+
+
+def _mutant(base: np.ndarray, rng: np.random.Generator, flips: int) -> np.ndarray:
+    bits = base.copy()
+    bits[rng.choice(len(bits), int(rng.integers(1, flips + 1)), replace=False)] ^= 1
+    return bits
 
 
 @dataclass(frozen=True)

@@ -174,6 +174,7 @@ class ProxyStudy:
         return {"candidates": len(self.names), "images": self.images, "fraction": self.fraction,
                 "subset_images": leading_count(self.fraction, self.images), "tolerance_points": self.tolerance,
                 "stable_at": self.stable_at, **asdict(self.agreement),
+                "distinct_full_errors": len(np.unique(np.round(self.full_errors, 9))),
                 "max_abs_gap_points": float(np.abs(gap).max()), "mean_abs_gap_points": float(np.abs(gap).mean()),
                 "selections": [asdict(s) for s in self.selections]}
 

@@ -115,9 +115,11 @@ def selection_section(summary: dict[str, Any]) -> Section:
 def _describe(s: dict[str, Any]) -> list[str]:
     tau = "undefined" if s["kendall_tau"] is None else f"{s['kendall_tau']:.3f} (p = {s['kendall_p']:.2g})"
     rho = "undefined" if s["spearman_rho"] is None else f"{s['spearman_rho']:.3f} (p = {s['spearman_p']:.2g})"
-    text = [f"{s['candidates']} candidates (the supernet and {s['candidates'] - 1} random sub-networks) evaluated "
+    sampling = f" ({s['sampling']})" if s.get("sampling") else ""
+    text = [f"{s['candidates']} candidates: the supernet and {s['candidates'] - 1} sub-networks{sampling}, evaluated "
             f"once per image over all {s['images']} validation images; every fraction below comes from that "
-            f"one pass."]
+            f"one pass. They have {s['distinct_full_errors']} distinct full-set errors (tied candidates, e.g. "
+            "constant predictors, make a rank agreement look better than it is)."]
     if s.get("weights"):
         text.append(f"Supernet `{s['weights']}`, data `{s.get('data')}`, input {s.get('input_size')} px.")
     text.append(f"At the search's subset (first {100 * s['fraction']:.0f} %, {s['subset_images']} images): "

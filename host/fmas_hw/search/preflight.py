@@ -23,7 +23,7 @@ from .config import SearchConfig
 
 _NO_WEIGHTS = ("the search has no --weights: a randomly initialised supernet scores every candidate near "
                "error 1.0, so the front would say nothing about accuracy. Pass --weights FILE (e.g. "
-               "models/supernets/mobilenetv2_synth8_96.h5), or --random-init to search on random weights "
+               "models/supernets/mobilenetv2_synth8_64.h5), or --random-init to search on random weights "
                "anyway (the store and its report are labelled so)")
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from ..eval.proxy_pass import Candidate, ProxyPass, random_candidates
+from ..eval.proxy_pass import DEFAULT_FLIPS, Candidate, ProxyPass, random_candidates
 from ..eval.proxy_study import DEFAULT_TOLERANCE, study
 from ..model.supernet import Supernet
 from ..report.study import write_study
@@ -33,6 +33,7 @@ class StudySettings:
     Attributes:
         backbone / weights / data / input_size / classes / alpha: the supernet and data set.
         candidates: how many candidates besides the supernet.
+        flips: random candidates differ from the supernet in 1..flips genome bits (0: uniform).
         fraction: the search subset the headline numbers are for.
         tolerance: mIoU points of mean deviation under which the curve counts as stable.
         out: the output folder (tables, plots, ``study.json``, the counts cache).
@@ -46,6 +47,7 @@ class StudySettings:
     classes: int
     alpha: float
     candidates: int = 50
+    flips: int = DEFAULT_FLIPS
     fraction: float = 0.2
     tolerance: float = DEFAULT_TOLERANCE
     seed: int = 0
@@ -74,7 +76,8 @@ def run_study(settings: StudySettings, log: Callable[[str], None] = print) -> di
     """Run the study and write its report; returns the summary (``study.json``)."""
     t0 = time.perf_counter()
     candidates = (store_candidates(settings.store, settings.backbone, settings.candidates, settings.seed)
-                  if settings.store else random_candidates(settings.backbone, settings.candidates, settings.seed))
+                  if settings.store else
+                  random_candidates(settings.backbone, settings.candidates, settings.seed, settings.flips))
     supernet = Supernet.build(settings.backbone, settings.input_size, settings.classes, settings.alpha,
                               settings.weights)
     proxy_pass = ProxyPass(supernet, settings.data, settings.batch)
@@ -85,5 +88,8 @@ def run_study(settings: StudySettings, log: Callable[[str], None] = print) -> di
                    settings.fraction, tolerance=settings.tolerance, seed=settings.seed)
     context = {"backbone": settings.backbone, "weights": settings.weights, "data": settings.data,
                "input_size": settings.input_size, "classes": settings.classes, "store": settings.store,
+               "sampling": (f"drawn from the store {settings.store}" if settings.store else
+                            f"the supernet with 1-{settings.flips} random genome bits flipped" if settings.flips else
+                            "uniformly random genomes"),
                "seconds": time.perf_counter() - t0, "pass_seconds": counted.seconds}
     return write_study(result, settings.out, context, settings.formats)
