@@ -84,6 +84,16 @@ def test_one_in_process_worker_takes_a_given_share(make_config, limits):
     assert isinstance(backend, InProcessBackend) and backend.threads == 2 and limits == [2]
 
 
+def test_resume_takes_the_share_afresh(make_config, limits):
+    from fmas_hw.search import run, stored_config
+
+    first = make_config("shared", generations=2, threads_per_worker=3)
+    run(first)
+    assert stored_config(first.store).threads_per_worker is None  # fitted to the host it ran on
+    resumed = run(first.merge({"generations": 3, "threads_per_worker": 1}), resume=first.store)
+    assert resumed.evaluations > 0 and limits == [3, 1]
+
+
 def test_pool_shares_the_cores_by_default(make_config):
     backend = ProcessPoolBackend(make_config(workers=2), 2)  # no task yet: no process started
     try:
