@@ -53,6 +53,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "supernet evaluator, with --data and --weights)")
     parser.add_argument("--data", default=None)
     parser.add_argument("--weights", default=None)
+    parser.add_argument("--val-fraction", type=float, default=0.2,
+                        help="leading fraction of val.txt the real evaluator scores each candidate on")
     parser.add_argument("--random-init", action="store_true",
                         help="with 'builtin' and no --weights: time the evaluator on a random supernet")
     parser.add_argument("--threads-per-worker", type=int, default=None,
@@ -79,7 +81,8 @@ def measure(args: argparse.Namespace, evaluator: str, case: tuple[str, int, bool
     config = SearchConfig(population=args.population, generations=args.generations, objectives=args.objective,
                           evaluator=None if evaluator == "builtin" else evaluator,
                           data=args.data if real else None, weights=args.weights if real else None,
-                          random_init=args.random_init and real, workers=workers, overlap=overlap,
+                          random_init=args.random_init and real, val_fraction=args.val_fraction,
+                          workers=workers, overlap=overlap,
                           threads_per_worker=threads,
                           store=str(folder / f"{'real' if real else 'fake'}-{label.replace(' ', '_')}.sqlite"))
     started = time.perf_counter()
