@@ -52,6 +52,9 @@ from .options import (
               help="Results store to create  [default: runs/search-<backbone>-<objectives>-s<seed>-<time>.sqlite]")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Local worker processes evaluating candidates in parallel  [default: 1, in-process]")
+@click.option("--threads-per-worker", type=click.IntRange(min=1), default=None,
+              help="Threads each local worker's TensorFlow may use  [default: the cores shared out "
+                   "between the workers; with one worker, TensorFlow's own choice]")
 @click.option("--measure-workers", type=click.IntRange(min=1), default=None,
               help="Measurement workers of a target that runs projects (e.g. N GVSoC processes)  [default: 1]")
 @click.option("--measure", type=click.Choice(["all", "front"]), default=None,

@@ -32,7 +32,8 @@ from typing import Any, Protocol
 
 from ..errors import ConfigError
 from .config import SearchConfig
-from .worker import Outcome, run_task, warm_worker
+from .threads import limit_threads, worker_share
+from .worker import Outcome, run_task, start_worker
 
 Task = tuple[dict[str, Any], dict[str, Any], bool]  # (config, arch, reference), run_task's arguments
 #: The Dask worker resources a search routes its tasks by (see the module docstring).
@@ -54,7 +55,17 @@ class Backend(Protocol):
 
 
 class InProcessBackend:
-    """``--workers 1``: evaluate in the search process itself, one candidate at a time."""
+    """``--workers 1``: evaluate in the search process itself, one candidate at a time.
+
+    Args:
+        threads: hold the search process's TensorFlow to this many threads; None (the default)
+            leaves it alone, as one worker has the machine to itself.
+    """
+
+    def __init__(self, threads: int | None = None) -> None:
+        self.threads = threads
+        if threads is not None:
+            limit_threads(threads)
 
     def run(self, tasks: list[Task]) -> Iterator[tuple[int, Outcome]]:
         for index, task in enumerate(tasks):
@@ -68,18 +79,28 @@ class ProcessPoolBackend:
     """``--workers N``: N spawned local processes, each building its evaluator once.
 
     'spawn' rather than 'fork': the evaluator holds TensorFlow (and possibly an accelerator
-    context), which does not survive a fork.
+    context), which does not survive a fork. Each process is held to ``threads`` threads before
+    its evaluator is built (:mod:`.threads`: TensorFlow would otherwise give every worker every
+    core, and the workers would fight over them).
+
+    Args:
+        config: the search configuration.
+        workers: worker processes.
+        threads: threads per worker (default: ``config.threads_per_worker``, else the cores
+            shared out, :func:`~.threads.worker_share`).
     """
 
-    def __init__(self, config: SearchConfig, workers: int) -> None:
+    def __init__(self, config: SearchConfig, workers: int, threads: int | None = None) -> None:
         self._config_data = config.to_dict()
         self._workers = workers
+        self.threads = threads if threads is not None else worker_share(workers, config.threads_per_worker)
+        log.info("%d local workers, %s thread(s) each", workers, self.threads)
         self._pool = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
             max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=warm_worker, initargs=(self._config_data,),
+            initializer=start_worker, initargs=(self._config_data, self.threads),
         )
 
     def run(self, tasks: list[Task]) -> Iterator[tuple[int, Outcome]]:
@@ -130,6 +151,10 @@ class DaskBackend:
     :mod:`fmas_hw.search.worker`). A worker that dies is handled by Dask, which reruns its tasks
     elsewhere; a candidate that keeps killing workers ends as a failed evaluation. When some
     worker declares the ``accuracy`` resource, the tasks go to such workers only.
+
+    Threads are not shared out here: a Dask worker runs on its own host's cores, and is sized
+    where it is started (``dask worker --nthreads N``, and ``OMP_NUM_THREADS`` /
+    ``TF_NUM_INTRAOP_THREADS`` / ``TF_NUM_INTEROP_THREADS`` in its environment).
 
     Raises:
         ConfigError: the scheduler cannot be reached within ``connect_timeout``.
@@ -203,4 +228,4 @@ def accuracy_backend(config: SearchConfig) -> Backend:
         return DaskBackend(config, config.scheduler)
     if config.workers > 1:
         return ProcessPoolBackend(config, config.workers)
-    return InProcessBackend()
+    return InProcessBackend(config.threads_per_worker)

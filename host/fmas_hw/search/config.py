@@ -28,7 +28,8 @@ OBJECTIVES = ("flops", "params", "latency")
 MEASURE_MODES = ("all", "front")
 #: Keys that may change between a search and its resumption: they decide how and how long the
 #: search runs, never which candidates it asks for or what scores they get.
-RUNTIME_KEYS = frozenset({"workers", "scheduler", "store", "overlap", "generations", "measure_workers", "ports"})
+RUNTIME_KEYS = frozenset({"workers", "scheduler", "store", "overlap", "generations", "measure_workers", "ports",
+                          "threads_per_worker"})
 _PATH_KEYS = ("data", "weights", "store")
 _ALIASES = {"objective": "objectives"}
 
@@ -53,6 +54,10 @@ class SearchConfig:
     seed: int = 0
     store: str | None = None
     workers: int = 1
+    #: Threads each local worker's TensorFlow may use; None: the cores shared out between the
+    #: workers of a pool, and TensorFlow's own choice for one in-process worker
+    #: (:mod:`fmas_hw.search.threads`). Not applied to Dask workers.
+    threads_per_worker: int | None = None
     scheduler: str | None = None
     max_cycles: int | None = None
     max_params: int | None = None
@@ -306,6 +311,9 @@ def _validate(c: SearchConfig) -> None:
            f"val_fraction must be in (0, 1], got {c.val_fraction!r}")
     _check(_is_int(c.seed) and c.seed >= 0, f"seed must be an integer >= 0, got {c.seed!r}")
     _check(_is_int(c.workers) and c.workers >= 1, f"workers must be an integer >= 1, got {c.workers!r}")
+    _check(c.threads_per_worker is None or (_is_int(c.threads_per_worker) and c.threads_per_worker >= 1),
+           f"threads_per_worker must be an integer >= 1 (or left out for the automatic share), "
+           f"got {c.threads_per_worker!r}")
     for key in ("max_cycles", "max_params"):
         value = getattr(c, key)
         _check(value is None or (_is_int(value) and value > 0), f"{key} must be a positive integer, got {value!r}")

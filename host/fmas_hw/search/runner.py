@@ -92,8 +92,13 @@ def run(config: SearchConfig | dict[str, Any], resume: str | Path | None = None,
         store.close()
 
 
+#: Saved with a search but not resumed from it: they fit the host and the moment it ran on.
+_HOST_KEYS = ("workers", "scheduler", "overlap", "threads_per_worker")
+
+
 def stored_config(path: str | Path) -> SearchConfig:
-    """The search config saved in a store (the starting point of ``--resume``).
+    """The search config saved in a store (the starting point of ``--resume``), less the keys
+    that fit the host it ran on (:data:`_HOST_KEYS`: a resumed search takes those afresh).
 
     Raises:
         StoreError: the store cannot be read.
@@ -103,7 +108,7 @@ def stored_config(path: str | Path) -> SearchConfig:
     if not data:
         raise StoreError(f"store {path} holds no search config")
     return SearchConfig.from_dict(_upgraded({k: v for k, v in data.items()
-                                             if k not in ("workers", "scheduler", "overlap")}))
+                                             if k not in _HOST_KEYS}))
 
 
 #: The built-in evaluator's name in stores written before it became the default (None).

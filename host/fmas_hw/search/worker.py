@@ -19,6 +19,7 @@ from ..space import Arch, arch_from_dict
 from .config import SearchConfig
 from .constraints import precheck
 from .evaluation import CandidateEvaluator, CandidateResult, evaluate_candidate, make_evaluator
+from .threads import limit_threads
 
 #: The evaluator of this process, keyed by config digest. One slot only: an evaluator holds a
 #: supernet and a data subset, so a notebook running several searches keeps just the latest.
@@ -69,6 +70,21 @@ def get_evaluator(config: SearchConfig) -> CandidateEvaluator:
         _EVALUATORS.clear()
         _EVALUATORS[config.digest] = make_evaluator(config)
     return _EVALUATORS[config.digest]
+
+
+def start_worker(config_data: dict[str, Any], threads: int | None) -> None:
+    """Process-pool initializer: hold the process to its thread share, then build the evaluator.
+
+    The share comes first: TensorFlow fixes its thread pools when the evaluator first runs it.
+
+    Args:
+        config_data: ``SearchConfig.to_dict()``.
+        threads: this worker's threads (:func:`fmas_hw.search.threads.worker_share`); None leaves
+            TensorFlow's own choice (every core).
+    """
+    if threads is not None:
+        limit_threads(threads)
+    warm_worker(config_data)
 
 
 def warm_worker(config_data: dict[str, Any]) -> None:
