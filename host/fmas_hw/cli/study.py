@@ -44,7 +44,8 @@ def study() -> None:
 @click.option("--tolerance", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
               help="mIoU points of mean deviation under which the curve counts as stable.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--batch", type=click.IntRange(min=1), default=None,
+              help="Forward-pass batch  [default: 32 for inputs up to 64 px, 8 from 96 px]")
 @click.option("--out", default="proxy-study", show_default=True, type=click.Path(file_okay=False),
               help="Folder for the tables, plots, study.json and the counts cache (a rerun resumes).")
 @click.option("--format", "formats", default="md,csv", show_default=True, metavar="LIST",

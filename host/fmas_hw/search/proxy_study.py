@@ -51,7 +51,7 @@ class StudySettings:
     fraction: float = 0.2
     tolerance: float = DEFAULT_TOLERANCE
     seed: int = 0
-    batch: int = 8
+    batch: int | None = None
     out: str = "proxy-study"
     store: str | None = None
     formats: tuple[str, ...] = ("md", "csv")
