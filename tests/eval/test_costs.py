@@ -65,6 +65,7 @@ def test_flops_are_about_twice_the_macs():
 
 
 
+@pytest.mark.slow  # one TF-profiler run per genome
 @pytest.mark.parametrize("genome", [
     MB.supernet_genome, "1111" + MB.supernet_genome[4:], "0011111111111" + MB.supernet_genome[13:],
     *random_genomes(MB, 3, 5)])

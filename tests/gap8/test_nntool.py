@@ -33,7 +33,7 @@ from fmas_hw.space import MobileNetV2Space
 
 from .sdk_compile import check_model_source
 
-pytestmark = pytest.mark.sdk_sources
+pytestmark = [pytest.mark.sdk_sources, pytest.mark.slow]  # real NNTool runs: minutes in all
 
 MB = MobileNetV2Space()
 SIZE = 64

@@ -191,6 +191,7 @@ def interpreters(request):
     tf.keras.backend.clear_session()
 
 
+@pytest.mark.slow  # builds a Keras model per case: about a minute in all
 @pytest.mark.parametrize("case", CASES)
 def test_interpreter_agrees_with_the_keras_builder(interpreters: dict[str, Any], case: Case):
     interpreter = interpreters[case.interpreter]

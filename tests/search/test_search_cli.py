@@ -129,6 +129,7 @@ def _corrupt_first_val_image(folder):
     return lambda: image.write_bytes(original)
 
 
+@pytest.mark.slow  # four failed starts, each rerun as a real search
 @pytest.mark.parametrize("failure", ["no-data", "corrupt-image", "gvsoc-without-sdk", "after-the-store"])
 def test_a_search_with_a_failed_start_reruns_without_deleting_anything(failure, tmp_path, synth_voc,
                                                                        tiny_mnv2_weights, monkeypatch, capsys):
