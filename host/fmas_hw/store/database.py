@@ -128,6 +128,20 @@ class Database:
             raise StoreError(f"{what}: {exc}") from exc
 
 
+    def upsert(self, table: str, create_sql: str, values: dict[str, Any], failure: str) -> None:
+        """Insert or replace one row of ``table`` (created first by ``create_sql`` when missing) and
+        commit at once.
+
+        Raises:
+            StoreError: the write failed (``failure`` says what).
+        """
+        marks = ", ".join("?" * len(values))
+        with self.transaction(failure) as conn:
+            conn.execute(create_sql)
+            conn.execute(f"INSERT OR REPLACE INTO {table} ({', '.join(values)}) VALUES ({marks})",
+                         tuple(values.values()))
+
+
 def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
     if readonly:
         return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)

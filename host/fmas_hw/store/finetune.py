@@ -172,12 +172,7 @@ class FinetuneTable:
         """
         if row.created is None:
             row = dataclasses.replace(row, created=datetime.now(UTC).isoformat(timespec="seconds"))
-        self.ensure()
-        values = row.to_columns()
-        marks = ", ".join("?" * len(values))
-        with self._db.transaction(f"cannot write the finetune row of {row.arch_key}") as conn:
-            conn.execute(f"INSERT OR REPLACE INTO {TABLE} ({', '.join(values)}) VALUES ({marks})",
-                         tuple(values.values()))
+        self._db.upsert(TABLE, CREATE_TABLE, row.to_columns(), f"cannot write the finetune row of {row.arch_key}")
         return row
 
     def rows(self, status: str | None = None) -> list[FinetuneRow]:

@@ -121,12 +121,7 @@ class FullSetTable:
         """
         if row.created is None:
             row = dataclasses.replace(row, created=datetime.now(UTC).isoformat(timespec="seconds"))
-        values = row.to_columns()
-        marks = ", ".join("?" * len(values))
-        with self._db.transaction(f"cannot write the full_set row of {row.arch_key}") as conn:
-            conn.execute(CREATE_TABLE)
-            conn.execute(f"INSERT OR REPLACE INTO {TABLE} ({', '.join(values)}) VALUES ({marks})",
-                         tuple(values.values()))
+        self._db.upsert(TABLE, CREATE_TABLE, row.to_columns(), f"cannot write the full_set row of {row.arch_key}")
         return row
 
     def rows(self) -> list[FullSetRow]:
