@@ -126,15 +126,25 @@ def test_as_told_undoes_a_later_measurement():
     assert as_told(row, 3) is row
 
 
-def test_a_surely_dominated_estimate_is_not_measured():
-    def row(key, error, cycles, measured=False):
-        extra = {MEASURED_GEN: 0, ESTIMATE: {"cycles": cycles, "source": "estimate"}} if measured else {}
-        return EvaluationRecord(key, "d", "0", {}, "ok", error=error, cycles=cycles, extra=extra)
+def _row(key, error, cycles, measured=False):
+    extra = {MEASURED_GEN: 0, ESTIMATE: {"cycles": cycles, "source": "estimate"}} if measured else {}
+    return EvaluationRecord(key, "d", "0", {}, "ok", error=error, cycles=cycles, extra=extra)
 
-    best = row("best", 0.3, 100, measured=True)
-    close, far, better = row("close", 0.35, 105), row("far", 0.4, 300), row("better", 0.2, 500)
-    chosen = worth_measuring([close, far, better], [best, close, far, better], ("latency",), 0.1)
-    assert chosen == ["close", "better"]  # 105 * e^-0.1 < 100: could still beat it; 300 cannot
+
+def test_a_surely_dominated_estimate_is_not_measured():
+    best = _row("best", 0.3, 100, measured=True)
+    close, far = _row("close", 0.35, 105), _row("far", 0.4, 300)
+    chosen = worth_measuring([close, far], [best, close, far], ("latency",), 0.1)
+    assert chosen == ["close"]  # 105 * e^-0.1 < 100: could still beat it; 300 cannot
+
+
+def test_a_candidate_surely_on_the_front_is_measured_once_its_figure_could_change_the_front():
+    best = _row("best", 0.3, 100, measured=True)
+    alone = _row("alone", 0.2, 500)  # lower error, and surely slower than best: its place is certain
+    assert worth_measuring([alone], [best, alone], ("latency",), 0.1) == []
+    rival = _row("rival", 0.25, 520)  # 500 vs 520 +-10 %: whether alone dominates rival is open
+    assert worth_measuring([alone, rival], [best, alone, rival], ("latency",), 0.1) == ["alone", "rival"]
+    assert worth_measuring([alone, rival], [best, alone, rival], ("latency",), 0.01) == []  # 495-505 < 515-525
 
 
 def test_measure_front_needs_a_target_that_runs_projects():

@@ -58,10 +58,11 @@ from .options import (
 @click.option("--measure-workers", type=click.IntRange(min=1), default=None,
               help="Measurement workers of a target that runs projects (e.g. N GVSoC processes)  [default: 1]")
 @click.option("--measure", type=click.Choice(["all", "front"]), default=None,
-              help="Measure every candidate on the target, or estimate all and measure only those that "
-                   "could be non-dominated (and the final front)  [default: all]")
+              help="Measure every candidate on the target, or estimate all and measure only those whose "
+                   "measurement could change the front (and the final front)  [default: all]")
 @click.option("--measure-margin", type=click.FloatRange(0, 2, max_open=True), default=None,
-              help="Least log-error assumed of the estimate with --measure front  [default: 0.1]")
+              help="Least log-error assumed of the estimate with --measure front (the largest error of the latest "
+                   "measurements counts when larger)  [default: 0.02]")
 @click.option("--port", "ports", multiple=True, metavar="PORT",
               help="A board's serial port, one measurement worker per port (repeat for several boards).")
 @click.option("--scheduler", metavar="ADDRESS", envvar="FMAS_SCHEDULER", default=None,

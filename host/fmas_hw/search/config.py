@@ -79,8 +79,10 @@ class SearchConfig:
     #: "all": measure every candidate on the target; "front": estimate all, measure only those
     #: that could be non-dominated (see :mod:`fmas_hw.search.measure_front`), and the final front.
     measure: str = "all"
-    #: Least log-error assumed of the estimate when deciding what to measure (0.1: ±10 %).
-    measure_margin: float = 0.1
+    #: Least log-error assumed of the estimate when deciding what to measure (0.02: ±2 %; the
+    #: margin used is the larger of this and the estimate's largest error over the latest
+    #: measurements, see :func:`fmas_hw.search.measure_front.estimate_margin`).
+    measure_margin: float = 0.02
     #: Derived, not set by users: the target's identity (:meth:`Target.identity
     #: <fmas_hw.targets.base.Target.identity>`: the estimate's cycle-model file and digest, the
     #: SDK tag, AutoTiler and protocol versions of GVSoC and the board), recomputed by

@@ -2,12 +2,15 @@
 
 Every candidate first gets the estimate (next to its accuracy), from the search's online model
 (what the measured runs have taught it). After a generation is scored, a candidate goes to the
-measurement workers only if, with its estimate widened by the estimate's error (``exp(±margin)``
-on its cycles), no candidate evaluated so far (the search's archive, this generation's included)
-surely dominates it: a candidate some known point beats in every objective can neither join the
-Pareto front nor change it. The margin is the larger of ``measure_margin`` and the largest log
-error of the estimate over the latest measurements (:data:`MARGIN_WINDOW`). The final front is
-always measured (:func:`unmeasured_front`).
+measurement workers only if its measurement can change the front (:func:`worth_measuring`):
+with its estimate widened by the estimate's error (``exp(±margin)`` on its cycles), no
+candidate evaluated so far (the search's archive, this generation's included) surely dominates
+it, and whether it dominates, or is dominated by, some point that could be on the front is still
+open. A candidate some known point surely beats can neither join the Pareto front nor change it;
+one surely on the front, its every relation certain, waits for the end. The margin is the
+larger of ``measure_margin`` and the largest log error of the estimate over the latest
+measurements (:data:`MARGIN_WINDOW`). The final front is always measured
+(:func:`unmeasured_front`).
 
 The measurements run in the background while the search goes on with the estimates
 (:class:`FrontMeasurer`). A measured row keeps its estimate (``extra["estimate"]``) and the
@@ -82,23 +85,48 @@ def _bounds(record: EvaluationRecord, objectives: tuple[str, ...], margin: float
     return low, high
 
 
+def _dominates(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``[i, j]``: vector ``a[i]`` is no worse than ``b[j]`` in every objective and better in one."""
+    return np.all(a[:, None, :] <= b[None, :, :], axis=2) & np.any(a[:, None, :] < b[None, :, :], axis=2)
+
+
 def worth_measuring(candidates: Iterable[EvaluationRecord], known: Iterable[EvaluationRecord],
                     objectives: tuple[str, ...], margin: float) -> list[str]:
-    """Keys of the estimated candidates that no known point surely dominates (in the order given).
+    """Keys of the estimated candidates whose measurement can matter now (in the order given).
 
-    A point q surely dominates c when q's pessimistic vector is no worse than c's optimistic one in
-    every objective and better in one.
+    Point q surely dominates c when q's pessimistic vector is no worse than c's optimistic one
+    in every objective and better in one; q may dominate c when q's optimistic vector does so
+    against c's pessimistic one. Only the ``known`` points (the surely feasible ones) may rule
+    another out. A candidate matters when:
+
+    1. no known point surely dominates it (it could be non-dominated), and
+    2. who dominates whom is still open between it and some contender, a point that no known
+       point surely dominates (one that could be on the front): either may dominate the other,
+       but not surely.
+
+    A candidate that is surely on the front, every relation to the other contenders already
+    certain, is not measured now, since its measurement could not change the front. It is
+    measured at the end if it is still on the final front (:func:`unmeasured_front`).
     """
-    pool = {r.arch_key: r for r in known if r.status == "ok"}
-    keys = np.array(list(pool), dtype=object)
-    pessimistic = np.array([_bounds(r, objectives, margin)[1] for r in pool.values()]).reshape(len(pool), -1)
+    rivals = {r.arch_key: r for r in known if r.status == "ok"}
+    pool = {**rivals, **{c.arch_key: c for c in candidates if c.status == "ok"}}
+    bounds = [_bounds(r, objectives, margin) for r in pool.values()]
+    low = np.array([lo for lo, _ in bounds]).reshape(len(pool), -1)
+    high = np.array([hi for _, hi in bounds]).reshape(len(pool), -1)
+    surely, maybe = _dominates(high, low), _dominates(low, high)
+    np.fill_diagonal(surely, False)
+    np.fill_diagonal(maybe, False)
+    can_rule = np.array([k in rivals for k in pool])
+    contender = ~np.any(surely & can_rule[:, None], axis=0)
+    open_ = maybe & ~surely
+    open_ = open_ | open_.T
+    index = {k: i for i, k in enumerate(pool)}
     chosen = []
     for c in candidates:
         if c.status != "ok" or MEASURED_GEN in c.extra:
             continue
-        optimistic = _bounds(c, objectives, margin)[0]
-        beats = np.all(pessimistic <= optimistic, axis=1) & np.any(pessimistic < optimistic, axis=1)
-        if not np.any(beats & (keys != c.arch_key)):
+        i = index[c.arch_key]
+        if contender[i] and np.any(open_[i] & contender):
             chosen.append(c.arch_key)
     return chosen
 
@@ -107,10 +135,7 @@ def surely_feasible(record: EvaluationRecord, config: SearchConfig, margin: floa
     """Whether ``record`` meets the search's constraints even at its pessimistic cycles (only
     such a point may rule a candidate out: an infeasible one is never on the front)."""
     cycles = float(record.cycles or 0)
-    if not is_measured(record):
-        cycles *= math.exp(margin)
-    return ((config.max_cycles is None or cycles <= config.max_cycles)
-            and (config.max_params is None or (record.params or 0) <= config.max_params))
+    return _feasible(record, config, cycles if is_measured(record) else cycles * math.exp(margin))
 
 
 def unmeasured_front(records: Iterable[EvaluationRecord], config: SearchConfig) -> tuple[list[str], list[str]]:
@@ -125,8 +150,10 @@ def unmeasured_front(records: Iterable[EvaluationRecord], config: SearchConfig) 
     return front, [k for k in front if MEASURED_GEN not in by_key[k].extra]
 
 
-def _feasible(record: EvaluationRecord, config: SearchConfig) -> bool:
-    return ((config.max_cycles is None or (record.cycles or 0) <= config.max_cycles)
+def _feasible(record: EvaluationRecord, config: SearchConfig, cycles: float | None = None) -> bool:
+    """Whether ``record`` meets the constraints, at ``cycles`` if given (else its own)."""
+    cycles = float(record.cycles or 0) if cycles is None else cycles
+    return ((config.max_cycles is None or cycles <= config.max_cycles)
             and (config.max_params is None or (record.params or 0) <= config.max_params))
 
 
