@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from fmas_hw.search import SearchConfig
+from fmas_hw.search.ahead import Ahead
 
 from .fakes import FAKE
 
@@ -30,3 +31,11 @@ def make_config(tmp_path) -> Callable[..., SearchConfig]:
         return SearchConfig(**values)
 
     return make
+
+
+@pytest.fixture
+def ahead_reports(monkeypatch) -> list[Ahead]:
+    """Every :class:`Ahead` a closing measurement source reported (its measurements made ahead)."""
+    seen: list[Ahead] = []
+    monkeypatch.setattr(Ahead, "report", lambda self: seen.append(self))
+    return seen

@@ -55,7 +55,8 @@ def resource_cluster():
         yield cluster.scheduler_address
 
 
-def test_measurements_run_on_the_measure_workers_and_accuracy_on_the_accuracy_worker(resource_cluster, tmp_path):
+def test_measurements_run_on_the_measure_workers_and_accuracy_on_the_accuracy_worker(resource_cluster, tmp_path,
+                                                                                   ahead_reports):
     roles = _worker_ids(resource_cluster)
     result = run(_config(tmp_path, scheduler=resource_cluster))
     with Store.open(result.store_path, writable=False) as store:
@@ -68,7 +69,8 @@ def test_measurements_run_on_the_measure_workers_and_accuracy_on_the_accuracy_wo
     # The run logs lie where they were measured, and the search's one online model learnt from all.
     assert all(Path(r.extra["measurement"]["log_path"]).is_file() for r in rows)
     learned = json.loads(Path(str(result.store_path) + STATE_SUFFIX).read_text())
-    assert learned["observations"] == len(rows) and learned["cache"]
+    assert learned["observations"] == len(rows) + ahead_reports[-1].wasted and learned["cache"]
+    assert ahead_reports[-1].made > 0  # generation 1 was guessed, and measured ahead on the cluster
 
 
 def test_measure_front_measures_on_the_measure_workers_too(resource_cluster, tmp_path):

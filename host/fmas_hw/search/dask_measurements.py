@@ -34,10 +34,15 @@ from ..space import Arch
 from ..targets.base import Measurement
 from ..targets.estimate import EstimateTarget
 from ..targets.online_model import OnlineCycleModel
+from .ahead import Ahead
 from .backends import MEASURE
 from .config import SearchConfig
 from .learner import Learner
 from .measuring import MeasuredRun, measure_task
+
+#: How far below the measurements the search waits for a measurement made ahead is queued
+#: (Dask priorities are estimated Mcycles: larger starts first).
+AHEAD_PRIORITY = 1 << 40
 
 
 class DaskMeasurements:
@@ -65,6 +70,7 @@ class DaskMeasurements:
         # --measure front hands the runs to the learner itself, in the order it learns them.
         self._learn_on_finish = not config.measures_front
         self._base = EstimateTarget()
+        self.ahead = Ahead()
         self._tasks: set[Any] = set()
         self._lock = threading.Lock()
 
@@ -93,20 +99,32 @@ class DaskMeasurements:
         """Return once every run handed to the learner has been learnt."""
         self.learner.wait()
 
-    def submit(self, arch: Arch) -> Future[MeasuredRun]:
+    def submit(self, arch: Arch, ahead: bool = False) -> Future[MeasuredRun]:
         """Send the measurement of ``arch`` to a ``measure`` slot of the cluster.
+
+        Args:
+            arch: the candidate.
+            ahead: measure it ahead of its generation (:mod:`.ahead`), at a priority below every
+                measurement the search waits for; asked for later without ``ahead``, the same
+                task is taken (Dask cannot raise a submitted task's priority).
 
         Returns:
             A future of the run, or of the exception the worker's target raised (Dask's own
             errors, e.g. ``KilledWorker``, too); cancelling it cancels the Dask task.
         """
+        known = self.ahead.get(arch) if ahead else self.ahead.claim(arch)
+        if known is not None:
+            return known
+        priority = self._priority(arch) - (AHEAD_PRIORITY if ahead else 0)
         task = self._client.submit(measure_task, self._config_data, arch.to_dict(),
-                                   resources={MEASURE: 1}, pure=False, priority=self._priority(arch))
+                                   resources={MEASURE: 1}, pure=False, priority=priority)
         with self._lock:
             self._tasks.add(task)
         out: Future[MeasuredRun] = Future()
         out.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
         task.add_done_callback(lambda t: self._settle(t, out))
+        if ahead:
+            self.ahead.add(arch, out)
         return out
 
     def _settle(self, task: Any, out: Future[MeasuredRun]) -> None:
@@ -131,4 +149,5 @@ class DaskMeasurements:
             unfinished = list(self._tasks)
         if unfinished:
             self._client.cancel(unfinished)
+        self.ahead.report()
         self.learner.close()

@@ -14,7 +14,9 @@ generates one project at a time).
 
 The longest measurements start first: queued candidates wait in the order of their estimated
 cycles, largest first (longest-processing-time-first), because a generation waits for its last
-measurement and a long run started last would keep every other worker idle meanwhile.
+measurement and a long run started last would keep every other worker idle meanwhile. Behind
+them wait the measurements made ahead (:mod:`.ahead`): candidates the next generation will likely
+ask for, measured by workers that would otherwise idle; one the search then asks for moves up.
 
 Every measured run also teaches the estimate (:class:`~.learner.Learner`): its per-kernel cycles
 refit the search's :class:`~fmas_hw.targets.online_model.OnlineCycleModel`, kept beside the store
@@ -35,6 +37,7 @@ from ..targets.base import Measurement
 from ..targets.estimate import EstimateTarget
 from ..targets.online_model import OnlineCycleModel
 from ..targets.registry import TargetOptions
+from .ahead import Ahead
 from .config import SearchConfig
 from .learner import Learner
 from .measuring import MeasuredRun, Measurer
@@ -60,7 +63,8 @@ class MeasurementPool:
         # --measure front hands the runs to the learner itself, in the order it learns them.
         self._learn_on_finish = not config.measures_front
         self._base = EstimateTarget()
-        self._queue: list[tuple[float, int, Arch, Future[MeasuredRun]]] = []
+        self.ahead = Ahead()
+        self._queue: list[tuple[bool, float, int, Arch, Future[MeasuredRun]]] = []
         self._order = itertools.count()
         self._ready = threading.Condition()
         self._closed = False
@@ -91,18 +95,31 @@ class MeasurementPool:
         """Return once every run handed to the learner has been learnt."""
         self.learner.wait()
 
-    def submit(self, arch: Arch) -> Future[MeasuredRun]:
+    def submit(self, arch: Arch, ahead: bool = False) -> Future[MeasuredRun]:
         """Queue the measurement of ``arch`` (longest estimated first); the future holds the run,
         or the exception the target raised.
+
+        Args:
+            arch: the candidate.
+            ahead: measure it ahead of its generation, behind every other queued measurement
+                (:mod:`.ahead`); asked for later without ``ahead``, it moves up (or, if it has run,
+                its run is taken as it is).
 
         Raises:
             RuntimeError: the pool is closed.
         """
-        future: Future[MeasuredRun] = Future()
+        future = self.ahead.get(arch) if ahead else self.ahead.claim(arch)
+        if future is not None and (ahead or future.running() or future.done()):
+            return future  # made ahead, and already running or run: taken as it is
+        priority = -self._expected_cycles(arch)
         with self._ready:
             if self._closed:
                 raise RuntimeError("the measurement pool is closed")
-            heapq.heappush(self._queue, (-self._expected_cycles(arch), next(self._order), arch, future))
+            if future is None:
+                future = Future()
+                if ahead:
+                    self.ahead.add(arch, future)
+            heapq.heappush(self._queue, (ahead, priority, next(self._order), arch, future))
             self._ready.notify()
         return future
 
@@ -123,8 +140,9 @@ class MeasurementPool:
                 if not self._queue:
                     return
                 *_, arch, future = heapq.heappop(self._queue)
-            if not future.set_running_or_notify_cancel():
-                continue
+                # under the lock: a measurement made ahead and then claimed is queued twice
+                if future.running() or future.done() or not future.set_running_or_notify_cancel():
+                    continue
             try:
                 run = self.measurer.measure(arch)
             except BaseException as exc:  # noqa: BLE001 - the candidate's failure goes to the search
@@ -144,4 +162,5 @@ class MeasurementPool:
             future.cancel()
         for thread in self._threads:
             thread.join()
+        self.ahead.report()
         self.learner.close()

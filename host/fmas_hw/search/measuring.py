@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import ConfigError, FmasError
 from ..gap8.candidate_file import CandidateSpec
@@ -38,6 +38,9 @@ from ..targets.project_records import project_records
 from ..targets.registry import TargetOptions, open_target, target_class
 from .config import SearchConfig
 from .worker import worker_id
+
+if TYPE_CHECKING:
+    from .ahead import Ahead
 
 #: A measurement worker's board port, read from its own environment (the port the search's
 #: ``--port`` names is a device of the search host, not of a Dask worker's).
@@ -106,8 +109,12 @@ class MeasurementSource(Protocol):
         """Return once every run handed to the learner has been learnt."""
         ...
 
-    def submit(self, arch: Arch) -> Future[MeasuredRun]:
-        """Start measuring ``arch``; the future holds its run, or the exception its target raised."""
+    ahead: Ahead
+
+    def submit(self, arch: Arch, ahead: bool = False) -> Future[MeasuredRun]:
+        """Start measuring ``arch``; the future holds its run, or the exception its target raised.
+        With ``ahead``, it is a guess at the next generation, measured behind everything else
+        (:mod:`.ahead`); asked for later, the same measurement is taken."""
         ...
 
     def close(self) -> None:

@@ -6,18 +6,20 @@ a board) the latency goes to measurement workers instead: the local
 :class:`~.measurement_pool.MeasurementPool`, or, on a Dask cluster whose workers declare a
 ``measure`` resource, :class:`~.dask_measurements.DaskMeasurements`. :class:`MeasuringBackend`
 starts a candidate's measurement the moment its accuracy is in, and yields the candidate once
-both are done.
+both are done. While a generation's last runs finish, the workers they leave idle measure what
+the next generation will likely ask for (:mod:`.ahead`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, as_completed
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import replace
 
 from ..errors import ConfigError
-from ..space import arch_from_dict
+from ..space import Arch, arch_from_dict
+from ..targets.base import Measurement
 from .backends import MEASURE, Backend, DaskBackend, Task, accuracy_backend
 from .config import SearchConfig
 from .dask_measurements import DaskMeasurements
@@ -67,6 +69,11 @@ def measurement_source(config: SearchConfig, accuracy: Backend) -> MeasurementSo
     return MeasurementPool(config)
 
 
+#: What the search guesses its next generation to be from the candidates still measured
+#: (index -> accuracy outcome): see :meth:`MeasuringBackend.run`.
+Guess = Callable[[dict[int, Outcome]], Iterable[Arch]]
+
+
 class MeasuringBackend:
     """Accuracy on an accuracy backend, latency on measurement workers, joined per candidate.
 
@@ -78,7 +85,16 @@ class MeasuringBackend:
     def __init__(self, accuracy: Backend, pool: MeasurementSource, backbone: str) -> None:
         self.accuracy, self.pool, self.backbone = accuracy, pool, backbone
 
-    def run(self, tasks: list[Task]) -> Iterator[tuple[int, Outcome]]:
+    def run(self, tasks: list[Task], when_waiting: Guess | None = None) -> Iterator[tuple[int, Outcome]]:
+        """Score ``tasks``; yields (index, outcome) as each candidate's accuracy and measurement are in.
+
+        Args:
+            tasks: the candidates to evaluate.
+            when_waiting: called once every accuracy is in and fewer measurements are left than
+                workers (one idles), with the candidates still measured (index -> accuracy
+                outcome); the candidates it returns are measured ahead, by the idle workers.
+        """
+        self.pool.ahead.drop(keep=(arch_from_dict(self.backbone, task[1]).key for task in tasks))
         waiting: dict[Future, tuple[int, Outcome]] = {}
         try:
             for index, outcome in self.accuracy.run(tasks):
@@ -87,10 +103,23 @@ class MeasuringBackend:
                 else:
                     yield index, outcome
                 yield from self._finished(waiting, [f for f in waiting if f.done()])
-            yield from self._finished(waiting, as_completed(list(waiting)))
+            while waiting:
+                if when_waiting is not None and len(waiting) < self.pool.workers:
+                    self._measure_ahead(when_waiting(dict(waiting.values())))
+                    when_waiting = None
+                done, _ = wait(list(waiting), return_when=FIRST_COMPLETED)
+                yield from self._finished(waiting, done)
         finally:
             for future in waiting:
                 future.cancel()
+
+    def estimate(self, arch: Arch) -> Measurement:
+        """The estimate of ``arch`` with what the measured runs have taught it so far."""
+        return self.pool.estimate(arch)
+
+    def _measure_ahead(self, archs: Iterable[Arch]) -> None:
+        for arch in archs:
+            self.pool.submit(arch, ahead=True)
 
     def _finished(self, waiting: dict[Future, tuple[int, Outcome]],
                   futures: Iterable[Future]) -> Iterator[tuple[int, Outcome]]:

@@ -45,6 +45,14 @@ class Progress:
             self._bar = None
 
 
+def _ahead_line(result: SearchResult) -> list[str]:
+    ahead = result.measured_ahead
+    if not ahead:
+        return []
+    return [f"measured ahead of their generation: {ahead['made']} guessed, {ahead['used']} asked for, "
+            f"{ahead['cancelled']} cancelled, {ahead['wasted']} measured for nothing"]
+
+
 def format_summary(result: SearchResult, objectives: tuple[str, ...]) -> str:
     """The end-of-search summary: counts, front table (best error first), store path."""
     lines = [
@@ -52,6 +60,7 @@ def format_summary(result: SearchResult, objectives: tuple[str, ...]) -> str:
         f"{result.store_hits} from store, {result.failures} failed, {result.rejected} rejected",
         f"device time: {result.device_seconds:.1f} s; final hypervolume: "
         f"{result.hypervolume[-1] if result.hypervolume else 0.0:.4f}",
+        *_ahead_line(result),
         "",
         _front_table(result, objectives),
         "",

@@ -26,6 +26,10 @@ class SearchResult:
             and ``fits_gap8`` (the memory fit; None when not recorded).
         hypervolume: hypervolume of the front after each generation.
         device_seconds: accuracy + latency seconds of every evaluation in the store.
+        measured_ahead: candidates a measure-all search sent to be measured ahead of their
+            generation (:mod:`~fmas_hw.search.ahead`), and how many of them the search asked for
+            (``used``), cancelled before they ran, or measured for nothing (``wasted``, worker
+            time not in ``device_seconds``); empty when nothing was measured ahead.
     """
 
     store_path: Path
@@ -37,6 +41,7 @@ class SearchResult:
     front: list[dict[str, Any]] = field(default_factory=list)
     hypervolume: list[float] = field(default_factory=list)
     device_seconds: float = 0.0
+    measured_ahead: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form; ``store`` is the store path (what ``--json`` prints)."""

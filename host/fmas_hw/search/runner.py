@@ -24,6 +24,7 @@ import logging
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +35,14 @@ from ..errors import ConfigError, FmasError, StoreError
 from ..space import Arch, format_genome, get_space
 from ..store import EvaluationRecord, GenerationRecord, Store
 from ..targets.online_model import STATE_SUFFIX
+from .ahead import likely_next
 from .backends import Backend
 from .config import SearchConfig
 from .indicators import feasible_front, hypervolume, reference_point
 from .measure_front import FrontMeasurer, as_told
 from .measuring import MeasurementSource
 from .operators import IsolatedRandom, build_algorithm
-from .pipeline import make_backend, measurement_source
+from .pipeline import Guess, MeasuringBackend, make_backend, measurement_source
 from .preflight import check_ready
 from .problem import SearchProblem
 from .progress import Progress
@@ -234,6 +236,8 @@ class SearchLoop:
         entries = [front_entry(front[k], self.config.objectives) for k in self.front_keys]
         self.result.front = sorted(entries, key=lambda e: (e["error"], e["genome"]))
         self.result.device_seconds = sum(a + lat for a, lat in self.store.seconds_by_generation().values())
+        if isinstance(self.backend, MeasuringBackend):
+            self.result.measured_ahead = self.backend.pool.ahead.counts()
         return self.result
 
     def step(self, gen: int) -> bool:
@@ -246,7 +250,7 @@ class SearchLoop:
         if pop is None or len(pop) == 0:
             return False
         asked = [(format_genome(x), self.space.decode(x)) for x in pop.get("X")]
-        records = self.collect(gen, asked)
+        records = self.collect(gen, asked, pop)
         if self.front is not None:
             records = self.front.promising(gen, records)
         records = {key: as_told(record, gen) for key, record in records.items()}
@@ -276,19 +280,48 @@ class SearchLoop:
                                                             algorithm=self.algorithm)
 
     # -- evaluation ----------------------------------------------------------------------
-    def collect(self, gen: int, asked: list[tuple[str, Arch]]) -> dict[str, EvaluationRecord]:
-        """Records of every asked candidate: store hits, then the misses as they finish."""
+    def collect(self, gen: int, asked: list[tuple[str, Arch]], pop: Any = None) -> dict[str, EvaluationRecord]:
+        """Records of every asked candidate (``pop``, the GA's population of them): store hits,
+        then the misses as they finish."""
         archs = {arch.key: arch for _, arch in asked}
         records = self.store.get_many(archs, self.digest)
         misses: list[Miss] = [(k, a) for k, a in archs.items() if k not in records]
         self.progress.start(gen, len(archs), len(records))
         self.result.store_hits += len(records)
         tasks = [(self.config_data, arch.to_dict(), key == self.supernet_key) for key, arch in misses]
-        for index, outcome in self.backend.run(tasks):
+        if isinstance(self.backend, MeasuringBackend) and pop is not None and gen + 1 < (self.config.generations or 0):
+            runs = self.backend.run(tasks, when_waiting=self._next_guess(gen, pop, misses, records))
+        else:
+            runs = self.backend.run(tasks)
+        for index, outcome in runs:
             record = self.commit(gen, misses[index], outcome)
             records[record.arch_key] = record
             self.progress.advance()
         return records
+
+    def _next_guess(self, gen: int, pop: Any, misses: list[Miss], records: dict[str, EvaluationRecord]) -> Guess:
+        """What the next generation would be if the candidates still measured had their
+        estimates (new candidates only: see :mod:`.ahead`); ``records`` holds the others."""
+        backend = self.backend
+        assert isinstance(backend, MeasuringBackend)
+
+        def guess(pending: dict[int, Outcome]) -> list[Arch]:
+            told = dict(records)
+            for index, outcome in pending.items():
+                key, arch = misses[index]
+                estimate = backend.estimate(arch)
+                told[key] = replace(_to_record(key, self.space.encode(arch), arch, outcome, gen, self.digest),
+                                    cycles=int(estimate.total_cycles), cycles_source=estimate.source)
+            try:
+                archs = likely_next(self.algorithm, self.problem, self.rng, pop, told, self.space, self.supernet_key)
+            except FmasError as exc:  # a guess that cannot be made costs only the time it would save
+                log.warning("could not guess generation %d ahead (%s): it is measured when asked", gen + 1, exc)
+                return []
+            new = {a.key: a for a in archs if a.key not in told}
+            stored = self.store.get_many(new, self.digest)
+            return [a for k, a in new.items() if k not in stored]
+
+        return guess
 
     def commit(self, gen: int, miss: Miss, outcome: Outcome) -> EvaluationRecord:
         """Store one finished evaluation at once (this is what survives a kill).

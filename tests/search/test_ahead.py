@@ -1,0 +1,177 @@
+"""Measuring ahead: the next generation's likely candidates measured by workers that would idle."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import threading
+import time
+from typing import ClassVar
+
+import numpy as np
+import pytest
+from pymoo.core.evaluator import Evaluator
+
+from fmas_hw.search import SearchConfig, run
+from fmas_hw.search.ahead import likely_next
+from fmas_hw.search.measurement_pool import MeasurementPool
+from fmas_hw.search.operators import IsolatedRandom, build_algorithm
+from fmas_hw.search.problem import SearchProblem
+from fmas_hw.space import format_genome, get_space
+from fmas_hw.store import EvaluationRecord, Store
+from fmas_hw.targets import registry
+from fmas_hw.targets.base import Measurement, Target
+from fmas_hw.targets.estimate import EstimateTarget
+from fmas_hw.targets.registry import TargetOptions
+
+from .fakes import FAKE
+
+
+def _unit(key: str, salt: str) -> float:
+    return int(hashlib.sha1((salt + key).encode()).hexdigest()[:6], 16) / 0xFFFFFF
+
+
+class JitterTarget(Target):
+    """A project-running double: cycles fixed per candidate, each run of a random length."""
+
+    name: ClassVar[str] = "jitter"
+    title: ClassVar[str] = "jitter test target"
+    measures_hardware: ClassVar[bool] = False
+    needs_project: ClassVar[bool] = True
+    SECONDS: ClassVar[float] = 0.0
+    SPREAD: ClassVar[float] = 0.2  # the cycles are the estimate x (1 +- SPREAD / 2), per candidate
+    measured: ClassVar[list[str]] = []
+    gate: ClassVar[threading.Event | None] = None
+
+    @classmethod
+    def from_options(cls, options: TargetOptions) -> JitterTarget:
+        return cls()
+
+    def identity(self) -> str:
+        return "jitter:1"
+
+    def measure_candidate(self, spec, projects=None, timeout_s=None) -> Measurement:
+        cls = type(self)
+        if cls.gate is not None:
+            cls.gate.wait(10)
+        cls.measured.append(spec.arch.key)
+        time.sleep(cls.SECONDS * random.random())
+        cycles = int(EstimateTarget().measure_candidate(spec).total_cycles * (1 + cls.SPREAD * (_unit(spec.arch.key, "c") - 0.5)))
+        return Measurement(cycles, [], 175_000_000, self.name, True, {"jitter": "1"})
+
+    def prepare(self, project_dir) -> None:
+        raise NotImplementedError
+
+    def run(self, project_dir, timeout_s=None) -> Measurement:
+        raise NotImplementedError
+
+
+@pytest.fixture
+def jitter(monkeypatch):
+    monkeypatch.setattr(registry, "_TARGETS", dict(registry._TARGETS))
+    registry.register_target(JitterTarget)
+    monkeypatch.setattr(JitterTarget, "measured", [])
+    monkeypatch.setattr(JitterTarget, "gate", None)
+    return JitterTarget
+
+
+def _config(tmp_path, name: str, **overrides) -> SearchConfig:
+    values = dict(population=8, generations=4, evaluator=FAKE, target="jitter", objectives=("latency",),
+                  store=str(tmp_path / f"{name}.sqlite"), input_size=64)
+    values.update(overrides)
+    return SearchConfig(**values)
+
+
+def _record(space, x) -> EvaluationRecord:
+    arch = space.decode(x)
+    return EvaluationRecord(arch.key, "d", format_genome(x), arch.to_dict(), "ok", error=_unit(arch.key, "e"),
+                            cycles=int(1e9 * (0.2 + _unit(arch.key, "c"))))
+
+
+def test_a_guess_on_the_true_figures_is_the_next_generation_and_leaves_the_ga_as_it_was():
+    space = get_space("mobilenetv2")
+    config = SearchConfig(population=8, evaluator=FAKE, objectives=("latency",), input_size=64)
+    problem, rng = SearchProblem(space, config), IsolatedRandom()
+    supernet = space.supernet().key
+    with rng.active():
+        algorithm = build_algorithm(space, problem, 8, 0)
+        pop = algorithm.ask()
+    for gen in range(3):
+        records = {r.arch_key: r for r in (_record(space, x) for x in pop.get("X"))}
+        records.setdefault(supernet, _record(space, space.encode(space.supernet())))
+        before = rng.digest()
+        guess = likely_next(algorithm, problem, rng, pop, records, space, supernet)
+        assert rng.digest() == before  # the GA's random state is untouched...
+        if gen == 0:
+            assert problem.scale is None  # ...and so is its problem (the copy took the supernet's scale)
+            problem.set_scale(records[supernet])
+        with rng.active():
+            Evaluator().eval(problem, pop, records=records)
+            algorithm.tell(infills=pop)
+            pop = algorithm.ask()
+        assert [a.key for a in guess] == [space.decode(x).key for x in pop.get("X")]
+
+
+def _search(config: SearchConfig) -> tuple[list, dict, dict]:
+    result = run(config)
+    with Store.open(result.store_path, writable=False) as store:
+        generations = [(g.asked, g.population, g.front, g.rng_digest) for g in store.generations()]
+        cycles = {r.arch_key: (r.cycles, r.cycles_source, r.generation) for r in store.evaluations()}
+    return generations, cycles, result.measured_ahead
+
+
+def test_measuring_ahead_changes_nothing_but_the_time(jitter, ahead_reports, tmp_path, monkeypatch):
+    sequential = _search(_config(tmp_path, "one"))
+    assert ahead_reports[-1].made == 0  # one worker never idles while the generation waits
+    monkeypatch.setattr(JitterTarget, "SECONDS", 0.02)
+    jitter.measured.clear()
+    ahead = _search(_config(tmp_path, "three", measure_workers=3))
+    assert ahead[:2] == sequential[:2]  # same generations, random states, rows and figures
+    made = ahead_reports[-1]
+    assert sequential[2] == {} and ahead[2] == made.counts()  # the result says what was measured ahead
+    assert made.made > 0  # guesses were made (whether right depends on the estimate: below)
+    assert made.made == made.used + made.cancelled + made.wasted
+    assert len(jitter.measured) == len(set(jitter.measured))  # no candidate measured twice
+    assert len(jitter.measured) == len(sequential[1]) + made.wasted
+
+
+def test_with_an_exact_estimate_every_guess_is_the_next_generation(jitter, ahead_reports, tmp_path, monkeypatch):
+    monkeypatch.setattr(JitterTarget, "SPREAD", 0.0)  # the hardware is the estimate
+    monkeypatch.setattr(JitterTarget, "SECONDS", 0.02)
+    _, rows, counts = _search(_config(tmp_path, "exact", measure_workers=3))
+    assert counts["made"] > 0 and counts["used"] == counts["made"] and counts["wasted"] == 0
+    assert len(jitter.measured) == len(rows)
+
+
+def test_no_guess_is_made_for_the_generation_after_the_last(jitter, ahead_reports, tmp_path):
+    assert _search(_config(tmp_path, "last", generations=1, measure_workers=3))[2] == {}
+    assert ahead_reports[-1].made == 0
+
+
+def test_a_measurement_made_ahead_waits_behind_the_others_and_moves_up_when_asked(jitter, tmp_path):
+    space, rng = get_space("mobilenetv2"), np.random.default_rng(1)
+    archs = list({a.key: a for a in (space.decode(space.random_genome(rng)) for _ in range(6))}.values())[:4]
+    busy, guessed, dropped, real = archs
+    jitter.gate = threading.Event()
+    pool = MeasurementPool(_config(tmp_path, "pool"))
+    try:
+        first = pool.submit(busy)
+        while not first.running():
+            time.sleep(0.01)
+        later = pool.submit(guessed, ahead=True)
+        unused = pool.submit(dropped, ahead=True)
+        assert pool.submit(guessed, ahead=True) is later  # one measurement per candidate
+        waited = pool.submit(real)
+        assert pool.submit(guessed) is later  # the search asks for it: the same measurement moves up
+        pool.ahead.drop(keep=[guessed.key])
+        assert unused.cancelled() and not later.cancelled()
+        jitter.gate.set()
+        for future in (first, waited, later):
+            future.result(10)
+    finally:
+        pool.close()
+    estimate = EstimateTarget()
+    cycles = {a.key: estimate.measure_candidate(pool.measurer.spec(a)).total_cycles for a in (guessed, real)}
+    assert jitter.measured[0] == busy.key
+    assert jitter.measured[1:] == sorted([guessed.key, real.key], key=lambda k: -cycles[k])  # as equals
+    assert pool.ahead.made == 2 and pool.ahead.used == 1 and pool.ahead.cancelled == 1
