@@ -175,3 +175,16 @@ def test_a_measurement_made_ahead_waits_behind_the_others_and_moves_up_when_aske
     assert jitter.measured[0] == busy.key
     assert jitter.measured[1:] == sorted([guessed.key, real.key], key=lambda k: -cycles[k])  # as equals
     assert pool.ahead.made == 2 and pool.ahead.used == 1 and pool.ahead.cancelled == 1
+
+
+def test_a_guess_that_fails_only_costs_the_time_it_would_save(jitter, ahead_reports, tmp_path, monkeypatch, caplog):
+    from fmas_hw.search import runner
+
+    def broken(*args, **kwargs):
+        raise ValueError("no copy of this GA")
+
+    expected = _search(_config(tmp_path, "plain"))[:2]
+    monkeypatch.setattr(runner, "likely_next", broken)
+    with caplog.at_level("WARNING", logger="fmas_hw.search.runner"):
+        assert _search(_config(tmp_path, "broken", measure_workers=3)) == (*expected, {})
+    assert "could not guess generation 1 ahead (ValueError: no copy of this GA)" in caplog.text

@@ -30,3 +30,11 @@ def test_cycles_are_shown_even_when_latency_is_not_an_objective():
 def test_a_network_that_does_not_fit_is_flagged():
     text = format_summary(_result(fits_gap8=False), ("latency",))
     assert "2170 Mcycles (estimate; does not fit GAP8)" in text
+
+
+def test_the_summary_says_what_was_measured_ahead_only_when_something_was():
+    assert "measured ahead" not in format_summary(_result(), ("latency",))
+    result = _result()
+    result.measured_ahead = {"made": 30, "used": 26, "cancelled": 3, "wasted": 1}
+    text = format_summary(result, ("latency",))
+    assert "measured ahead of their generation: 30 guessed, 26 asked for, 3 cancelled, 1 measured for nothing" in text

@@ -62,7 +62,7 @@ from .options import (
                    "measurement could change the front (and the final front)  [default: all]")
 @click.option("--measure-margin", type=click.FloatRange(0, 2, max_open=True), default=None,
               help="Least log-error assumed of the estimate with --measure front (the largest error of the latest "
-                   "measurements counts when larger)  [default: 0.02]")
+                   "measurements counts when larger)  [default: 0.01]")
 @click.option("--port", "ports", multiple=True, metavar="PORT",
               help="A board's serial port, one measurement worker per port (repeat for several boards).")
 @click.option("--scheduler", metavar="ADDRESS", envvar="FMAS_SCHEDULER", default=None,

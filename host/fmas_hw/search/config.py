@@ -77,12 +77,13 @@ class SearchConfig:
     measure_workers: int = 1
     ports: tuple[str, ...] = ()
     #: "all": measure every candidate on the target; "front": estimate all, measure only those
-    #: that could be non-dominated (see :mod:`fmas_hw.search.measure_front`), and the final front.
+    #: whose measurement could change the front (see :mod:`fmas_hw.search.measure_front`), and
+    #: the final front.
     measure: str = "all"
-    #: Least log-error assumed of the estimate when deciding what to measure (0.02: ±2 %; the
+    #: Least log-error assumed of the estimate when deciding what to measure (0.01: ±1 %; the
     #: margin used is the larger of this and the estimate's largest error over the latest
     #: measurements, see :func:`fmas_hw.search.measure_front.estimate_margin`).
-    measure_margin: float = 0.02
+    measure_margin: float = 0.01
     #: Derived, not set by users: the target's identity (:meth:`Target.identity
     #: <fmas_hw.targets.base.Target.identity>`: the estimate's cycle-model file and digest, the
     #: SDK tag, AutoTiler and protocol versions of GVSoC and the board), recomputed by

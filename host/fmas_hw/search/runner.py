@@ -314,8 +314,9 @@ class SearchLoop:
                                     cycles=int(estimate.total_cycles), cycles_source=estimate.source)
             try:
                 archs = likely_next(self.algorithm, self.problem, self.rng, pop, told, self.space, self.supernet_key)
-            except FmasError as exc:  # a guess that cannot be made costs only the time it would save
-                log.warning("could not guess generation %d ahead (%s): it is measured when asked", gen + 1, exc)
+            except Exception as exc:  # noqa: BLE001 - a failed guess costs only the time it would save
+                log.warning("could not guess generation %d ahead (%s: %s): it is measured when asked", gen + 1,
+                            type(exc).__name__, exc)
                 return []
             new = {a.key: a for a in archs if a.key not in told}
             stored = self.store.get_many(new, self.digest)
