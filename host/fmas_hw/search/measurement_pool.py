@@ -110,7 +110,7 @@ class MeasurementPool:
         """
         future = self.ahead.get(arch) if ahead else self.ahead.claim(arch)
         if future is not None and (ahead or future.running() or future.done()):
-            return future  # made ahead, and already running or run: taken as it is
+            return future  # guessed again, or made ahead and already running or run: taken as it is
         priority = -self._expected_cycles(arch)
         with self._ready:
             if self._closed:
