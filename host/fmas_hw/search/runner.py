@@ -280,7 +280,7 @@ class SearchLoop:
                                                             algorithm=self.algorithm)
 
     # -- evaluation ----------------------------------------------------------------------
-    def collect(self, gen: int, asked: list[tuple[str, Arch]], pop: Any = None) -> dict[str, EvaluationRecord]:
+    def collect(self, gen: int, asked: list[tuple[str, Arch]], pop: Any) -> dict[str, EvaluationRecord]:
         """Records of every asked candidate (``pop``, the GA's population of them): store hits,
         then the misses as they finish."""
         archs = {arch.key: arch for _, arch in asked}
@@ -289,7 +289,7 @@ class SearchLoop:
         self.progress.start(gen, len(archs), len(records))
         self.result.store_hits += len(records)
         tasks = [(self.config_data, arch.to_dict(), key == self.supernet_key) for key, arch in misses]
-        if isinstance(self.backend, MeasuringBackend) and pop is not None and gen + 1 < (self.config.generations or 0):
+        if isinstance(self.backend, MeasuringBackend) and gen + 1 < (self.config.generations or 0):
             runs = self.backend.run(tasks, when_waiting=self._next_guess(gen, pop, misses, records))
         else:
             runs = self.backend.run(tasks)
