@@ -40,16 +40,21 @@ from ..targets.run_result import fnv1a32
 from .adapt import adapt
 from .candidate_file import GAP8_INPUT_SIZE, CandidateSpec, candidate_record, write_candidate
 from .codegen import AtModel, lower, reads_padding_on_both_sides
+from .emulate import copy_runtime
+from .open_codegen import BACKEND_VERSION, OpenModel, build_open_model, open_context
 from .graph import Gap8Graph, extract_graph
 from .int8_reference import output_int8
 from .kernel_table import KERNEL_TABLE, kernel_rows
 from .memory import plan_memory
 from .naming import c_comment, c_string, check_prefix
 from .quantize import QuantizedGraph, quantize_graph, quantize_input, write_tensor
-from .render import model_context, render_outputs
+from .render import OPEN_OUTPUTS, model_context, render_outputs
+from .tile_plan import Budgets
 from .tool_log import output_to_log
 
-ROUTES = ("autotiler", "nntool")
+#: Code-generation routes: ``open`` (fmas-hw's own tiler, no licensed part; the default), and the
+#: two that need the AutoTiler library ``LibTile.a``.
+ROUTES = ("open", "autotiler", "nntool")
 IO_PLACEMENTS = ("auto", "l2", "l3")
 #: Firmware files copied into every project.
 FIRMWARE_FILES = ("main.c", "fmas_protocol.h")
@@ -70,12 +75,15 @@ INPUT_FILE = "model/input.bin"
 EXPECTED_FILE = "model/expected.json"
 #: What the converters print (pages of MLIR diagnostics even on success) goes here, not to the terminal.
 EXPORT_LOG = "logs/export.log"
+#: The open route's tile plan, as the generated code runs it.
+TILE_PLAN_FILE = "model/tile_plan.json"
 
 
 def write_project(arch: Arch, supernet_or_model: Any, out_dir: str | Path, *, classes: int,
                   alpha: float, representative_images: np.ndarray | None = None,
-                  prefix: str = "fmas", route: str = "autotiler",
-                  input_size: int = GAP8_INPUT_SIZE, io_placement: str = "auto") -> Path:
+                  prefix: str = "fmas", route: str = "open",
+                  input_size: int = GAP8_INPUT_SIZE, io_placement: str = "auto",
+                  budgets: Budgets | None = None) -> Path:
     """Write the whole GAP8 project of candidate ``arch`` into ``out_dir``.
 
     Args:
@@ -90,18 +98,21 @@ def write_project(arch: Arch, supernet_or_model: Any, out_dir: str | Path, *, cl
             images calibrate, no TFLite/ONNX is written (the README says so) and the nntool route
             is unavailable.
         prefix: model prefix (``<prefix>Model.c``, ``<prefix>CNN()``).
-        route: default ``ROUTE`` of the Makefile, ``autotiler`` or ``nntool``.
+        route: default ``ROUTE`` of the Makefile: ``open`` (the tiled C fmas-hw generates),
+            ``autotiler`` or ``nntool`` (both need ``LibTile.a``).
         input_size: adapted input size (384 on GAP8; smaller for tests).
         io_placement: where the graph input/output live: ``l2`` (input embedded in the
             firmware), ``l3`` (HyperRAM, input read from a file), or ``auto``: L2 when both fit
             the L2 left outside the AutoTiler's budget.
+        budgets: L1/L2/L3 budgets of the open route's tile plan (default: ``hw/gap8.toml``).
 
     Returns:
         The project folder.
 
     Raises:
         ExportError: bad prefix/route/images, a layer the AutoTiler cannot express, a failed
-            TFLite/ONNX export.
+            TFLite/ONNX export, a network the open route's budgets cannot hold.
+        TilingError: a layer whose smallest tile exceeds the L1 budget.
         AdaptationError: the candidate cannot be adapted to GAP8.
     """
     check_prefix(prefix)
@@ -119,6 +130,7 @@ def write_project(arch: Arch, supernet_or_model: Any, out_dir: str | Path, *, cl
     graph = extract_graph(adapted.model)
     qgraph = quantize_graph(graph, images)
     at_model = lower(graph, {name: list(q.arrays) for name, q in qgraph.nodes.items()})
+    open_model = build_open_model(graph, qgraph, at_model, budgets or Budgets.from_hw())
     for sub in ("model", TENSOR_DIR, "logs"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     _write_tensors(out, at_model, qgraph)
@@ -139,10 +151,30 @@ def write_project(arch: Arch, supernet_or_model: Any, out_dir: str | Path, *, cl
     if limit:
         log.warning("%s", limit)
         context["limits"].append(limit)
+    context.update(open_context(open_model, prefix, context["io_in_l3"]))
     render_outputs(out, context, prefix)
+    render_outputs(out, context, prefix, OPEN_OUTPUTS)
+    (out / "model" / context["open"]["const_file"]).write_bytes(open_model.layout.blob)
+    _write_json(out / TILE_PLAN_FILE, tile_plan_record(open_model))
     for name in FIRMWARE_FILES:
         shutil.copyfile(firmware_dir() / name, out / name)
+    copy_runtime(out)
     return out
+
+
+def tile_plan_record(model: OpenModel) -> dict[str, Any]:
+    """``model/tile_plan.json``: per kernel its tiles, L1 bytes and DMA bytes; the arenas."""
+    lay = model.layout
+    return {"backend": BACKEND_VERSION,
+            "budgets": {"l1": model.budgets.l1, "l2": model.budgets.l2, "l3": model.budgets.l3},
+            "arenas": {"l2": lay.l2_bytes, "l3": lay.l3_bytes, "stage": lay.stage[1],
+                       "constants_l3": lay.blob_l3, "constants_l2": len(lay.blob) - lay.blob_l3},
+            "spilled": lay.spilled,
+            "layers": [{"name": layer.name, "node": t.name, "kind": t.kind, "tiles": t.tiles,
+                        "rows": t.rows, "channels": t.channels, "in_channels": t.in_channels,
+                        "explicit_pad": t.explicit_pad, "l1": t.l1_bytes, "dma_in": t.dma_in,
+                        "dma_out": t.dma_out}
+                       for layer, t in zip(model.at_model.layers, model.layer_tiles(), strict=True)]}
 
 
 # ---- inputs -------------------------------------------------------------------------------------

@@ -39,6 +39,11 @@ OUTPUTS: dict[str, str] = {
     "input.h": "input.h.j2",
     "README.md": "README.md.j2",
 }
+#: The open route's generated network (context from :func:`fmas_hw.gap8.open_codegen.open_context`).
+OPEN_OUTPUTS: dict[str, str] = {
+    "model/{prefix}Kernels.c": "open/Kernels.c.j2",
+    "model/{prefix}Kernels.h": "open/Kernels.h.j2",
+}
 #: What ``<prefix>Kernels.h`` includes; ``<prefix>.h`` declares ``<prefix>_L3_Flash`` (NNTool's
 #: order). ``{prefix}`` is substituted.
 USED_FILES = ("Gap.h", "{prefix}.h", "CNN_BasicKernels_SQ8.h", "CNN_Copy.h", "ResizeBasicKernels.h")
