@@ -95,6 +95,12 @@ static inline void fmas_check(const FmasMem *m, const FmasRef *ref, unsigned int
 #endif
 }
 
+/* Events with no transfer in flight. */
+static inline void fmas_idle(FmasEvent *ev, int count)
+{
+    for (int i = 0; i < count; i++) ev[i].pending = 0;
+}
+
 static inline void fmas_wait(FmasEvent *ev)
 {
     if (ev->pending) {

@@ -50,8 +50,15 @@ if TYPE_CHECKING:
               help="Number of representative images.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Project folder to write (created).")
-@click.option("--route", type=click.Choice(["autotiler", "nntool"]), default="autotiler",
-              show_default=True, help="Default ROUTE of the generated Makefile.")
+@click.option("--route", type=click.Choice(["open", "autotiler", "nntool"]), default="open",
+              show_default=True,
+              help="Default ROUTE of the generated Makefile: open (fmas-hw's tiled C, no licensed "
+                   "part), autotiler or nntool (both need the AutoTiler library LibTile.a).")
+@click.option("--l1-bytes", type=click.IntRange(min=256), default=None,
+              help="L1 budget of the open route's tile plan (default: hw/gap8.toml, 64 KB minus the "
+                   "cluster stacks); for other GAP8 boards and for tests.")
+@click.option("--l2-bytes", type=click.IntRange(min=4096), default=None,
+              help="L2 budget of the open route's arenas (default: hw/gap8.toml).")
 @click.option("--prefix", default="fmas", show_default=True,
               help="Model prefix of the generated C (<prefix>Model.c, <prefix>CNN()).")
 @click.option("--io", "io_placement", type=click.Choice(["auto", "l2", "l3"]), default="auto",
@@ -61,16 +68,18 @@ if TYPE_CHECKING:
 @json_option
 def export(backbone: str, genome: GivenGenome, weights: str | None, classes: int | None,
            alpha: float | None, input_size: int, data: str | None, calibration_images: int, out_dir: Path, route: str,
-           prefix: str, io_placement: str, force: bool, as_json: bool) -> None:
+           l1_bytes: int | None, l2_bytes: int | None, prefix: str, io_placement: str, force: bool,
+           as_json: bool) -> None:
     """Export a candidate (default: the supernet) as a GAP8 project folder.
 
-    The folder holds the int8 TFLite and ONNX models, the AutoTiler model source and its
-    constants, the NNTool script, the Makefile, the firmware and a README of how to build, run
+    The folder holds the int8 TFLite and ONNX models, the network as tiled C with its tile
+    plan and constants (the open route), the AutoTiler model source and its constants, the NNTool script, the Makefile, the firmware and a README of how to build, run
     and flash it (make clean all run platform=gvsoc). A network that does not fit GAP8 memory is
     refused before any slow work unless --force is given.
     """
     from ..gap8.naming import check_prefix
     from ..gap8.project import write_project
+    from ..gap8.tile_plan import Budgets
     from ..model.supernet import Supernet
 
     check_prefix(prefix)  # before the slow model build
@@ -84,7 +93,8 @@ def export(backbone: str, genome: GivenGenome, weights: str | None, classes: int
     images, source = _representative_images(data, backbone, input_size, classes, calibration_images)
     path = write_project(arch, supernet, out_dir, classes=classes, alpha=alpha,
                          representative_images=images, prefix=prefix, route=route,
-                         input_size=input_size, io_placement=io_placement)
+                         input_size=input_size, io_placement=io_placement,
+                         budgets=Budgets.from_hw(l1=l1_bytes, l2=l2_bytes))
     _report(path, source, verdict, as_json)
 
 

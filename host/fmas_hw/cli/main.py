@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "search": "NSGA-II search over a supernet's sub-networks.",
     "export": "Export a candidate as a GAP8 project (TFLite, ONNX, C code).",
     "measure": "Cycles of one candidate on a target (estimate/gvsoc/board).",
+    "emulate": "Run an exported project's network on this computer (x86, no cycles).",
     "flash": "Build and write a GAP8 project to the board's flash.",
     "calibrate": "Refit the cycle model from real per-layer measurements.",
     "regress": "Check reference models' cycles against a committed baseline.",
@@ -57,6 +58,8 @@ def load_command(name: str) -> click.Command:
             from .measure import measure as command
         case "flash":
             from .flash import flash as command
+        case "emulate":
+            from .emulate import emulate as command
         case "calibrate":
             from .calibrate import calibrate as command
         case "regress":

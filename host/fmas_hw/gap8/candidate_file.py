@@ -10,7 +10,7 @@ summary and the calibration records. The file is a JSON object::
      "classes": 21,                                 # number of classes (required)
      "alpha": 1.0,                                  # MobileNetV2 width multiplier (required)
      "input_size": 384,                             # adapted input size (default 384)
-     "route": "autotiler",                          # the Makefile's default ROUTE (default autotiler)
+     "route": "open",                               # the Makefile's default ROUTE (autotiler if absent)
      "key": "...", "prefix": "fmas", "adaptations": [...], "fmas_hw": "0.1.0"}   # provenance
 """
 
@@ -28,7 +28,10 @@ from ..space import Arch, get_space
 CANDIDATE_FILE = "candidate.json"
 #: Keys ``candidate.json`` must have.
 REQUIRED_KEYS = ("backbone", "genome", "classes", "alpha")
+#: The route of a ``candidate.json`` that names none (written before the open route existed).
 DEFAULT_ROUTE = "autotiler"
+#: The route of every project fmas-hw writes by default: its own tiled C, no licensed part.
+OPEN_ROUTE = "open"
 #: Input size of every candidate measured on GAP8 (SPEC §6.1, adaptation 1).
 GAP8_INPUT_SIZE = 384
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 from ..errors import MeasurementError
 from .arch_graph import arch_graph
-from .candidate_file import DEFAULT_ROUTE, CandidateFile, CandidateSpec, write_candidate
+from .candidate_file import OPEN_ROUTE, CandidateFile, CandidateSpec, write_candidate
 
 if TYPE_CHECKING:
     from .codegen import AtModel
@@ -86,7 +86,7 @@ def write_light_project(spec: CandidateSpec, out_dir: str | Path) -> Path:
         (out / sub).mkdir(parents=True, exist_ok=True)
     (out / KERNEL_TABLE).write_text(json.dumps(rows, indent=2) + "\n")
     provenance = {"key": spec.arch.key, "fmas_hw": __version__, "made_by": LIGHT_PROJECT_NOTE}
-    write_candidate(out, CandidateFile(spec, DEFAULT_ROUTE, provenance))
+    write_candidate(out, CandidateFile(spec, OPEN_ROUTE, provenance))
     return out
 
 

@@ -14,15 +14,16 @@ from pathlib import Path
 from typing import ClassVar
 
 from ..errors import ConfigError
-from ..gap8.candidate_file import CandidateSpec
+from ..gap8.candidate_file import OPEN_ROUTE, CandidateSpec
 from .base import Measurement, ProjectSource, Target
 from .hardware_settings import HardwareSettings
 from .project_build import build_project
 from .protocol import PROTOCOL_VERSION
 from .sdk_env import check_sdk, find_sdk, sdk_versions
 
-#: The SDK facts of :func:`~.sdk_env.sdk_versions` that decide the firmware's cycles.
-IDENTITY_KEYS = ("gap_sdk", "autotiler")
+#: Version of the open route's generated code (:data:`fmas_hw.gap8.open_codegen.BACKEND_VERSION`;
+#: repeated here so that naming a target does not import the code generator, a test keeps them equal).
+OPEN_BACKEND = "open-1"
 
 
 class HardwareTarget(Target):
@@ -35,16 +36,26 @@ class HardwareTarget(Target):
 
     needs_project: ClassVar[bool] = True
 
-    def __init__(self, settings: HardwareSettings, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, settings: HardwareSettings, env: Mapping[str, str] | None = None,
+                 route: str = OPEN_ROUTE) -> None:
         self.settings = settings
         self.env = env
+        self.route = route
         self.default_timeout_s = settings.default_timeout_s  # the Target interface's run limit
 
     def identity(self) -> str:
-        """``<name>:gap_sdk=<tag>,autotiler=<version>,protocol=<n>`` ("unknown" when unreadable)."""
+        """``<name>:gap_sdk=<tag>,route=open,backend=<version>,protocol=<n>`` for the open route,
+        ``...,route=autotiler,autotiler=<version>,...`` for the AutoTiler's ("unknown" when
+        unreadable): figures of two code generators are never mixed."""
         known = self.tool_versions()
-        parts = [f"{key}={known.get(key, 'unknown')}" for key in IDENTITY_KEYS]
-        return f"{self.name}:{','.join([*parts, f'protocol={PROTOCOL_VERSION}'])}"
+        generator = (f"backend={OPEN_BACKEND}" if self.route == OPEN_ROUTE
+                     else f"autotiler={known.get('autotiler', 'unknown')}")
+        return (f"{self.name}:gap_sdk={known.get('gap_sdk', 'unknown')},route={self.route},"
+                f"{generator},protocol={PROTOCOL_VERSION}")
+
+    def required_parts(self) -> tuple[str, ...]:
+        """SDK parts the route needs: the open route builds without the AutoTiler library."""
+        return ("sdk", "toolchain") if self.route == OPEN_ROUTE else ("sdk", "toolchain", "autotiler")
 
     def tool_versions(self) -> dict[str, str]:
         """The SDK's versions (:func:`~.sdk_env.sdk_versions`); empty when there is no SDK."""
@@ -52,12 +63,12 @@ class HardwareTarget(Target):
         return sdk_versions(sdk) if sdk.home is not None and sdk.home.is_dir() else {}
 
     def check_ready(self) -> None:
-        """The GAP SDK, its toolchain and the AutoTiler are installed.
+        """The GAP SDK and its toolchain are installed (and the AutoTiler for its routes).
 
         Raises:
             SdkMissingError: listing each missing part and how to get it.
         """
-        check_sdk(env=self.env)
+        check_sdk(self.required_parts(), env=self.env)
 
     def measure_candidate(self, spec: CandidateSpec, projects: ProjectSource | None = None,
                           timeout_s: float | None = None) -> Measurement:
@@ -71,7 +82,7 @@ class HardwareTarget(Target):
         if projects is None:
             raise ConfigError(f"measuring on {self.name} generates a GAP8 project per candidate: "
                               "give a work folder for the projects")
-        check_sdk(env=self.env)  # say what is missing before spending time generating a project
+        check_sdk(self.required_parts(), env=self.env)  # before spending time generating a project
         return self.measure(projects.project_for(spec), timeout_s=timeout_s)
 
     def prepare(self, project_dir: str | Path) -> None:

@@ -49,13 +49,14 @@ def expected_checksum(project: str | Path) -> int | None:
     Returns:
         The FNV-1a 32 checksum, or None for a project exported before the file existed, and for
         one whose Makefile builds the nntool route by default (``candidate.json`` ``route``):
-        NNTool quantises from the TFLite, so the autotiler route's expected output does not apply.
+        NNTool quantises from the TFLite, so the expected output of fmas-hw's own quantisation
+        (the open and autotiler routes) does not apply.
 
     Raises:
         MeasurementError: the file exists but is unreadable.
     """
     path = Path(project) / "model" / "expected.json"
-    if not path.exists() or project_route(project) != "autotiler":
+    if not path.exists() or project_route(project) not in ("open", "autotiler"):
         return None
     try:
         return int(json.loads(path.read_text())["output_checksum"])
