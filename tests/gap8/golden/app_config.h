@@ -13,6 +13,8 @@
 #define FMAS_CNN_CONSTRUCT fmasCNN_Construct
 #define FMAS_CNN fmasCNN
 #define FMAS_CNN_DESTRUCT fmasCNN_Destruct
+/* Per-kernel L1 and DMA counters of the open route (read by the host emulation, fmas_emul.c) */
+#define FMAS_LAYER_STATS fmas_LayerStats
 /* Flash base of the constants, declared in fmas.h, defined by the application */
 #define FMAS_L3_FLASH fmas_L3_Flash
 /* Kernels of the autotiler route (the nntool route may fuse differently; main.c counts AT_GraphPerf). */
