@@ -73,6 +73,17 @@ static inline void fmas_fail(const FmasMem *m, const char *what, unsigned int ne
 #endif
 }
 
+/* A memory the build's budget cannot hold: say which (host emulation), return `code`. */
+static inline int fmas_over(const char *layer, const char *level, unsigned int need, unsigned int have, int code)
+{
+#ifdef __EMUL__
+    fprintf(stderr, "fmas: layer %s: %s needs %u bytes, %u available\n", layer, level, need, have);
+#else
+    (void)layer; (void)level; (void)need; (void)have;
+#endif
+    return code;
+}
+
 /* Bytes a 2D transfer spans at its strided end. */
 static inline unsigned int fmas_span(unsigned int size, unsigned int stride, unsigned int length)
 {

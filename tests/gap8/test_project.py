@@ -244,7 +244,7 @@ def test_flashed_firmware_with_io_in_l3_compiles_for_gap8(project_l3, tmp_path, 
     input is packed into readfs with the constants and read from the HyperFlash, not the host."""
     build = _make_build(project_l3, print_rules, "FMAS_INPUT=flash")
     assert build["defines"] == ["-DFMAS_INPUT_IN_FLASH=1"]
-    assert build["readfs"] == [str(project_l3.resolve() / "BUILD_MODEL" / "cand_L3_Flash_Const.dat"),
+    assert build["readfs"] == [str(project_l3.resolve() / "model" / "cand_L3_Flash_Const.dat"),
                                str(project_l3.resolve() / "model" / "input.bin")]
     assert '#define FMAS_INPUT_FLASH_NAME "input.bin"' in (project_l3 / "app_config.h").read_text()
     symbols = _cross_compile(project_l3, "cand", tmp_path, sdk_sources, *build["defines"])
@@ -315,8 +315,15 @@ def _make(project: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([make, "-n", "-C", str(project), *args], capture_output=True, text=True, timeout=60)
 
 
-def test_makefile_autotiler_route(project, fake_rules):
+def test_makefile_open_route_is_the_default_and_needs_no_gentile(project, fake_rules):
     done = _make(project, "all", f"RULES_DIR={fake_rules}")
+    assert done.returncode == 0, done.stderr
+    assert "model/fmasKernels.c fmas_resize.c" in done.stdout and "CNN_Conv_SQ8.c" in done.stdout
+    assert "GenTile" not in done.stdout and "nntool" not in done.stdout
+
+
+def test_makefile_autotiler_route(project, fake_rules):
+    done = _make(project, "all", "ROUTE=autotiler", f"RULES_DIR={fake_rules}")
     assert done.returncode == 0, done.stderr
     assert "model/fmasModel.c gen.c" in done.stdout  # GenTile built from our model source
     assert "BUILD_MODEL/GenTile -o BUILD_MODEL -c BUILD_MODEL --L1 52736 --L2 400000 --L3 8000000" in done.stdout
@@ -339,18 +346,18 @@ def test_makefile_nntool_route(project, fake_rules):
 def test_embedded_input_is_the_same_in_every_build(project, print_rules, args):
     """Input and output in L2: the input is in the binary, FMAS_INPUT changes nothing."""
     build = _make_build(project, print_rules, *args)
-    assert build == {"defines": [], "readfs": [str(project.resolve() / "BUILD_MODEL" / "fmas_L3_Flash_Const.dat")]}
+    assert build == {"defines": [], "readfs": [str(project.resolve() / "model" / "fmas_L3_Flash_Const.dat")]}
 
 
 def test_default_build_reads_the_input_from_the_host(project_l3, print_rules):
     """The gvsoc/board targets build without FMAS_INPUT: semihosting, only the constants in readfs."""
     build = _make_build(project_l3, print_rules)
     assert [d.split("=")[0] for d in build["defines"]] == ["-DFMAS_INPUT_PATH"]
-    assert build["readfs"] == [str(project_l3.resolve() / "BUILD_MODEL" / "cand_L3_Flash_Const.dat")]
+    assert build["readfs"] == [str(project_l3.resolve() / "model" / "cand_L3_Flash_Const.dat")]
 
 
 @pytest.mark.parametrize("args,message", [
-    (("ROUTE=bogus",), "ROUTE=bogus: expected autotiler or nntool"),
+    (("ROUTE=bogus",), "ROUTE=bogus: expected open, autotiler or nntool"),
     ((), "at_common_decl.mk not found: source the GAP SDK"),
     (("FMAS_INPUT=jtag",), "FMAS_INPUT=jtag: expected host or flash"),
 ], ids=["bad-route", "no-sdk", "bad-input"])

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fmas_hw.errors import ExportError
-from fmas_hw.gap8.render import OUTPUTS, counted, environment, render
+from fmas_hw.gap8.render import OPEN_OUTPUTS, OUTPUTS, counted, environment, render
 from fmas_hw.resources import templates_dir
 
 #: What a template may hold: a loop, an ``if`` on a prepared flag, a substitution, a join.
@@ -23,7 +23,7 @@ EXPRESSION = re.compile(r'\s*[\w.]+(\s*\|\s*join\("[^"]*"\))?\s*')
 def test_every_template_is_mapped_and_exists():
     folder = templates_dir()
     on_disk = {str(p.relative_to(folder)) for p in folder.rglob("*.j2")}
-    assert on_disk == set(OUTPUTS.values())
+    assert on_disk == set(OUTPUTS.values()) | set(OPEN_OUTPUTS.values())
     assert all(output.endswith(Path(t).name[:-3]) or "{prefix}" in output for output, t in OUTPUTS.items())
 
 

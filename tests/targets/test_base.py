@@ -142,14 +142,16 @@ def test_identities_name_what_decides_the_figures(monkeypatch: pytest.MonkeyPatc
     assert estimate.startswith("estimate:gap8_cycle_model.toml@") and len(estimate.split("@")[1]) == 12
     monkeypatch.delenv("GAP_SDK_HOME", raising=False)
     for name in ("gvsoc", "board"):
-        assert open_target(name).identity() == f"{name}:gap_sdk=unknown,autotiler=unknown,protocol=1"
+        assert open_target(name).identity() == f"{name}:gap_sdk=unknown,route=open,backend=open-1,protocol=1"
+        assert get_target(name, route="autotiler").identity() == \
+            f"{name}:gap_sdk=unknown,route=autotiler,autotiler=unknown,protocol=1"
 
 
 def test_identity_of_a_hardware_target_follows_the_sdk(tmp_path: Path) -> None:
     makefile = tmp_path / "tools" / "autotiler_v3" / "Makefile"
     makefile.parent.mkdir(parents=True)
     makefile.write_text("TILER_VER=4.3.0\n")
-    gvsoc = get_target("gvsoc", env={"GAP_SDK_HOME": str(tmp_path)})
+    gvsoc = get_target("gvsoc", env={"GAP_SDK_HOME": str(tmp_path)}, route="autotiler")
     assert "autotiler=4.3.0" in gvsoc.identity()
     makefile.write_text("TILER_VER=4.4.0\n")
     assert "autotiler=4.4.0" in gvsoc.identity()

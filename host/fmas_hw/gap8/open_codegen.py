@@ -144,6 +144,7 @@ def open_context(model: OpenModel, prefix: str, io_in_l3: bool) -> dict[str, Any
             "layers": layers,
             "layer_count": len(layers),
             "l1_bytes": max(t["l1"] for t in layers),
+            "l1_layer": max(layers, key=lambda t: t["l1"])["name"],
             "l1_budget": model.budgets.l1,
             "l2_bytes": lay.l2_bytes, "l2_budget": model.budgets.l2,
             "l3_bytes": lay.l3_bytes, "l3_budget": model.budgets.l3,

@@ -367,6 +367,7 @@ def project_context(candidate: dict[str, Any], model: AtModel, qgraph: Quantized
         "fmas_version": __version__,
         "tensor_dir": TENSOR_DIR,
         "route": route,
+        "default_marks": {name: " (default)" if name == route else "" for name in ROUTES},
         "model_name": c_string(candidate["key"]),
         "header_guard": f"FMAS_{prefix.upper()}_H",
         "input": graph_in, "output": graph_out, "io_bytes": io_bytes,

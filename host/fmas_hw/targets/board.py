@@ -12,6 +12,7 @@ Its settings (:class:`~.hardware_settings.BoardSettings`: USB ids, baud, trigger
 timeouts) default to ``hw/gap8.toml`` ``[board]``; the triggers are described in :mod:`.triggers`.
 """
 
+from ..gap8.candidate_file import OPEN_ROUTE
 from __future__ import annotations
 
 import time
@@ -57,8 +58,8 @@ class BoardTarget(HardwareTarget):
         return cls(BoardSettings.from_hw(port=options.port))
 
     def __init__(self, settings: BoardSettings | None = None, *, trigger: TriggerSpec | None = None,
-                 env: Mapping[str, str] | None = None) -> None:
-        super().__init__(settings or BoardSettings.from_hw(), env)
+                 env: Mapping[str, str] | None = None, route: str = OPEN_ROUTE) -> None:
+        super().__init__(settings or BoardSettings.from_hw(), env, route)
         self.trigger: TriggerSpec = self.settings.trigger if trigger is None else trigger
 
     def check_ready(self) -> None:

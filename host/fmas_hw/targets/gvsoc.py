@@ -25,6 +25,7 @@ from .project_build import make_failure, run_make
 from .project_records import checked_output, expected_checksum
 from .protocol import FirmwareStatusError, has_fmas_lines, parse_log
 from .registry import TargetOptions
+from ..gap8.candidate_file import OPEN_ROUTE
 from .sdk_env import check_sdk, sdk_versions
 
 
@@ -49,8 +50,8 @@ class GvsocTarget(HardwareTarget):
         return cls()
 
     def __init__(self, settings: GvsocSettings | None = None, *,
-                 env: Mapping[str, str] | None = None) -> None:
-        super().__init__(settings or GvsocSettings.from_hw(), env)
+                 env: Mapping[str, str] | None = None, route: str = OPEN_ROUTE) -> None:
+        super().__init__(settings or GvsocSettings.from_hw(), env, route)
 
     def run(self, project_dir: str | Path, timeout_s: float | None = None) -> Measurement:
         """Run the built project on GVSoC once (``make run platform=gvsoc``).
