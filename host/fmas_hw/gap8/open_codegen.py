@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ExportError
-from .codegen import AtModel
+from .codegen import AtModel, reads_padding_on_both_sides
 from .graph import Gap8Graph
 from .open_layout import Layout, layout
 from .quantize import INFOS_LAYOUT, QuantizedGraph
 from .tile_plan import Budgets, LayerTiles, macs, plan_tiles
-from .codegen import reads_padding_on_both_sides
 
 #: Version of the open backend's generated code: part of the hardware targets' identity, so
 #: that a search never mixes figures of two backends.

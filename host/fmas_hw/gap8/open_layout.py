@@ -182,7 +182,9 @@ def layout(graph: Gap8Graph, kernels: dict[str, LayerTiles], consts: dict[str, d
             break
         promoted.add(node)
         free -= size
-    blob, l3_part, l2_part = bytearray(), [], []
+    blob = bytearray()
+    l3_part: list[tuple[str, str, np.ndarray]] = []
+    l2_part: list[tuple[str, str, np.ndarray]] = []
     for node, role, array in arrays:
         (l2_part if node in promoted else l3_part).append((node, role, array))
     for part, level in ((l3_part, "l3"), (l2_part, "l2")):

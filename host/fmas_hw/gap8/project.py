@@ -41,12 +41,12 @@ from .adapt import adapt
 from .candidate_file import GAP8_INPUT_SIZE, CandidateSpec, candidate_record, write_candidate
 from .codegen import AtModel, lower, reads_padding_on_both_sides
 from .emulate import copy_runtime
-from .open_codegen import BACKEND_VERSION, OpenModel, build_open_model, open_context
 from .graph import Gap8Graph, extract_graph
 from .int8_reference import output_int8
 from .kernel_table import KERNEL_TABLE, kernel_rows
 from .memory import plan_memory
 from .naming import c_comment, c_string, check_prefix
+from .open_codegen import BACKEND_VERSION, OpenModel, build_open_model, open_context
 from .quantize import QuantizedGraph, quantize_graph, quantize_input, write_tensor
 from .render import OPEN_OUTPUTS, model_context, render_outputs
 from .tile_plan import Budgets

@@ -197,7 +197,7 @@ def _layout(parts: list[tuple[str, int]]) -> dict[str, tuple[int, int]]:
 
 def _buffers(t: LayerTiles) -> dict[str, tuple[int, int]]:
     """The L1 buffers of a tile shape (every operand that changes per tile twice)."""
-    node, (ho, wo, co_all) = t.node, t.out_shape
+    node, (ho, wo, _) = t.node, t.out_shape
     h, w, ci_all = node.in_shape
     r, co, ci = t.rows, t.channels, t.in_channels
     per_channel = [("bias", 4 * co), ("scale", co), ("shift", co)]
@@ -308,14 +308,14 @@ def plan_layer(node: Node, out_shape: tuple[int, int, int], budgets: Budgets,
             ci_opts = [c for c in ci_opts if c <= budgets.max_in_channels] or [1]
         row_opts = _rows_options(min(extent, MAX_FLAT // max(1, co_all)) if kind == "matmul" else extent)
     fitting: list[LayerTiles] = []
-    smallest = None
+    smallest: int | None = None
     for co in co_opts:
         for ci in ci_opts:
             for r in row_opts:
                 shape = LayerTiles(node, kind, r, co, ci, out_shape, explicit_pad)
                 bufs = _buffers(shape)
                 size = max(off + s for off, s in bufs.values())
-                smallest = size if smallest is None else min(smallest, size)
+                smallest = size if smallest is None or size < smallest else smallest
                 if size > budgets.l1:
                     continue
                 tiles, dma_in, dma_out = _traffic(shape)

@@ -12,7 +12,6 @@ Its settings (:class:`~.hardware_settings.BoardSettings`: USB ids, baud, trigger
 timeouts) default to ``hw/gap8.toml`` ``[board]``; the triggers are described in :mod:`.triggers`.
 """
 
-from ..gap8.candidate_file import OPEN_ROUTE
 from __future__ import annotations
 
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import BinaryIO, ClassVar
 
 from ..errors import MeasurementError, RunTimeoutError
+from ..gap8.candidate_file import OPEN_ROUTE
 from .base import Measurement
 from .board_port import PortLock, check_port, find_port
 from .hardware import HardwareTarget
