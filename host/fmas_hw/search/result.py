@@ -1,4 +1,4 @@
-"""What a search returns: counts for this run and the final feasible Pareto front."""
+"""What a search returns: counts for this run and its Pareto front (of everything it evaluated)."""
 
 from __future__ import annotations
 
@@ -21,10 +21,12 @@ class SearchResult:
         failures: candidates that failed in this run (they stay in the store with their reason).
         rejected: candidates a cheap constraint rejected in this run, before any evaluation.
         generations: generations completed (all of them, including those of an earlier run).
-        front: the final feasible Pareto front, best error first: dicts with ``genome``,
-            ``key``, ``error``, each cost objective (``latency`` in cycles), every measured cost
-            and ``fits_gap8`` (the memory fit; None when not recorded).
-        hypervolume: hypervolume of the front after each generation.
+        front: the search's feasible Pareto front, the non-dominated set of every candidate it
+            evaluated (not only of the last population), best error first: dicts with
+            ``genome``, ``key``, ``error``, each cost objective (``latency`` in cycles), every
+            measured cost and ``fits_gap8`` (the memory fit; None when not recorded).
+        hypervolume: hypervolume of that front over the candidates evaluated up to each
+            generation (never falls from one generation to the next).
         device_seconds: accuracy + latency seconds of every evaluation in the store.
         measured_ahead: candidates a measure-all search sent to be measured ahead of their
             generation (:mod:`~fmas_hw.search.ahead`), and how many of them the search asked for

@@ -34,6 +34,8 @@ from .. import __version__
 from ..errors import ConfigError, FmasError, StoreError
 from ..space import Arch, format_genome, get_space
 from ..store import EvaluationRecord, GenerationRecord, Store
+from ..store.front import Limits, archive_front, hypervolume_by_generation
+from ..store.front import hypervolume as archive_hypervolume
 from ..targets.online_model import STATE_SUFFIX
 from .ahead import likely_next
 from .backends import Backend
@@ -220,21 +222,25 @@ class SearchLoop:
         self.previous = store.generations()
         self.supernet_key = self.space.supernet().key
         self.config_data = config.to_dict()
+        self.limits = Limits.from_config(self.config_data)
         self.result = SearchResult(store.path)
-        self.front_keys: list[str] = []
         self.population_keys: list[str] = []
         self.front = None if pool is None else FrontMeasurer(config, store, pool, self.supernet_key)
 
     def run(self) -> SearchResult:
-        """Run the remaining generations; returns the result with the final front."""
+        """Run the remaining generations; returns the result with the search's front: the
+        non-dominated set of everything it evaluated (:mod:`fmas_hw.store.front`), not only of
+        the last population."""
         for gen in range(self.config.generations or 0):
             if not self.step(gen):
                 break
         if self.front is not None:  # --measure front: every member of the final front measured
-            self.front_keys = self.front.final(self.population_keys, self.config.generations or 0)
-        front = self.store.get_many(self.front_keys, self.digest)
-        entries = [front_entry(front[k], self.config.objectives) for k in self.front_keys]
+            self.front.final(self.config.generations or 0)
+        archive = self.archive()
+        entries = [front_entry(r, self.config.objectives) for r in archive_front(archive, self.limits)]
         self.result.front = sorted(entries, key=lambda e: (e["error"], e["genome"]))
+        self.result.hypervolume = hypervolume_by_generation(archive, self.limits, self.problem.scale or {},
+                                                            self.reference, self.result.generations)
         self.result.device_seconds = sum(a + lat for a, lat in self.store.seconds_by_generation().values())
         if isinstance(self.backend, MeasuringBackend):
             self.result.measured_ahead = self.backend.pool.ahead.counts()
@@ -341,6 +347,10 @@ class SearchLoop:
         return self.store.add_evaluation(_to_record(key, self.space.encode(arch), arch, outcome, gen, self.digest))
 
     # -- bookkeeping ---------------------------------------------------------------------
+    def archive(self) -> list[EvaluationRecord]:
+        """Every evaluation of this search (its settings digest), as stored now."""
+        return [r for r in self.store.evaluations() if r.settings_digest == self.digest]
+
     def record(self, gen: int, asked: list[tuple[str, Arch]], records: dict[str, EvaluationRecord], wall: float) -> None:
         """Write (or, when replaying, verify) the generation record; update the result."""
         pop = self.algorithm.pop
@@ -348,23 +358,24 @@ class SearchLoop:
         front = feasible_front(F, CV)
         hv = hypervolume(F[front], self.reference)
         population = [[format_genome(x), self.space.decode(x).key] for x in pop.get("X")]
-        self.front_keys = [population[i][1] for i in front]
+        front_keys = [population[i][1] for i in front]
         self.population_keys = [key for _, key in population]
         seconds = self.store.seconds_by_generation()
         acc, lat = seconds.get(gen, (0.0, 0.0))
         n_failed = sum(records[a.key].status != "ok" for _, a in asked)
         n_evaluated = sum(records[a.key].generation == gen for _, a in asked)
         new = GenerationRecord(
-            gen=gen, asked=[[g, a.key] for g, a in asked], population=population, front=self.front_keys,
+            gen=gen, asked=[[g, a.key] for g, a in asked], population=population, front=front_keys,
             hypervolume=hv, n_evaluated=n_evaluated, n_hits=len(asked) - n_evaluated, n_failed=n_failed,
             accuracy_seconds=acc, latency_seconds=lat, device_seconds=acc + lat,
             cumulative_seconds=sum(a + b for g, (a, b) in seconds.items() if g <= gen),
             wall_seconds=wall, rng_digest=self.rng.digest(),
         )
         self.verify_or_write(new)
-        self.progress.finish(len(self.front_keys), hv)
+        archive = [r for r in self.archive() if r.generation is not None and r.generation <= gen]
+        self.progress.finish(len(archive_front(archive, self.limits)),
+                             archive_hypervolume(archive, self.limits, self.problem.scale or {}, self.reference))
         self.result.generations = gen + 1
-        self.result.hypervolume.append(hv)
 
     def verify_or_write(self, new: GenerationRecord) -> None:
         """Store a new generation; a replayed one must match what the store recorded.
