@@ -45,10 +45,11 @@ from .measure_front import FrontMeasurer, as_told
 from .measuring import MeasurementSource
 from .operators import IsolatedRandom, build_algorithm
 from .pipeline import Guess, MeasuringBackend, make_backend, measurement_source
-from .preflight import check_ready
+from .preflight import check_ready, validation_digest
 from .problem import SearchProblem
 from .progress import Progress
 from .result import SearchResult, front_entry
+from .settings import EvalSettings, data_changes
 from .worker import Outcome
 
 Miss = tuple[str, Arch]  # (arch key, architecture)
@@ -169,7 +170,7 @@ def open_store(config: SearchConfig, resume: str | Path | None) -> Store:
         StoreError: see :meth:`Store.create`, :meth:`Store.open`, :meth:`Store.check_config`, or
             the evaluation settings (e.g. the weights file's content) changed since.
     """
-    settings = config.settings
+    settings = replace(config.settings, data_digest=validation_digest(config))
     if Path(config.store).exists() and Store.discard_unstarted(config.store):  # type: ignore[arg-type]
         log.warning("store %s held no finished evaluation (a start that failed): starting it over", config.store)
         _discard_side_files(config)
@@ -183,10 +184,11 @@ def open_store(config: SearchConfig, resume: str | Path | None) -> Store:
     try:
         store.check_config(config.identity(), stored=_upgraded(store.meta().get("config", {})))
         stored = store.meta().get("settings", {})
-        changed = sorted(k for k, v in settings.to_dict().items() if stored.get(k) != v)
+        changed = sorted(k for k, v in settings.to_dict().items() if k != "data_digest" and stored.get(k) != v)
         if changed:
             raise StoreError(f"cannot resume {store.path}: the evaluation settings changed ({', '.join(changed)}), "
                              "e.g. the weights file was replaced; start a new --store")
+        check_data_unchanged(store, stored, settings)
         done = len(store.generations())
         if (config.generations or 0) < done:
             raise StoreError(f"store {store.path} already holds {done} generations: resume with "
@@ -196,6 +198,23 @@ def open_store(config: SearchConfig, resume: str | Path | None) -> Store:
         store.close()
         raise
     return store
+
+
+def check_data_unchanged(store: Store, stored: dict[str, Any], settings: EvalSettings) -> None:
+    """Refuse to resume on validation data other than the stored rows were scored on; a store
+    written before the data was named records it now.
+
+    Raises:
+        StoreError: naming what changed (the subset's ids, its images, its masks).
+    """
+    changes = data_changes(stored.get("data_digest"), settings.data_digest)
+    if changes:
+        raise StoreError(
+            f"cannot resume {store.path}: the validation data changed since its rows were scored "
+            f"({'; '.join(changes)} under {settings.data}); new rows would be scored on other images. "
+            "Restore the data set as it was, or start a new --store")
+    if not stored.get("data_digest") and settings.data_digest:
+        store.set_meta(settings={**stored, "data_digest": settings.data_digest})
 
 
 def _discard_side_files(config: SearchConfig) -> None:
