@@ -297,3 +297,25 @@ def test_resume_detects_a_diverging_replay(make_config):
 def test_xception_multi_objective(make_config):
     result = run(make_config(backbone="xception", objectives=("flops", "params")))
     assert result.front and all({"flops", "params"} <= set(e) for e in result.front)
+
+
+@pytest.mark.parametrize("how", ["moved", "copied"])
+def test_a_moved_or_copied_store_resumes_where_it_lies_with_its_projects(tmp_path, make_config, how):
+    import shutil
+
+    first = tmp_path / "a"
+    config = make_config(store=str(first / "s.sqlite"), population=4, generations=1, target="simulated",
+                         objectives=("latency",))
+    run(config)
+    projects = sorted(p.name for p in (first / "s" / "projects").iterdir())
+    assert projects
+    moved = tmp_path / "b"
+    (shutil.move if how == "moved" else shutil.copytree)(first, moved)
+    stamps = {p: p.stat().st_mtime_ns for p in (moved / "s" / "projects").rglob("candidate.json")}
+    result = run(stored_config(moved / "s.sqlite").merge({"generations": 2}), resume=moved / "s.sqlite")
+    assert result.store_path == (moved / "s.sqlite").resolve() and result.generations == 2
+    assert result.store_hits >= 4  # generation 0 came from the moved store
+    assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())  # its projects were reused in place
+    assert {p.name for p in (moved / "s" / "projects").iterdir()} >= set(projects)
+    if how == "moved":
+        assert not first.exists()  # nothing written where the store used to be

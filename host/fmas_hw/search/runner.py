@@ -97,8 +97,10 @@ def run(config: SearchConfig | dict[str, Any], resume: str | Path | None = None,
         store.close()
 
 
-#: Saved with a search but not resumed from it: they fit the host and the moment it ran on.
-_HOST_KEYS = ("workers", "scheduler", "overlap", "threads_per_worker")
+#: Saved with a search but not resumed from it: they fit the host and the moment it ran on, and
+#: the store's path is where it is now (a moved or copied store resumes where it lies; what must
+#: not change is its content, which the config and the evaluation settings check).
+_HOST_KEYS = ("workers", "scheduler", "overlap", "threads_per_worker", "store")
 
 
 def stored_config(path: str | Path) -> SearchConfig:
