@@ -51,3 +51,24 @@ def test_check_names_a_bad_mask(tmp_path: Path, capsys):
     code = main(["data", "check", "--data", str(tmp_path), "--classes", "2"])
     captured = capsys.readouterr()
     assert code != 0 and "error: mask" in captured.err and "Traceback" not in captured.err
+
+
+def test_synth_refuses_a_folder_that_is_not_empty_unless_forced(tmp_path: Path, capsys):
+    small = ["--train", "2", "--val", "1", "--size", "32"]
+    assert main(["data", "synth", "--out", str(tmp_path), *small, "--seed", "1"]) == 0
+    root = tmp_path / "VOC2012"
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert main(["data", "synth", "--out", str(tmp_path), "--train", "3", "--val", "2", "--size", "32"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --out {tmp_path} is not empty") and "--force" in err and "Traceback" not in err
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before  # nothing rewritten
+    assert main(["data", "synth", "--out", str(tmp_path), "--train", "3", "--val", "2", "--size", "32",
+                 "--force"]) == 0
+    assert (root / "ImageSets/Segmentation/val.txt").read_text().split() == ["val_00000", "val_00001"]
+
+
+def test_synth_refuses_a_folder_holding_anything(tmp_path: Path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["data", "synth", "--out", str(tmp_path), "--train", "1", "--val", "1", "--size", "16"]) == 2
+    assert "holds notes.txt" in capsys.readouterr().err and not (tmp_path / "VOC2012").exists()

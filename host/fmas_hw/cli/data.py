@@ -28,8 +28,10 @@ def data() -> None:
               help="Number of classes including background (object classes 1..K-1).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Random seed; the same options write byte-identical files.")
+@click.option("--force", is_flag=True, default=False,
+              help="Write into a folder that is not empty (its data set's lists and images are replaced).")
 @json_option
-def synth(out: Path, n_train: int, n_val: int, size: int, classes: int, seed: int,
+def synth(out: Path, n_train: int, n_val: int, size: int, classes: int, seed: int, force: bool,
           as_json: bool) -> None:
     """Write a deterministic synthetic data set in the VOC layout.
 
@@ -39,7 +41,7 @@ def synth(out: Path, n_train: int, n_val: int, size: int, classes: int, seed: in
     from ..data.synth import write_synthetic_voc
 
     start = time.perf_counter()
-    root = write_synthetic_voc(out, n_train, n_val, size, classes, seed)
+    root = write_synthetic_voc(out, n_train, n_val, size, classes, seed, force=force)
     if as_json:
         echo_json({"root": str(root), "train": n_train, "val": n_val, "size": size,
                    "classes": classes, "seed": seed,
