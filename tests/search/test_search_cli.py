@@ -239,3 +239,19 @@ def test_a_store_written_before_the_data_was_named_resumes_and_records_it(search
     _invoke("--resume", str(store), "--generations", "1")  # replays the finished generation
     with Store.open(store, writable=False) as s:
         assert s.meta()["settings"]["data_digest"] == digest
+
+
+def test_the_summary_counts_the_candidates_over_a_budget(tmp_path):
+    store = tmp_path / "b.sqlite"
+    result = _invoke(*SMALL, "--store", str(store), "--objective", "latency", "--max-cycles", "200000000",
+                     "--max-params", "1500000")
+    with Store.open(store, writable=False) as s:
+        ok = [r for r in s.evaluations() if r.status == "ok"]
+    cycles = sum(r.cycles > 200_000_000 for r in ok)
+    params = sum(r.params > 1_500_000 for r in ok)
+    total = sum(r.cycles > 200_000_000 or r.params > 1_500_000 for r in ok)
+    assert cycles and params  # the supernet (a reference, always evaluated) is over --max-params
+    assert (f"{total} over budget after evaluation ({cycles} over --max-cycles, {params} over --max-params), "
+            "not on the front") in result.stdout
+    out = json.loads(_invoke("--resume", str(store), "--generations", "3", "--json").stdout)
+    assert set(out) >= {"over_budget", "over_budget_by"}

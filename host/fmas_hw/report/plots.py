@@ -6,7 +6,8 @@ its own colour of a sequential colormap (early generations pale, the last dark; 
 generation), the supernet as a red star and the search's front, the non-dominated set of every
 feasible candidate evaluated, as a black step line (its non-dominated subset in this plane when the
 search had several cost objectives); candidates whose network does not fit GAP8 memory are crossed
-in red (their cycles are figures of a network that cannot run). ``hypervolume`` shows the
+in red (their cycles are figures of a network that cannot run), and candidates over a budget of
+the search (``--max-cycles``, ``--max-params``) framed in orange. ``hypervolume`` shows the
 hypervolume of the search's front over the candidates evaluated up to each generation (it never
 falls), the population front's beside it, and the relative change, the criterion the paper uses to
 choose G. ``fidelity`` plots
@@ -124,6 +125,10 @@ def front_figure(data: SearchData, objective: str) -> Figure:
     if len(final):
         ax.step(final[:, 0], final[:, 1], where="post", color="black", linewidth=1.2, zorder=3,
                 label="search's front (every candidate evaluated)")
+    over = cost_points(data, over_budget(data), objective)
+    if len(over):
+        ax.scatter(over[:, 0], over[:, 1], marker="s", s=26, facecolors="none", edgecolors="tab:orange",
+                   linewidths=1.0, zorder=5, label="over --max-cycles/--max-params (not on the front)")
     unfit = cost_points(data, unfittable(data), objective)
     if len(unfit):
         ax.scatter(unfit[:, 0], unfit[:, 1], marker="x", s=28, color="tab:red", linewidths=1.0, zorder=5,
@@ -141,6 +146,11 @@ def front_figure(data: SearchData, objective: str) -> Figure:
     ax.grid(True, color="0.92", zorder=0)
     ax.legend(loc="upper right", fontsize=8)
     return fig
+
+
+def over_budget(data: SearchData) -> list[str]:
+    """Keys of the evaluated candidates whose figures break a budget of the search."""
+    return [k for k, r in data.evaluations.items() if r.status == "ok" and data.limits.broken(r)]
 
 
 def unfittable(data: SearchData) -> list[str]:

@@ -20,6 +20,9 @@ class SearchResult:
         store_hits: candidates served from the store in this run (repeats, or a resume's replay).
         failures: candidates that failed in this run (they stay in the store with their reason).
         rejected: candidates a cheap constraint rejected in this run, before any evaluation.
+        over_budget: candidates evaluated in this run whose figures break ``max_cycles`` or
+            ``max_params`` (e.g. cycles are only known after evaluation): kept in the store,
+            never on the front; ``over_budget_by`` counts them per budget.
         generations: generations completed (all of them, including those of an earlier run).
         front: the search's feasible Pareto front, the non-dominated set of every candidate it
             evaluated (not only of the last population), best error first: dicts with
@@ -39,6 +42,8 @@ class SearchResult:
     store_hits: int = 0
     failures: int = 0
     rejected: int = 0
+    over_budget: int = 0
+    over_budget_by: dict[str, int] = field(default_factory=dict)
     generations: int = 0
     front: list[dict[str, Any]] = field(default_factory=list)
     hypervolume: list[float] = field(default_factory=list)

@@ -245,6 +245,7 @@ class SearchLoop:
         self.config_data = config.to_dict()
         self.limits = Limits.from_config(self.config_data)
         self.result = SearchResult(store.path)
+        self.committed: set[str] = set()  # keys evaluated in this run
         self.population_keys: list[str] = []
         self.front = None if pool is None else FrontMeasurer(config, store, pool, self.supernet_key)
 
@@ -262,6 +263,9 @@ class SearchLoop:
         self.result.front = sorted(entries, key=lambda e: (e["error"], e["genome"]))
         self.result.hypervolume = hypervolume_by_generation(archive, self.limits, self.problem.scale or {},
                                                             self.reference, self.result.generations)
+        evaluated = [r for r in archive if r.arch_key in self.committed and r.status == "ok"]
+        self.result.over_budget = sum(bool(self.limits.broken(r)) for r in evaluated)
+        self.result.over_budget_by = self.limits.over_budget(evaluated)
         self.result.device_seconds = sum(a + lat for a, lat in self.store.seconds_by_generation().values())
         if isinstance(self.backend, MeasuringBackend):
             self.result.measured_ahead = self.backend.pool.ahead.counts()
@@ -365,6 +369,7 @@ class SearchLoop:
         self.result.evaluations += 1
         self.result.failures += outcome.status == "failed"
         self.result.rejected += outcome.status == "rejected"
+        self.committed.add(key)
         return self.store.add_evaluation(_to_record(key, self.space.encode(arch), arch, outcome, gen, self.digest))
 
     # -- bookkeeping ---------------------------------------------------------------------

@@ -48,19 +48,34 @@ class Limits:
                    max_params=config.get("max_params"), max_cycles=config.get("max_cycles"),
                    fit_gap8=bool(config.get("fit_gap8")))
 
-    def violation(self, record: EvaluationRecord) -> str | None:
-        """Why an evaluated row breaks a budget (``"cycles 5,000 > max_cycles 4,000"``), or None.
+    def broken(self, record: EvaluationRecord) -> dict[str, str]:
+        """The budgets an evaluated row breaks, ``{name: why}``, e.g.
+        ``{"max_cycles": "cycles 5,000 > max_cycles 4,000"}``; empty when it keeps within them.
 
         Rejected rows say so in their own ``reason``; this names what only shows after evaluation.
         """
-        reasons = []
+        out = {}
         if self.max_params is not None and record.params is not None and record.params > self.max_params:
-            reasons.append(f"params {record.params:,} > max_params {self.max_params:,}")
+            out["max_params"] = f"params {record.params:,} > max_params {self.max_params:,}"
         if self.max_cycles is not None and record.cycles is not None and record.cycles > self.max_cycles:
-            reasons.append(f"cycles {record.cycles:,} > max_cycles {self.max_cycles:,}")
+            out["max_cycles"] = f"cycles {record.cycles:,} > max_cycles {self.max_cycles:,}"
         if self.fit_gap8 and record.extra.get("fits_gap8") is False:
-            reasons.append("does not fit GAP8 memory")
-        return "; ".join(reasons) or None
+            out["fit_gap8"] = "does not fit GAP8 memory"
+        return out
+
+    def violation(self, record: EvaluationRecord) -> str | None:
+        """Why an evaluated row breaks a budget (see :meth:`broken`), or None."""
+        return "; ".join(self.broken(record).values()) or None
+
+    def over_budget(self, records: Iterable[EvaluationRecord]) -> dict[str, int]:
+        """How many evaluated (``ok``) rows break each budget: kept in the store, never on the
+        front. Empty when none does."""
+        counts: dict[str, int] = {}
+        for record in records:
+            if record.status == "ok":
+                for name in self.broken(record):
+                    counts[name] = counts.get(name, 0) + 1
+        return counts
 
     def feasible(self, record: EvaluationRecord) -> bool:
         """Whether ``record`` competes for the front (see the module docstring)."""
