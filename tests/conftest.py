@@ -86,12 +86,15 @@ def sdk_sources():
 
 #: Subset errors :func:`finished_store` records: the supernet's, then each front member's.
 SUBSET_ERRORS = (0.9, 0.5, 0.3, 0.7)
+#: Their FLOPs: the members trade error for FLOPs, and the supernet is dominated (0.3 at 400).
+SUBSET_FLOPS = (500, 300, 400, 200)
 
 
 def finished_store(path, genomes: list[str], **config):
     """A MobileNetV2 store as a finished search with the built-in evaluator leaves it (64 px,
     5 classes, width 0.35, subset = first 0.2 of val.txt): config and settings in meta, the
-    supernet and ``genomes`` evaluated with :data:`SUBSET_ERRORS`, last front = ``genomes``.
+    supernet and ``genomes`` evaluated with :data:`SUBSET_ERRORS` and :data:`SUBSET_FLOPS`, so that
+    the front (of every evaluation, and of the last population) is ``genomes``.
 
     ``config``: further search-config keys (``weights``, ``data``, ``random_init``, ...).
     """
@@ -104,10 +107,11 @@ def finished_store(path, genomes: list[str], **config):
     digest = cfg.settings.digest
     with Store.create(path, {"config": cfg.to_dict(), "settings": cfg.settings.to_dict(),
                              "settings_digest": digest}) as store:
-        for genome, error in zip([space.supernet_genome, *genomes], SUBSET_ERRORS, strict=False):
+        for genome, error, flops in zip([space.supernet_genome, *genomes], SUBSET_ERRORS, SUBSET_FLOPS,
+                                        strict=False):
             arch = space.decode(genome)
             store.add_evaluation(EvaluationRecord(arch.key, digest, genome, arch.to_dict(), "ok", error=error,
-                                                  generation=0))
+                                                  flops=flops, generation=0))
         front = [space.decode(g).key for g in genomes]
         store.add_generation(GenerationRecord(0, [], [], front, 0.5, 4, 0, 0, 1.0, 0.0, 1.0, 1.0, 1.0, "rng"))
     return path

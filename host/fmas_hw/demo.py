@@ -62,7 +62,7 @@ def run_demo(cfg: DemoConfig, log=print) -> dict:
     out = Path(cfg.out).resolve()
     t0 = time.perf_counter()
     log(f"[1/5] synthetic VOC-format data -> {out / 'data'}")
-    data = write_synthetic_voc(out / "data", **DATA)
+    data = write_synthetic_voc(out / "data", **DATA, force=True)  # the demo's own folder: same bytes again
     weights = models_dir() / SUPERNET
     store = out / "search.sqlite"
     for stale in out.glob("search.sqlite*"):

@@ -104,3 +104,21 @@ def test_memory_cache_is_bounded(synth_tree: Path, tiny):
     for size in (16, 18, 20, 22, 24, 26):
         load_split_arrays(ds, "val", size, disk=False)
     assert len(cache._raw_memory) <= cache._MEMORY_ENTRIES
+
+
+def test_the_content_digests_come_back_from_disk_and_follow_the_bytes(voc_copy: Path, tiny, tmp_path: Path,
+                                                                      monkeypatch):
+    from fmas_hw.data.cache import load_raw_split
+
+    ds = VocDataset(voc_copy, tiny.classes)
+    first = load_raw_split(ds, "val", 32, cache_dir=tmp_path / "c").digests
+    assert set(first) == {"ids", "images", "masks"}
+    clear_memory_cache()
+    with monkeypatch.context() as m:
+        _forbid_decoding(m)
+        assert load_raw_split(ds, "val", 32, cache_dir=tmp_path / "c").digests == first  # not recomputed
+    mask = ds.label_path(ds.ids("val")[1])
+    mask.write_bytes(mask.read_bytes() + b"\0")  # same pixels, other bytes
+    clear_memory_cache()
+    second = load_raw_split(VocDataset(voc_copy, tiny.classes), "val", 32, cache_dir=tmp_path / "c").digests
+    assert second["masks"] != first["masks"] and (second["ids"], second["images"]) == (first["ids"], first["images"])

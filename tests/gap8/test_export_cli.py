@@ -49,3 +49,45 @@ def test_a_fitting_export_prints_its_verdict(tmp_path, capsys, monkeypatch):
     assert "GAP8 fit         fits (64x64 input)" in captured.out
     for level in ("L1 tiles", "L2 peak", "L3 HyperRAM", "flash"):
         assert level in captured.out
+
+
+SMALL = ["--classes", "3", "--alpha", "0.35", "--input-size", "64", "--calibration-images", "1"]
+
+
+def _old_log(out):
+    log = out / "logs" / "gvsoc-20240101.log"
+    log.write_text("FMAS: cycles of the earlier project\n")
+    return log
+
+
+def test_export_refuses_another_candidates_project_and_force_clears_its_logs(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(project_module, "_export_models", lambda *a, **k: {})
+    out = tmp_path / "p"
+    assert main(["export", *SMALL, "--out", str(out)]) == 0  # the supernet
+    log = _old_log(out)
+    before = (out / "candidate.json").read_text()
+    genome = "0000111111111111111111111110"  # the supernet less its last layer
+    assert MB.decode(genome).key != MB.supernet().key
+    capsys.readouterr()
+    with monkeypatch.context() as m:
+        m.setattr("fmas_hw.model.supernet.Supernet.build", _no_slow_work)
+        assert main(["export", *SMALL, "--genome", genome, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {out} holds the project of candidate {MB.supernet().key}" in err and "--force" in err
+    assert "Traceback" not in err and (out / "candidate.json").read_text() == before and log.exists()
+    assert main(["export", *SMALL, "--genome", genome, "--out", str(out), "--force"]) == 0
+    assert "its logs cleared" in capsys.readouterr().err
+    assert json.loads((out / "candidate.json").read_text())["genome"] == genome and not log.exists()
+
+
+def _no_slow_work(*args, **kwargs):
+    raise AssertionError("the supernet was built before the output folder was checked")
+
+
+def test_re_exporting_the_same_candidate_keeps_its_logs(tmp_path, monkeypatch):
+    monkeypatch.setattr(project_module, "_export_models", lambda *a, **k: {})
+    out = tmp_path / "p"
+    assert main(["export", *SMALL, "--out", str(out)]) == 0
+    log = _old_log(out)
+    assert main(["export", *SMALL, "--out", str(out)]) == 0
+    assert log.read_text() == "FMAS: cycles of the earlier project\n"

@@ -14,6 +14,7 @@ import pytest
 from fmas_hw.report import ReportFiles, write_report
 from fmas_hw.search import SearchConfig, run
 from fmas_hw.store import FinetuneRow, Store
+from fmas_hw.store.front import stored_front
 
 #: Fake evaluator that fails about one candidate in three (never the supernet).
 FAILING = "tests.search.fakes:build_failing_evaluator"
@@ -31,7 +32,7 @@ def search_store(folder: Path, name: str, **overrides) -> Path:
 def add_finetune_rows(store: Path, shifts: list[float]) -> dict[str, FinetuneRow]:
     """Fine-tuning rows for the first len(shifts) final-front members: after = subset - shift."""
     with Store.open(store, writable=False) as s:
-        front = s.generations()[-1].front
+        front = [r.arch_key for r in stored_front(s)]
         records = {r.arch_key: r for r in s.evaluations()}
     written = {}
     with Store.open(store) as s:

@@ -40,3 +40,21 @@ def test_finetune_seconds_and_extrapolated_saving(finetuned_store, finetuned_rep
         items = {r["item"]: r for r in csv.DictReader(fh)}
     assert float(items["fine-tuning"]["device_seconds"]) == pytest.approx(3600.0 * len(rows))
     assert "fine-tuning every evaluated candidate (extrapolated)" in items
+
+
+def test_candidates_over_a_budget_are_counted_and_shown(report_dir):
+    from fmas_hw.report import write_report
+
+    from .conftest import search_store
+
+    store = search_store(report_dir, "over-cycles", objectives=("latency",), max_cycles=200_000_000,
+                         generations=3)
+    data = load(store)
+    over = {k for k, r in data.evaluations.items() if r.status == "ok" and r.cycles > 200_000_000}
+    acc = accounting(data)
+    assert over and acc.over_budget == len(over) and acc.over_budget_by == {"max_cycles": len(over)}
+    assert not over & set(data.final_front)
+    files = write_report(store, report_dir / "over-cycles-report", "md,csv")
+    text = files.markdown.read_text()
+    assert f"over a budget after evaluation (not on the front; {len(over)} over --max-cycles) | {len(over)} |" in text
+    assert files.summary["accounting"]["over_budget"] == len(over)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import subprocess
+import sys
 from contextlib import closing
 
+import pytest
 from click.testing import CliRunner
 
 from fmas_hw.cli.main import cli, main
@@ -123,3 +126,36 @@ def test_full_set_on_a_store_without_weights_is_a_clear_error(mnv2_store, tmp_pa
     err = capsys.readouterr().err
     assert err.startswith("error: store ") and "report without --full-set" in err and "Traceback" not in err
     assert not out.exists() and "full_set" not in _tables(store)
+
+
+def test_report_writes_nothing_beside_the_store(mnv2_store, tmp_path):
+    folder = tmp_path / "stores"
+    folder.mkdir()
+    store = folder / "s.sqlite"
+    shutil.copy(mnv2_store, store)
+    content = store.read_bytes()
+    result = CliRunner().invoke(cli, ["report", "--store", str(store), "--out", str(tmp_path / "r")],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in folder.iterdir()) == ["s.sqlite"]  # no -wal, no -shm
+    assert store.read_bytes() == content
+
+
+def _read_only_mount_works() -> bool:
+    probe = subprocess.run(["unshare", "-m", "sh", "-c", "mount --bind / /mnt 2>/dev/null; exit 0"],
+                           capture_output=True)
+    return shutil.which("unshare") is not None and probe.returncode == 0
+
+
+@pytest.mark.skipif(not _read_only_mount_works(), reason="needs `unshare -m` and mount (a private mount namespace)")
+def test_report_reads_a_store_on_a_read_only_file_system(mnv2_store, tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    shutil.copy(mnv2_store, folder / "s.sqlite")
+    # A read-only bind mount in a private mount namespace: root cannot write there either.
+    script = (f"mount --bind {folder} {folder} && mount -o remount,ro,bind {folder} && "
+              f"! touch {folder}/probe 2>/dev/null && "
+              f"{sys.executable} -m fmas_hw.cli.main report --store {folder}/s.sqlite --out {tmp_path}/r")
+    done = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "not a readable fmas-hw store" not in done.stderr and (tmp_path / "r" / "report.md").is_file()

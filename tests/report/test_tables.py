@@ -11,6 +11,7 @@ from fmas_hw.report import load, write_report
 from fmas_hw.report.tables import Column, candidate_rows, csv_text, cycles_text, markdown_table
 from fmas_hw.space import get_space
 from fmas_hw.store import FinetuneRow, Store
+from fmas_hw.store.front import stored_front
 
 from .conftest import search_store
 
@@ -32,7 +33,7 @@ def test_csv_numbers_equal_the_store(mnv2_store, mnv2_report):
     rows = _csv(mnv2_report.csv["candidates"])
     with Store.open(mnv2_store, writable=False) as store:
         by_genome = {r.genome: r for r in store.evaluations()}
-        front = store.generations()[-1].front
+        front = [r.arch_key for r in stored_front(store)]
     supernet = get_space("mobilenetv2").supernet().key
     assert len(rows) == len({supernet, *front})
     for row in rows:
@@ -54,7 +55,7 @@ def test_supernet_is_the_first_row_then_the_front_by_error(mnv2_store, mnv2_repo
     errors = [float(r["error_subset"]) for r in rows[1:]]
     assert errors == sorted(errors)
     with Store.open(mnv2_store, writable=False) as store:
-        front = set(store.generations()[-1].front)
+        front = {r.arch_key for r in stored_front(store)}
     assert {r["arch_key"] for r in rows[1:]} == front - {rows[0]["arch_key"]}
 
 
@@ -113,8 +114,13 @@ def test_generation_csv_matches_the_store(mnv2_store, mnv2_report):
     rows = _csv(mnv2_report.csv["generations"])
     with Store.open(mnv2_store, writable=False) as store:
         gens = store.generations()
-    assert [float(r["hypervolume"]) for r in rows] == [g.hypervolume for g in gens]
-    assert [int(r["front_size"]) for r in rows] == [len(g.front) for g in gens]
+    assert [float(r["population_hypervolume"]) for r in rows] == [g.hypervolume for g in gens]
+    assert [int(r["population_front_size"]) for r in rows] == [len(g.front) for g in gens]
+    # The search's own columns: of everything evaluated up to the generation, so never falling.
+    hv = [float(r["hypervolume"]) for r in rows]
+    assert all(b >= a for a, b in zip(hv, hv[1:], strict=False))
+    assert all(h >= float(r["population_hypervolume"]) - 1e-12 for h, r in zip(hv, rows, strict=True))
+    assert int(rows[-1]["front_size"]) == len(load(mnv2_store).final_front)
 
 
 def test_candidate_rows_include_fine_tuned_candidates_off_the_front(mnv2_store, report_dir):

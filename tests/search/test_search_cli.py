@@ -174,3 +174,84 @@ def test_resuming_a_store_that_never_finished_an_evaluation_starts_it_over(tmp_p
                for r in caplog.records)
     saved = _store_config(store)
     assert saved["seed"] == 3 and saved["evaluator"] == FAKE and saved["evaluations"] == 12
+
+
+@pytest.fixture
+def searched(tmp_path, synth_voc, tiny_mnv2_weights):
+    """A finished real search (M=4, G=1) on a copy of the synthetic data, and its resume command."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(synth_voc, data)
+    store = tmp_path / "d.sqlite"
+    _invoke(*REAL, "--data", str(data), "--weights", str(tiny_mnv2_weights), "--store", str(store), "--json")
+    return data, store, ["search", "--resume", str(store), "--generations", "2"]
+
+
+def _first_val(data, folder: str, suffix: str):
+    return data / folder / f"{(data / 'ImageSets/Segmentation/val.txt').read_text().split()[0]}{suffix}"
+
+
+def _reorder(data):
+    val = data / "ImageSets/Segmentation/val.txt"
+    val.write_text("\n".join(reversed(val.read_text().split())) + "\n")
+
+
+def _replace_image(data):
+    from PIL import Image
+
+    path = _first_val(data, "JPEGImages", ".jpg")
+    with Image.open(path) as img:
+        Image.eval(img, lambda v: 255 - v).save(path)
+
+
+def _replace_mask(data):
+    from PIL import Image
+
+    path = _first_val(data, "SegmentationClass", ".png")
+    with Image.open(path) as img:
+        img.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(path)
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    (_reorder, "the subset's ids (val.txt reordered or edited)"),
+    (_replace_image, "its images' bytes"), (_replace_mask, "its masks' bytes"),
+], ids=["val.txt-reordered", "image-replaced", "mask-replaced"])
+def test_resume_refuses_validation_data_that_changed_and_names_what(searched, capsys, change, named):
+    data, store, resume = searched
+    with Store.open(store, writable=False) as s:
+        before = s.count()
+        assert set(s.meta()["settings"]["data_digest"]) == {"ids", "images", "masks"}
+    change(data)
+    assert main(resume) == 2
+    err = capsys.readouterr().err
+    assert "\nerror: cannot resume" in err and "validation data changed" in err and named in err
+    assert "Traceback" not in err
+    with Store.open(store, writable=False) as s:
+        assert s.count() == before  # nothing scored on the other images
+
+
+def test_a_store_written_before_the_data_was_named_resumes_and_records_it(searched):
+    data, store, _ = searched
+    with Store.open(store) as s:
+        digest = s.meta()["settings"].pop("data_digest")
+        s.set_meta(settings={k: v for k, v in s.meta()["settings"].items() if k != "data_digest"})
+    _invoke("--resume", str(store), "--generations", "1")  # replays the finished generation
+    with Store.open(store, writable=False) as s:
+        assert s.meta()["settings"]["data_digest"] == digest
+
+
+def test_the_summary_counts_the_candidates_over_a_budget(tmp_path):
+    store = tmp_path / "b.sqlite"
+    result = _invoke(*SMALL, "--store", str(store), "--objective", "latency", "--max-cycles", "200000000",
+                     "--max-params", "1500000")
+    with Store.open(store, writable=False) as s:
+        ok = [r for r in s.evaluations() if r.status == "ok"]
+    cycles = sum(r.cycles > 200_000_000 for r in ok)
+    params = sum(r.params > 1_500_000 for r in ok)
+    total = sum(r.cycles > 200_000_000 or r.params > 1_500_000 for r in ok)
+    assert cycles and params  # the supernet (a reference, always evaluated) is over --max-params
+    assert (f"{total} over budget after evaluation ({cycles} over --max-cycles, {params} over --max-params), "
+            "not on the front") in result.stdout
+    out = json.loads(_invoke("--resume", str(store), "--generations", "3", "--json").stdout)
+    assert set(out) >= {"over_budget", "over_budget_by"}

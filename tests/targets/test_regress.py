@@ -14,6 +14,8 @@ from fmas_hw.targets.regress import (
     compare,
     load_baseline,
     load_references,
+    missing_baseline_advice,
+    percent_text,
     references_dir,
     verdict,
 )
@@ -90,7 +92,7 @@ def test_within_tolerance_is_ok():
 
 def test_missing_baseline_says_how_to_create_it(models, tmp_path, capsys):
     assert _regress(models, tmp_path / "absent.json") == 2
-    assert "fmas-hw regress --update" in capsys.readouterr().err
+    assert f"fmas-hw regress --target estimate --update --baseline {tmp_path / 'absent.json'}" in capsys.readouterr().err
 
 
 def test_a_reference_without_baseline_fails(models, tmp_path, capsys):
@@ -122,3 +124,32 @@ def test_committed_references_have_canonical_genomes_and_a_baseline():
     baseline = load_baseline(baseline_path("estimate"))
     assert set(baseline["models"]) == names
     assert abs(baseline["models"]["mbv2-supernet"] / 2189e6 - 1) < 0.05
+
+
+@pytest.mark.parametrize(("delta", "tolerance", "text"), [
+    (0.111, 0.02, "+11.10"), (0.0, 0.0, "+0.00"), (5e-6, 0.0, "+0.0005"),
+    (0.0200004, 0.02, "+2.00004"), (-0.0199996, 0.02, "-2.00"), (1e-14, 0.0, "+1.00e-12"),
+], ids=["plain", "none", "tiny", "just-over", "just-inside", "below-digits"])
+def test_the_change_shows_enough_digits_for_its_verdict(delta, tolerance, text):
+    assert percent_text(delta, tolerance) == text
+
+
+def test_tolerance_0_prints_the_change_that_made_the_regression(models, tmp_path, capsys):
+    good = tmp_path / "good.json"
+    _regress(models, good, "--update")
+    data = json.loads(good.read_text())
+    data["models"] = {k: v - 1 for k, v in data["models"].items()}  # one cycle less: now is slower
+    good.write_text(json.dumps(data))
+    capsys.readouterr()
+    assert _regress(models, good, "--tolerance", "0") == 1
+    rows = [line for line in capsys.readouterr().out.splitlines() if "REGRESSION" in line]
+    assert len(rows) == 2 and all("+0.00 " not in row and float(row.split()[3]) > 0 for row in rows)
+
+
+def test_missing_baseline_advice_names_the_repository_folder_for_an_installed_package(tmp_path):
+    installed = tmp_path / "lib" / "site-packages" / "fmas_hw" / "_models" / "baselines" / "gvsoc.json"
+    advice = missing_baseline_advice(installed, "gvsoc")
+    assert "installed package" in advice and "--baseline models/baselines/gvsoc.json" in advice
+    checkout = tmp_path / "fmas-hw" / "models" / "baselines" / "gvsoc.json"
+    assert missing_baseline_advice(checkout, "gvsoc") == (
+        f"create it with `fmas-hw regress --target gvsoc --update --baseline {checkout}` and commit it")

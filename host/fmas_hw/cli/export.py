@@ -8,6 +8,10 @@ The GAP8 fit verdict (:mod:`fmas_hw.gap8.fit`) comes first, from the weightless 
 network that cannot fit GAP8 memory is refused in seconds, before the minutes of building,
 quantising and converting, unless ``--force`` asks for its project anyway. What the converters
 print goes to the project's ``logs/export.log``.
+
+A folder that holds another candidate's project (its ``candidate.json`` names another key) is
+refused too, before any slow work, unless ``--force``, which then clears that project's run logs
+so they cannot pass for the new one's; re-exporting the same candidate keeps its logs.
 """
 
 from __future__ import annotations
@@ -64,7 +68,8 @@ if TYPE_CHECKING:
 @click.option("--io", "io_placement", type=click.Choice(["auto", "l2", "l3"]), default="auto",
               show_default=True, help="Where the network input/output live on GAP8.")
 @click.option("--force", is_flag=True,
-              help="Write the project even when the network does not fit GAP8 memory (it cannot run there).")
+              help="Write the project even when the network does not fit GAP8 memory (it cannot run there), "
+                   "or over another candidate's project in --out (its run logs are cleared).")
 @json_option
 def export(backbone: str, genome: GivenGenome, weights: str | None, classes: int | None,
            alpha: float | None, input_size: int, data: str | None, calibration_images: int, out_dir: Path, route: str,
@@ -88,6 +93,7 @@ def export(backbone: str, genome: GivenGenome, weights: str | None, classes: int
     echo_settings(net, ("classes", "alpha"))
     classes, alpha, arch = net.classes, net.alpha, genome.arch
     verdict = _check_fit(arch, classes, alpha, input_size, force)
+    _check_out(out_dir, arch, force)
     supernet = Supernet.build(backbone, input_size=input_size, classes=classes, alpha=alpha,
                               weights=weights)
     images, source = _representative_images(data, backbone, input_size, classes, calibration_images)
@@ -118,6 +124,37 @@ def _check_fit(arch: Arch, classes: int, alpha: float, input_size: int, force: b
     click.echo(f"warning: --force: writing the project of a network that does not fit GAP8 memory "
                f"(it cannot run there)\n{levels}", err=True)
     return verdict
+
+
+def _check_out(out_dir: Path, arch: Arch, force: bool) -> None:
+    """Refuse a folder holding another candidate's project unless ``force`` (then clear its run
+    logs, which belong to the other network); the same candidate's project keeps its logs.
+
+    Raises:
+        ExportError: ``out_dir`` holds another candidate's project and ``force`` is not set.
+    """
+    import shutil
+
+    from ..errors import ExportError, MeasurementError
+    from ..gap8.candidate_file import CANDIDATE_FILE, read_candidate
+
+    if not (out_dir / CANDIDATE_FILE).is_file():
+        return
+    try:
+        held = read_candidate(out_dir).spec
+        other = f"candidate {held.arch.key} (genome {held.genome})" if held.arch.key != arch.key else None
+    except MeasurementError as exc:
+        other = f"an unreadable {CANDIDATE_FILE} ({exc})"
+    if other is None:
+        return
+    if not force:
+        raise ExportError(f"--out {out_dir} holds the project of {other}: exporting {arch.key} there would "
+                          "overwrite it and keep its run logs. Choose another --out, or give --force to "
+                          "replace that project (its logs are cleared).")
+    logs = out_dir / "logs"
+    if logs.is_dir():
+        shutil.rmtree(logs)
+    click.echo(f"warning: --force: replacing the project of {other} in {out_dir} (its logs cleared)", err=True)
 
 
 def _representative_images(data: str | None, backbone: str, size: int, classes: int,

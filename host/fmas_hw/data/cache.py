@@ -10,6 +10,10 @@ A split (or its first fraction) is decoded and fitted to the input size once, th
 The fingerprint hashes the resolved root, the id list, every file's size and mtime, the input size
 and the number of classes: editing, adding or removing a file invalidates the entry. The cache
 folder is ``$FMAS_HW_CACHE`` or ``~/.cache/fmas-hw``; ``FMAS_HW_CACHE=off`` disables the disk cache.
+
+While a split is decoded, the bytes of its files are hashed too (:attr:`RawSplit.digests`: the id
+list, the images, the masks), and the digests are kept with the cached arrays, so what a search
+scored on can be named without reading the files again.
 """
 
 from __future__ import annotations
@@ -29,9 +33,10 @@ from tqdm import tqdm
 from .preprocess import fit_to_square, network_input
 from .voc import VocDataset
 
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2  # 2: the content digests are kept beside the arrays
 _MEMORY_ENTRIES = 4  # a search holds one subset; a few more cover train/val/final evaluation
 _DISABLED = ("", "0", "off", "none", "false")
+_DIGESTS = ("ids", "images", "masks")
 
 
 @dataclass(frozen=True)
@@ -43,12 +48,15 @@ class RawSplit:
         labels: ``uint8`` (N, S, S), padding = 255.
         sizes: ``int32`` (N, 2), valid ``(h, w)`` of each image.
         ids: the image ids, in list-file order.
+        digests: ``{"ids": ..., "images": ..., "masks": ...}``, 16 hex digits each: SHA-256 of the
+            id list (in order), and of every image's and every mask's file bytes in that order.
     """
 
     images: np.ndarray
     labels: np.ndarray
     sizes: np.ndarray
     ids: tuple[str, ...]
+    digests: dict[str, str]
 
 
 _raw_memory: OrderedDict[str, RawSplit] = OrderedDict()
@@ -173,10 +181,15 @@ def _decode(dataset: VocDataset, ids: list[str], input_size: int, progress: bool
     images = np.empty((n, input_size, input_size, 3), dtype=np.uint8)
     labels = np.empty((n, input_size, input_size), dtype=np.uint8)
     sizes = np.empty((n, 2), dtype=np.int32)
+    hashes = {"images": hashlib.sha256(), "masks": hashlib.sha256()}
     for i, image_id in enumerate(tqdm(ids, desc="decoding", unit="img", disable=not progress)):
-        image, label = dataset.read(image_id)
+        image, label = dataset.read(image_id)  # first: its errors name a missing or broken file
         images[i], labels[i], sizes[i] = fit_to_square(image, label, input_size)
-    return RawSplit(images, labels, sizes, tuple(ids))
+        for name, path in (("images", dataset.image_path(image_id)), ("masks", dataset.label_path(image_id))):
+            hashes[name].update(hashlib.sha256(path.read_bytes()).digest())
+    digests = {"ids": hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16],
+               **{name: h.hexdigest()[:16] for name, h in hashes.items()}}
+    return RawSplit(images, labels, sizes, tuple(ids), digests)
 
 
 def _read_npz(path: Path, ids: list[str]) -> RawSplit | None:
@@ -185,7 +198,8 @@ def _read_npz(path: Path, ids: list[str]) -> RawSplit | None:
     try:
         with np.load(path, allow_pickle=False) as data:
             ids_found = tuple(str(i) for i in data["ids"])
-            raw = RawSplit(data["images"], data["labels"], data["sizes"], ids_found)
+            digests = dict(zip(_DIGESTS, (str(d) for d in data["digests"]), strict=True))
+            raw = RawSplit(data["images"], data["labels"], data["sizes"], ids_found, digests)
     except Exception as exc:  # a broken cache entry is rebuilt, never fatal
         warnings.warn(f"ignoring unreadable cache file {path} ({exc}); decoding again",
                       stacklevel=3)
@@ -204,7 +218,7 @@ def _write_npz(path: Path, raw: RawSplit) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             np.savez(handle, images=raw.images, labels=raw.labels, sizes=raw.sizes,
-                     ids=np.array(raw.ids, dtype=str))
+                     ids=np.array(raw.ids, dtype=str), digests=np.array([raw.digests[k] for k in _DIGESTS]))
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)

@@ -156,9 +156,15 @@ def _check_args(train: int, val: int, size: int, seed: int) -> None:
         raise ConfigError(f"seed {seed} is negative: use a seed >= 0")
 
 
-def _make_tree(out: Path) -> Path:
+def _make_tree(out: Path, force: bool) -> Path:
     if out.exists() and not out.is_dir():
         raise DataError(f"--out {out} is a file: pass a folder (it is created when missing)")
+    held = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if held and not force:
+        shown = ", ".join(held[:3]) + (", ..." if len(held) > 3 else "")
+        raise DataError(f"--out {out} is not empty (it holds {shown}): writing there would replace the list "
+                        "files and images of the data set already in it. Choose an empty or new folder, "
+                        "or pass --force to write over it")
     root = out / "VOC2012"
     try:
         for folder in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
@@ -170,11 +176,12 @@ def _make_tree(out: Path) -> Path:
 
 
 def write_synthetic_voc(out: str | Path, train: int = 200, val: int = 50, size: int = 128,
-                        num_classes: int = MAX_CLASSES, seed: int = 0) -> Path:
+                        num_classes: int = MAX_CLASSES, seed: int = 0, force: bool = False) -> Path:
     """Write the synthetic data set to ``out/VOC2012`` in the VOC layout.
 
-    Files of an earlier run in the same folder are overwritten; images beyond the new counts are
-    left in place but are no longer listed, so they are never read.
+    A folder that holds anything is refused unless ``force``: then the files of an earlier run
+    are overwritten, and images beyond the new counts are left in place but no longer listed,
+    so they are never read.
 
     Args:
         out: output folder (created when missing).
@@ -183,17 +190,18 @@ def write_synthetic_voc(out: str | Path, train: int = 200, val: int = 50, size: 
         size: image width and height in pixels.
         num_classes: classes including background, 2..21.
         seed: random seed; the same arguments give byte-identical files.
+        force: write into a folder that is not empty.
 
     Returns:
         The ``VOC2012`` folder (what ``--data`` accepts, as does ``out`` itself).
 
     Raises:
         ConfigError: an argument is out of range.
-        DataError: ``out`` cannot be created or written.
+        DataError: ``out`` is a file, is not empty (without ``force``), or cannot be written.
     """
     _check_args(train, val, size, seed)
     specs = class_specs(num_classes)
-    root = _make_tree(Path(out).expanduser())
+    root = _make_tree(Path(out).expanduser(), force)
     grid = coordinate_grid(size)
     lists: dict[str, list[str]] = {}
     for split_index, (split, count) in enumerate((("train", train), ("val", val))):

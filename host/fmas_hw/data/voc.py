@@ -15,6 +15,7 @@ decode-once cache of whole splits lives in :mod:`fmas_hw.data.cache`.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -56,6 +57,30 @@ def resolve_root(path: str | Path) -> Path:
             return candidate.resolve()
     raise DataError(f"{path} is not a VOC-format data set: expected {path}/JPEGImages, "
                     f"{path}/VOCdevkit/VOC2012/JPEGImages or {path}/VOC2012/JPEGImages")
+
+
+#: What ``fmas-hw data synth`` writes beside the lists: how the set was made, its class count.
+DESCRIPTION_FILE = "synth.json"
+
+
+def described_classes(root: Path) -> int | None:
+    """The class count a data set states about itself (``<root>/synth.json``'s ``num_classes``),
+    or None when it states none.
+
+    Raises:
+        DataError: the file exists but is not a JSON object with an integer ``num_classes``.
+    """
+    path = root / DESCRIPTION_FILE
+    if not path.is_file():
+        return None
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))["num_classes"]
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"num_classes is {value!r}")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"{path} is not a readable data set description ({exc}): fix or remove it, "
+                        "or give --classes") from None
+    return value
 
 
 def voc_palette() -> list[int]:

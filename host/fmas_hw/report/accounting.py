@@ -27,6 +27,8 @@ class Accounting:
         generations / population: generations finished, population size M.
         evaluations: candidates evaluated (store misses), whatever their status.
         ok / failed / rejected: their outcomes ('rejected' = a cheap constraint, not evaluated).
+        over_budget: of the 'ok' ones, those whose figures break ``max_cycles`` / ``max_params``
+            (known only after evaluation): stored, never on the front; ``over_budget_by`` per budget.
         store_hits: candidates asked for again and served from the store, over all generations.
         accuracy_seconds / latency_seconds: device seconds of the evaluations.
         finetuned / finetune_seconds: candidates fine-tuned (rows 'done') and seconds of all rows.
@@ -41,6 +43,8 @@ class Accounting:
     ok: int
     failed: int
     rejected: int
+    over_budget: int
+    over_budget_by: dict[str, int]
     store_hits: int
     accuracy_seconds: float
     latency_seconds: float
@@ -83,7 +87,9 @@ def accounting(data: SearchData) -> Accounting:
     return Accounting(
         generations=len(data.generations), population=data.config.get("population"),
         evaluations=len(records), ok=status.count("ok"), failed=status.count("failed"),
-        rejected=status.count("rejected"), store_hits=sum(g.n_hits for g in data.generations),
+        rejected=status.count("rejected"),
+        over_budget=sum(bool(data.limits.broken(r)) for r in records if r.status == "ok"),
+        over_budget_by=data.limits.over_budget(records), store_hits=sum(g.n_hits for g in data.generations),
         accuracy_seconds=sum(r.accuracy_seconds for r in records),
         latency_seconds=sum(r.latency_seconds for r in records),
         finetuned=done, finetune_seconds=finetune_seconds,
@@ -98,7 +104,9 @@ def rows(acc: Accounting, target: str = "") -> list[dict[str, Any]]:
     out = [
         _item("candidates evaluated (store misses)", acc.evaluations),
         _item("of which ok", acc.ok), _item("of which failed", acc.failed),
-        _item("of which rejected by a constraint", acc.rejected),
+        _item("of which rejected by a constraint before evaluation", acc.rejected),
+        _item("of the ok ones, over a budget after evaluation (not on the front"
+              f"{_budgets(acc.over_budget_by)})", acc.over_budget),
         _item("store hits (repeats served from the store)", acc.store_hits),
         _item("accuracy evaluation on the validation subset", acc.ok, acc.accuracy_seconds),
         _item(f"latency measurement{measured_on}", acc.ok, acc.latency_seconds),
@@ -110,6 +118,10 @@ def rows(acc: Accounting, target: str = "") -> list[dict[str, Any]]:
         out.append(_item("fine-tuning every evaluated candidate (extrapolated)", acc.evaluations,
                          acc.finetune_all_seconds))
     return out
+
+
+def _budgets(by: dict[str, int]) -> str:
+    return "".join(f"; {n} over --{name.replace('_', '-')}" for name, n in sorted(by.items()))
 
 
 def _item(what: str, count: int | None, seconds: float | None = None) -> dict[str, Any]:

@@ -1,12 +1,16 @@
 """Plots of a report (PNG and SVG): the Pareto front's development, hypervolume, proxy fidelity.
 
 ``front-<objective>`` is the paper's Figures 2–4: error against one cost objective, every
-candidate evaluated in light grey, each generation's Pareto front in its own colour of a
-sequential colormap (early generations pale, the last dark; colorbar = generation), the supernet
-as a red star and the final front as a black step line (its non-dominated subset in this plane
-when the search had several cost objectives); candidates whose network does not fit GAP8 memory
-are crossed in red (their cycles are figures of a network that cannot run). ``hypervolume`` shows the hypervolume per
-generation and its relative change, the criterion the paper uses to choose G. ``fidelity`` plots
+candidate evaluated in light grey, each generation's population front (NSGA-II's working set) in
+its own colour of a sequential colormap (early generations pale, the last dark; colorbar =
+generation), the supernet as a red star and the search's front, the non-dominated set of every
+feasible candidate evaluated, as a black step line (its non-dominated subset in this plane when the
+search had several cost objectives); candidates whose network does not fit GAP8 memory are crossed
+in red (their cycles are figures of a network that cannot run), and candidates over a budget of
+the search (``--max-cycles``, ``--max-params``) framed in orange. ``hypervolume`` shows the
+hypervolume of the search's front over the candidates evaluated up to each generation (it never
+falls), the population front's beside it, and the relative change, the criterion the paper uses to
+choose G. ``fidelity`` plots
 the search's proxy error against the fine-tuned full-set error; ``front-fidelity`` the subset error
 against the full-set error without fine-tuning for every final-front member, with the y = x line
 and the ±2 point band.
@@ -100,13 +104,15 @@ def staircase(points: np.ndarray) -> np.ndarray:
 
 
 def front_figure(data: SearchData, objective: str) -> Figure:
-    """Error vs ``objective``: all candidates, each generation's front, supernet, final front."""
+    """Error vs ``objective``: all candidates, each generation's population front, the supernet,
+    the search's front."""
     fig = Figure(figsize=(7.5, 5.0))
     ax = fig.add_subplot()
     every = cost_points(data, (k for k, r in data.evaluations.items() if r.status == "ok"), objective)
     ax.scatter(every[:, 0], every[:, 1], s=12, color="0.82", label="evaluated", zorder=1)
     cmap, norm = _generation_colours(len(data.generations))
     last = max(len(data.generations) - 1, 1)
+    ax.plot([], [], color=cmap(norm(last)), label="population front per generation")
     for gen in data.generations:  # later generations are drawn on top of earlier ones
         pts = cost_points(data, gen.front, objective)
         colour = cmap(norm(gen.gen))
@@ -118,7 +124,11 @@ def front_figure(data: SearchData, objective: str) -> Figure:
     final = staircase(cost_points(data, data.final_front, objective))
     if len(final):
         ax.step(final[:, 0], final[:, 1], where="post", color="black", linewidth=1.2, zorder=3,
-                label=f"final front (gen {data.generations[-1].gen})")
+                label="search's front (every candidate evaluated)")
+    over = cost_points(data, over_budget(data), objective)
+    if len(over):
+        ax.scatter(over[:, 0], over[:, 1], marker="s", s=26, facecolors="none", edgecolors="tab:orange",
+                   linewidths=1.0, zorder=5, label="over --max-cycles/--max-params (not on the front)")
     unfit = cost_points(data, unfittable(data), objective)
     if len(unfit):
         ax.scatter(unfit[:, 0], unfit[:, 1], marker="x", s=28, color="tab:red", linewidths=1.0, zorder=5,
@@ -136,6 +146,11 @@ def front_figure(data: SearchData, objective: str) -> Figure:
     ax.grid(True, color="0.92", zorder=0)
     ax.legend(loc="upper right", fontsize=8)
     return fig
+
+
+def over_budget(data: SearchData) -> list[str]:
+    """Keys of the evaluated candidates whose figures break a budget of the search."""
+    return [k for k, r in data.evaluations.items() if r.status == "ok" and data.limits.broken(r)]
 
 
 def unfittable(data: SearchData) -> list[str]:
@@ -166,13 +181,16 @@ def _cost_label(data: SearchData, objective: str) -> str:
 def hypervolume_figure(data: SearchData) -> Figure:
     """Hypervolume per generation (top) and its change from the previous generation (bottom)."""
     gens = np.array([g.gen for g in data.generations])
-    hv = np.array([g.hypervolume for g in data.generations])
+    hv = np.array(data.archive_hypervolume, dtype=float)
     fig = Figure(figsize=(6.5, 4.8))
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2, 1]})
-    top.plot(gens, hv, marker="o", color="tab:blue")
+    top.plot(gens, hv, marker="o", color="tab:blue", label="search's front (every candidate evaluated)")
+    top.plot(gens, [g.hypervolume for g in data.generations], linestyle="--", color="0.55",
+             label="population front (NSGA-II's working set)")
+    top.legend(fontsize=7, loc="lower right")
     reference = ", ".join(f"{v:g}" for v in data.reference_point)
     top.set_ylabel("hypervolume")
-    top.set_title(f"Hypervolume of the front per generation (normalised objectives, reference ({reference}))",
+    top.set_title(f"Hypervolume per generation (normalised objectives, reference ({reference}))",
                   fontsize=9)
     change = np.zeros_like(hv)
     change[1:] = 100 * np.diff(hv) / np.where(hv[:-1] == 0, np.nan, hv[:-1])

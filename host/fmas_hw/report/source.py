@@ -8,12 +8,14 @@ it reads the ``meta``, ``evaluations`` and ``generations`` tables and the option
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
 from ..space import Arch, arch_from_dict, get_space
 from ..store import EvaluationRecord, FinetuneRow, FullSetRow, GenerationRecord, Store
+from ..store.front import Limits, archive_front, hypervolume_by_generation
 
 #: Store column of each cost objective (``latency`` is measured in GAP8 cycles).
 COST_COLUMNS = {"flops": "flops", "params": "params", "latency": "cycles"}
@@ -35,6 +37,8 @@ class SearchData:
         full_set: full-validation-set scores without fine-tuning by architecture key (empty
             before ``fmas-hw report --full-set``).
         supernet_key: architecture key of the supernet.
+        scale: the supernet's cost per objective, which normalises the hypervolume (empty in a
+            store whose supernet was never scored).
     """
 
     store_path: Path
@@ -47,6 +51,7 @@ class SearchData:
     finetune: dict[str, FinetuneRow] = field(default_factory=dict)
     full_set: dict[str, FullSetRow] = field(default_factory=dict)
     supernet_key: str = ""
+    scale: dict[str, float] = field(default_factory=dict)
 
     @property
     def input_size(self) -> int:
@@ -54,9 +59,26 @@ class SearchData:
         return int(self.config.get("input_size") or get_space(self.backbone).default_input_size)
 
     @property
+    def limits(self) -> Limits:
+        """The objectives and budgets that decide which evaluations compete for the front."""
+        return Limits.from_config(self.config)
+
+    @cached_property
     def final_front(self) -> list[str]:
-        """Keys of the feasible Pareto front after the last generation."""
-        return list(self.generations[-1].front) if self.generations else []
+        """Keys of the search's feasible Pareto front: the non-dominated set of every evaluation
+        (the archive), not only of the last population."""
+        return [r.arch_key for r in archive_front(self.evaluations.values(), self.limits)]
+
+    @cached_property
+    def archive_hypervolume(self) -> list[float]:
+        """Hypervolume of the archive's front over the candidates asked for up to each generation."""
+        return hypervolume_by_generation(self.evaluations.values(), self.limits, self.scale,
+                                         self.reference_point, len(self.generations))
+
+    def archive_front_size(self, gen: int) -> int:
+        """Members of the archive's front over the candidates asked for up to generation ``gen``."""
+        rows = [r for r in self.evaluations.values() if r.generation is not None and r.generation <= gen]
+        return len(archive_front(rows, self.limits))
 
     def first_generation(self, key: str) -> int | None:
         """The generation in which ``key`` was first asked for (None: never asked)."""
@@ -117,7 +139,7 @@ def load(store_path: str | Path) -> SearchData:
         objectives=tuple(config.get("objectives") or ("flops",)),
         reference_point=list(meta.get("reference_point") or []),
         evaluations=records, generations=generations, finetune=finetune, full_set=full_set,
-        supernet_key=get_space(backbone).supernet().key,
+        supernet_key=get_space(backbone).supernet().key, scale=dict(meta.get("scale") or {}),
     )
 
 

@@ -178,16 +178,19 @@ def display_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 # -- the generation table ---------------------------------------------------------------------
 def generation_rows(data: SearchData) -> list[dict[str, Any]]:
-    """Per generation: front size, hypervolume and its change, counts and device seconds."""
+    """Per generation: the search's front (over every candidate evaluated so far) and its
+    hypervolume and change, NSGA-II's population front and its hypervolume (how the GA's working
+    set progressed), counts and device seconds."""
     out: list[dict[str, Any]] = []
     previous: float | None = None
-    for g in data.generations:
-        change = None if not previous else 100 * (g.hypervolume - previous) / previous
-        out.append({"generation": g.gen, "front_size": len(g.front), "hypervolume": g.hypervolume,
-                    "hypervolume_change_percent": change, "evaluated": g.n_evaluated, "store_hits": g.n_hits,
+    for g, hv in zip(data.generations, data.archive_hypervolume, strict=True):
+        change = None if not previous else 100 * (hv - previous) / previous
+        out.append({"generation": g.gen, "front_size": data.archive_front_size(g.gen), "hypervolume": hv,
+                    "hypervolume_change_percent": change, "population_front_size": len(g.front),
+                    "population_hypervolume": g.hypervolume, "evaluated": g.n_evaluated, "store_hits": g.n_hits,
                     "failed": g.n_failed, "device_seconds": g.device_seconds,
                     "cumulative_seconds": g.cumulative_seconds, "wall_seconds": g.wall_seconds})
-        previous = g.hypervolume
+        previous = hv
     return out
 
 
@@ -195,6 +198,8 @@ GENERATION_COLUMNS = [
     Column("generation", "generation", plain, True), Column("front_size", "front size", plain, True),
     Column("hypervolume", "hypervolume", blank(lambda v: f"{v:.4f}"), True),
     Column("hypervolume_change_percent", "change (%)", blank(lambda v: f"{v:+.2f}"), True),
+    Column("population_front_size", "population front size", plain, True),
+    Column("population_hypervolume", "population hypervolume", blank(lambda v: f"{v:.4f}"), True),
     Column("evaluated", "evaluated", plain, True), Column("store_hits", "store hits", plain, True),
     Column("failed", "failed/rejected", plain, True),
     Column("device_seconds", "device time (s)", blank(lambda v: f"{v:.1f}"), True),

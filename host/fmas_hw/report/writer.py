@@ -159,7 +159,7 @@ def build_sections(data: SearchData, candidates: list[dict[str, Any]], fid: fid_
                 rows=display_rows(candidates), notes=_candidate_notes(data)),
         Section("Pareto front over generations", text=[_FRONT_TEXT], images=fronts),
         Section("Hypervolume per generation", columns=GENERATION_COLUMNS, rows=generation_rows(data),
-                images=[("hypervolume.png", "hypervolume per generation")]),
+                notes=[_HV_NOTE], images=[("hypervolume.png", "hypervolume per generation")]),
         _fidelity_section(data, fid),
         _front_fidelity_section(data, front),
         Section("Search cost", text=[_cost_text(acc)], columns=acc_mod.COLUMNS,
@@ -167,8 +167,13 @@ def build_sections(data: SearchData, candidates: list[dict[str, Any]], fid: fid_
     ]
 
 
-_FRONT_TEXT = ("Grey: every candidate evaluated. Coloured: the Pareto front of each generation (pale = early, "
-               "dark = late). Red star: the supernet. Black steps: the final front.")
+_FRONT_TEXT = ("Grey: every candidate evaluated. Coloured: the Pareto front of each generation's population, "
+               "NSGA-II's working set (pale = early, dark = late). Red star: the supernet. Black steps: the "
+               "search's front, the non-dominated set of every feasible candidate evaluated.")
+_HV_NOTE = ("Front size and hypervolume: of the search's front over every candidate evaluated up to the "
+            "generation (it can never fall). Population front size and hypervolume: of NSGA-II's population "
+            "after survival, which may drop a non-dominated candidate; they show how the GA's working set "
+            "progressed, not what the search found.")
 _COST_NOTE = ("Device time is as measured and recorded in the store: accuracy and latency seconds are summed "
               "even where they ran concurrently on different devices; device-days correspond to the paper's "
               "GPU-days when the accuracy evaluation ran on a GPU.")
@@ -195,7 +200,8 @@ def _supernet_text(c: dict[str, Any]) -> list[str]:
 
 
 def _candidates_text(data: SearchData) -> str:
-    return (f"The supernet, then the {len(data.final_front)} member(s) of the final Pareto front by subset error "
+    return (f"The supernet, then the {len(data.final_front)} member(s) of the search's Pareto front (the "
+            "non-dominated set of every feasible candidate evaluated) by subset error "
             "(P1, P2, ...; the supernet is not repeated when it is on the front), then fine-tuned candidates "
             "not on the front (F1, ...).")
 
@@ -272,7 +278,8 @@ def _summary(data: SearchData, candidates: list[dict[str, Any]], fid: fid_mod.Fi
         "target": data.config.get("target"), "generations": len(data.generations),
         "random_init": bool(data.config.get("random_init")),
         "population": data.config.get("population"), "front_size": len(data.final_front),
-        "hypervolume": [g.hypervolume for g in data.generations],
+        "hypervolume": data.archive_hypervolume,
+        "population_hypervolume": [g.hypervolume for g in data.generations],
         "candidates": candidates, "accounting": acc.summary(),
         "fidelity": None if fid is None else fid.summary(),
         "front_fidelity": None if front is None else front.summary(),

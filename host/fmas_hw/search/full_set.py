@@ -20,6 +20,7 @@ from typing import Any
 from ..errors import ConfigError, StoreError
 from ..space import Arch, arch_from_dict, get_space
 from ..store import FullSetRow, Store
+from ..store.front import stored_front
 from .config import SearchConfig, file_hash
 from .runner import stored_config
 
@@ -78,7 +79,7 @@ def score_front_full_set(store_path: str | Path, log: Callable[[str], None] = pr
 
 
 def front_members(store: Store, backbone: str) -> list[FrontMember]:
-    """The supernet, then the last generation's front by ascending subset error.
+    """The supernet, then the search's front (of everything it evaluated) by ascending subset error.
 
     Raises:
         StoreError: the store has no finished generation.
@@ -92,7 +93,7 @@ def front_members(store: Store, backbone: str) -> list[FrontMember]:
     supernet = space.supernet()
     found = records.get(supernet.key)
     members = [FrontMember(supernet.key, space.supernet_genome, supernet, None if found is None else found.error)]
-    front = [records[k] for k in dict.fromkeys(generations[-1].front) if k in records and k != supernet.key]
+    front = [r for r in stored_front(store) if r.arch_key != supernet.key]
     for r in sorted(front, key=lambda r: (r.error if r.error is not None else float("inf"), r.genome)):
         members.append(FrontMember(r.arch_key, r.genome, arch_from_dict(backbone, r.arch), r.error))
     return members

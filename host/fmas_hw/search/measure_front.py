@@ -10,7 +10,7 @@ open. A candidate some known point surely beats can neither join the Pareto fron
 one surely on the front, its every relation certain, waits for the end. The margin is the
 larger of ``measure_margin`` and the largest log error of the estimate over the latest
 measurements (:data:`MARGIN_WINDOW`). The final front is always measured
-(:func:`unmeasured_front`).
+(:func:`unmeasured_front`: the non-dominated set of everything evaluated).
 
 The measurements run in the background while the search goes on with the estimates
 (:class:`FrontMeasurer`). A measured row keeps its estimate (``extra["estimate"]``) and the
@@ -28,11 +28,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass, replace
 
 import numpy as np
-from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
 from ..errors import ConfigError
 from ..space import arch_from_dict
 from ..store import EvaluationRecord, Store
+from ..store.front import Limits, archive_front
 from .config import SearchConfig
 from .evaluation import provenance
 from .measuring import MeasuredRun, MeasurementSource
@@ -106,7 +106,7 @@ def worth_measuring(candidates: Iterable[EvaluationRecord], known: Iterable[Eval
 
     A candidate that is surely on the front, every relation to the other contenders already
     certain, is not measured now, since its measurement could not change the front. It is
-    measured at the end if it is still on the final front (:func:`unmeasured_front`).
+    measured at the end if it is still on the final front (:func:`unmeasured_front`: the non-dominated set of everything evaluated).
     """
     rivals = {r.arch_key: r for r in known if r.status == "ok"}
     pool = {**rivals, **{c.arch_key: c for c in candidates if c.status == "ok"}}
@@ -141,13 +141,8 @@ def surely_feasible(record: EvaluationRecord, config: SearchConfig, margin: floa
 def unmeasured_front(records: Iterable[EvaluationRecord], config: SearchConfig) -> tuple[list[str], list[str]]:
     """(front keys, those not measured yet) of the feasible ``ok`` records, with their current
     figures (measured where measured)."""
-    feasible = [r for r in records if r.status == "ok" and _feasible(r, config)]
-    if not feasible:
-        return [], []
-    F = np.array([[r.error, *(getattr(r, FIELDS[o]) for o in config.objectives)] for r in feasible], dtype=float)
-    front = [feasible[i].arch_key for i in NonDominatedSorting().do(F, only_non_dominated_front=True)]
-    by_key = {r.arch_key: r for r in feasible}
-    return front, [k for k in front if MEASURED_GEN not in by_key[k].extra]
+    front = archive_front(records, Limits.from_config(config.to_dict()))
+    return [r.arch_key for r in front], [r.arch_key for r in front if MEASURED_GEN not in r.extra]
 
 
 def _feasible(record: EvaluationRecord, config: SearchConfig, cycles: float | None = None) -> bool:
@@ -269,13 +264,13 @@ class FrontMeasurer:
                 record, cycles=int(estimate.total_cycles), cycles_source=estimate.source, extra=extra))
         return out
 
-    def final(self, population_keys: list[str], gen: int) -> list[str]:
-        """Learn every measurement still in flight, then measure the final front until every
-        member is measured (a measured figure can let another candidate in); returns the front's
-        keys."""
+    def final(self, gen: int) -> list[str]:
+        """Learn every measurement still in flight, then measure the search's front (the
+        non-dominated set of everything evaluated) until every member is measured (a measured
+        figure can let another candidate in); returns the front's keys."""
         self._settle_all(list(self.in_flight), gen)
         while True:
-            rows = self.store.get_many(population_keys, self.digest)
+            rows = {r.arch_key: r for r in self.store.evaluations("ok") if r.settings_digest == self.digest}
             front, todo = unmeasured_front(rows.values(), self.config)
             if not todo:
                 return front

@@ -68,6 +68,19 @@ def check_data(config: SearchConfig) -> None:
     load_raw_split(dataset, "val", config.network().input_size, config.val_fraction)
 
 
+def validation_digest(config: SearchConfig) -> dict[str, str] | None:
+    """Digests of the validation subset the built-in evaluator scores on (ids, images, masks),
+    from the decode cache that :func:`check_data` filled (no second decoding); None for another
+    evaluator or without data."""
+    if config.evaluator is not None or not config.data:
+        return None
+    from ..data.cache import load_raw_split
+    from ..data.voc import VocDataset
+
+    dataset = VocDataset(config.data, num_classes=config.network().classes)
+    return load_raw_split(dataset, "val", config.network().input_size, config.val_fraction).digests
+
+
 def check_target(config: SearchConfig) -> None:
     """Every measurement target the search will open is ready (one per board port)."""
     for options in [TargetOptions(port=p) for p in config.ports] or [TargetOptions()]:

@@ -57,7 +57,8 @@ def format_summary(result: SearchResult, objectives: tuple[str, ...]) -> str:
     """The end-of-search summary: counts, front table (best error first), store path."""
     lines = [
         f"search finished: {result.generations} generations, {result.evaluations} evaluated, "
-        f"{result.store_hits} from store, {result.failures} failed, {result.rejected} rejected",
+        f"{result.store_hits} from store, {result.failures} failed, {result.rejected} rejected before "
+        f"evaluation, {over_budget_text(result.over_budget, result.over_budget_by)}",
         f"device time: {result.device_seconds:.1f} s; final hypervolume: "
         f"{result.hypervolume[-1] if result.hypervolume else 0.0:.4f}",
         *_ahead_line(result),
@@ -67,6 +68,14 @@ def format_summary(result: SearchResult, objectives: tuple[str, ...]) -> str:
         f"store: {result.store_path}",
     ]
     return "\n".join(lines)
+
+
+def over_budget_text(total: int, by: dict[str, int]) -> str:
+    """``"3 over budget after evaluation (2 over --max-cycles, 1 over --max-params), not on the front"``."""
+    if not total:
+        return "0 over budget after evaluation"
+    parts = ", ".join(f"{n} over --{name.replace('_', '-')}" for name, n in sorted(by.items()))
+    return f"{total} over budget after evaluation ({parts}), not on the front"
 
 
 def _front_table(result: SearchResult, objectives: tuple[str, ...]) -> str:

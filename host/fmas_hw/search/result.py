@@ -1,4 +1,4 @@
-"""What a search returns: counts for this run and the final feasible Pareto front."""
+"""What a search returns: counts for this run and its Pareto front (of everything it evaluated)."""
 
 from __future__ import annotations
 
@@ -20,11 +20,16 @@ class SearchResult:
         store_hits: candidates served from the store in this run (repeats, or a resume's replay).
         failures: candidates that failed in this run (they stay in the store with their reason).
         rejected: candidates a cheap constraint rejected in this run, before any evaluation.
+        over_budget: candidates evaluated in this run whose figures break ``max_cycles`` or
+            ``max_params`` (e.g. cycles are only known after evaluation): kept in the store,
+            never on the front; ``over_budget_by`` counts them per budget.
         generations: generations completed (all of them, including those of an earlier run).
-        front: the final feasible Pareto front, best error first: dicts with ``genome``,
-            ``key``, ``error``, each cost objective (``latency`` in cycles), every measured cost
-            and ``fits_gap8`` (the memory fit; None when not recorded).
-        hypervolume: hypervolume of the front after each generation.
+        front: the search's feasible Pareto front, the non-dominated set of every candidate it
+            evaluated (not only of the last population), best error first: dicts with
+            ``genome``, ``key``, ``error``, each cost objective (``latency`` in cycles), every
+            measured cost and ``fits_gap8`` (the memory fit; None when not recorded).
+        hypervolume: hypervolume of that front over the candidates evaluated up to each
+            generation (never falls from one generation to the next).
         device_seconds: accuracy + latency seconds of every evaluation in the store.
         measured_ahead: candidates a measure-all search sent to be measured ahead of their
             generation (:mod:`~fmas_hw.search.ahead`), and how many of them the search asked for
@@ -37,6 +42,8 @@ class SearchResult:
     store_hits: int = 0
     failures: int = 0
     rejected: int = 0
+    over_budget: int = 0
+    over_budget_by: dict[str, int] = field(default_factory=dict)
     generations: int = 0
     front: list[dict[str, Any]] = field(default_factory=list)
     hypervolume: list[float] = field(default_factory=list)

@@ -34,6 +34,8 @@ from .. import __version__
 from ..errors import ConfigError, FmasError, StoreError
 from ..space import Arch, format_genome, get_space
 from ..store import EvaluationRecord, GenerationRecord, Store
+from ..store.front import Limits, archive_front, hypervolume_by_generation
+from ..store.front import hypervolume as archive_hypervolume
 from ..targets.online_model import STATE_SUFFIX
 from .ahead import likely_next
 from .backends import Backend
@@ -43,10 +45,11 @@ from .measure_front import FrontMeasurer, as_told
 from .measuring import MeasurementSource
 from .operators import IsolatedRandom, build_algorithm
 from .pipeline import Guess, MeasuringBackend, make_backend, measurement_source
-from .preflight import check_ready
+from .preflight import check_ready, validation_digest
 from .problem import SearchProblem
 from .progress import Progress
 from .result import SearchResult, front_entry
+from .settings import EvalSettings, data_changes
 from .worker import Outcome
 
 Miss = tuple[str, Arch]  # (arch key, architecture)
@@ -94,8 +97,10 @@ def run(config: SearchConfig | dict[str, Any], resume: str | Path | None = None,
         store.close()
 
 
-#: Saved with a search but not resumed from it: they fit the host and the moment it ran on.
-_HOST_KEYS = ("workers", "scheduler", "overlap", "threads_per_worker")
+#: Saved with a search but not resumed from it: they fit the host and the moment it ran on, and
+#: the store's path is where it is now (a moved or copied store resumes where it lies; what must
+#: not change is its content, which the config and the evaluation settings check).
+_HOST_KEYS = ("workers", "scheduler", "overlap", "threads_per_worker", "store")
 
 
 def stored_config(path: str | Path) -> SearchConfig:
@@ -167,7 +172,7 @@ def open_store(config: SearchConfig, resume: str | Path | None) -> Store:
         StoreError: see :meth:`Store.create`, :meth:`Store.open`, :meth:`Store.check_config`, or
             the evaluation settings (e.g. the weights file's content) changed since.
     """
-    settings = config.settings
+    settings = replace(config.settings, data_digest=validation_digest(config))
     if Path(config.store).exists() and Store.discard_unstarted(config.store):  # type: ignore[arg-type]
         log.warning("store %s held no finished evaluation (a start that failed): starting it over", config.store)
         _discard_side_files(config)
@@ -181,10 +186,11 @@ def open_store(config: SearchConfig, resume: str | Path | None) -> Store:
     try:
         store.check_config(config.identity(), stored=_upgraded(store.meta().get("config", {})))
         stored = store.meta().get("settings", {})
-        changed = sorted(k for k, v in settings.to_dict().items() if stored.get(k) != v)
+        changed = sorted(k for k, v in settings.to_dict().items() if k != "data_digest" and stored.get(k) != v)
         if changed:
             raise StoreError(f"cannot resume {store.path}: the evaluation settings changed ({', '.join(changed)}), "
                              "e.g. the weights file was replaced; start a new --store")
+        check_data_unchanged(store, stored, settings)
         done = len(store.generations())
         if (config.generations or 0) < done:
             raise StoreError(f"store {store.path} already holds {done} generations: resume with "
@@ -194,6 +200,23 @@ def open_store(config: SearchConfig, resume: str | Path | None) -> Store:
         store.close()
         raise
     return store
+
+
+def check_data_unchanged(store: Store, stored: dict[str, Any], settings: EvalSettings) -> None:
+    """Refuse to resume on validation data other than the stored rows were scored on; a store
+    written before the data was named records it now.
+
+    Raises:
+        StoreError: naming what changed (the subset's ids, its images, its masks).
+    """
+    changes = data_changes(stored.get("data_digest"), settings.data_digest)
+    if changes:
+        raise StoreError(
+            f"cannot resume {store.path}: the validation data changed since its rows were scored "
+            f"({'; '.join(changes)} under {settings.data}); new rows would be scored on other images. "
+            "Restore the data set as it was, or start a new --store")
+    if not stored.get("data_digest") and settings.data_digest:
+        store.set_meta(settings={**stored, "data_digest": settings.data_digest})
 
 
 def _discard_side_files(config: SearchConfig) -> None:
@@ -220,21 +243,29 @@ class SearchLoop:
         self.previous = store.generations()
         self.supernet_key = self.space.supernet().key
         self.config_data = config.to_dict()
+        self.limits = Limits.from_config(self.config_data)
         self.result = SearchResult(store.path)
-        self.front_keys: list[str] = []
+        self.committed: set[str] = set()  # keys evaluated in this run
         self.population_keys: list[str] = []
         self.front = None if pool is None else FrontMeasurer(config, store, pool, self.supernet_key)
 
     def run(self) -> SearchResult:
-        """Run the remaining generations; returns the result with the final front."""
+        """Run the remaining generations; returns the result with the search's front: the
+        non-dominated set of everything it evaluated (:mod:`fmas_hw.store.front`), not only of
+        the last population."""
         for gen in range(self.config.generations or 0):
             if not self.step(gen):
                 break
         if self.front is not None:  # --measure front: every member of the final front measured
-            self.front_keys = self.front.final(self.population_keys, self.config.generations or 0)
-        front = self.store.get_many(self.front_keys, self.digest)
-        entries = [front_entry(front[k], self.config.objectives) for k in self.front_keys]
+            self.front.final(self.config.generations or 0)
+        archive = self.archive()
+        entries = [front_entry(r, self.config.objectives) for r in archive_front(archive, self.limits)]
         self.result.front = sorted(entries, key=lambda e: (e["error"], e["genome"]))
+        self.result.hypervolume = hypervolume_by_generation(archive, self.limits, self.problem.scale or {},
+                                                            self.reference, self.result.generations)
+        evaluated = [r for r in archive if r.arch_key in self.committed and r.status == "ok"]
+        self.result.over_budget = sum(bool(self.limits.broken(r)) for r in evaluated)
+        self.result.over_budget_by = self.limits.over_budget(evaluated)
         self.result.device_seconds = sum(a + lat for a, lat in self.store.seconds_by_generation().values())
         if isinstance(self.backend, MeasuringBackend):
             self.result.measured_ahead = self.backend.pool.ahead.counts()
@@ -338,9 +369,14 @@ class SearchLoop:
         self.result.evaluations += 1
         self.result.failures += outcome.status == "failed"
         self.result.rejected += outcome.status == "rejected"
+        self.committed.add(key)
         return self.store.add_evaluation(_to_record(key, self.space.encode(arch), arch, outcome, gen, self.digest))
 
     # -- bookkeeping ---------------------------------------------------------------------
+    def archive(self) -> list[EvaluationRecord]:
+        """Every evaluation of this search (its settings digest), as stored now."""
+        return [r for r in self.store.evaluations() if r.settings_digest == self.digest]
+
     def record(self, gen: int, asked: list[tuple[str, Arch]], records: dict[str, EvaluationRecord], wall: float) -> None:
         """Write (or, when replaying, verify) the generation record; update the result."""
         pop = self.algorithm.pop
@@ -348,23 +384,24 @@ class SearchLoop:
         front = feasible_front(F, CV)
         hv = hypervolume(F[front], self.reference)
         population = [[format_genome(x), self.space.decode(x).key] for x in pop.get("X")]
-        self.front_keys = [population[i][1] for i in front]
+        front_keys = [population[i][1] for i in front]
         self.population_keys = [key for _, key in population]
         seconds = self.store.seconds_by_generation()
         acc, lat = seconds.get(gen, (0.0, 0.0))
         n_failed = sum(records[a.key].status != "ok" for _, a in asked)
         n_evaluated = sum(records[a.key].generation == gen for _, a in asked)
         new = GenerationRecord(
-            gen=gen, asked=[[g, a.key] for g, a in asked], population=population, front=self.front_keys,
+            gen=gen, asked=[[g, a.key] for g, a in asked], population=population, front=front_keys,
             hypervolume=hv, n_evaluated=n_evaluated, n_hits=len(asked) - n_evaluated, n_failed=n_failed,
             accuracy_seconds=acc, latency_seconds=lat, device_seconds=acc + lat,
             cumulative_seconds=sum(a + b for g, (a, b) in seconds.items() if g <= gen),
             wall_seconds=wall, rng_digest=self.rng.digest(),
         )
         self.verify_or_write(new)
-        self.progress.finish(len(self.front_keys), hv)
+        archive = [r for r in self.archive() if r.generation is not None and r.generation <= gen]
+        self.progress.finish(len(archive_front(archive, self.limits)),
+                             archive_hypervolume(archive, self.limits, self.problem.scale or {}, self.reference))
         self.result.generations = gen + 1
-        self.result.hypervolume.append(hv)
 
     def verify_or_write(self, new: GenerationRecord) -> None:
         """Store a new generation; a replayed one must match what the store recorded.

@@ -2,6 +2,11 @@
 
 The second half of every store key (:attr:`EvalSettings.digest`): a stored score is reused only
 for the same architecture under the same settings.
+
+The settings also name the validation data a search scored on (:attr:`EvalSettings.data_digest`:
+digests of the subset's id list and of its images' and masks' bytes), so that a resumed search
+refuses data that changed under the same path. That field is kept out of the key's digest: a
+store written before it existed keeps its keys, and records the field when it is resumed.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ class EvalSettings:
             <fmas_hw.targets.base.Target.identity>`: the cycle model's digest, the SDK's versions).
         evaluator: the evaluator factory ("module:callable") that produced the numbers; empty for
             the built-in supernet evaluator.
+        data_digest: ``{"ids", "images", "masks"}`` digests of the validation subset scored on
+            (:attr:`fmas_hw.data.cache.RawSplit.digests`); None when not known (another
+            evaluator, no data). Not part of :attr:`digest`.
     """
 
     backbone: str
@@ -40,6 +48,7 @@ class EvalSettings:
     target: str
     target_identity: str = ""
     evaluator: str = ""
+    data_digest: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form (round-trips through ``EvalSettings(**d)``)."""
@@ -48,5 +57,17 @@ class EvalSettings:
     @property
     def digest(self) -> str:
         """16 hex digits identifying these settings (the second half of the store key)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True)
+        blob = json.dumps({k: v for k, v in self.to_dict().items() if k != "data_digest"}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+#: What each part of :attr:`EvalSettings.data_digest` covers, for messages.
+DATA_PARTS = {"ids": "the subset's ids (val.txt reordered or edited)", "images": "its images' bytes",
+              "masks": "its masks' bytes"}
+
+
+def data_changes(stored: dict[str, str] | None, now: dict[str, str] | None) -> list[str]:
+    """What differs between two data digests, in words (empty when either is unknown)."""
+    if not stored or not now:
+        return []
+    return [DATA_PARTS.get(k, k) for k in sorted(set(stored) | set(now)) if stored.get(k) != now.get(k)]

@@ -6,7 +6,8 @@ share one connection and one single-writer lock and never write the same file at
 
 Durability: a writable file uses the WAL journal, which lets readers (reports, a progress poller,
 tests) read while the search writes, and ``synchronous=FULL``, so every committed row survives a
-crash of the machine too.
+crash of the machine too. A reader writes nothing, not even SQLite's side files
+(:func:`readonly_uri`), so a store on a read-only file system reads as well.
 """
 
 from __future__ import annotations
@@ -144,11 +145,28 @@ class Database:
 
 def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
     if readonly:
-        return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        return sqlite3.connect(readonly_uri(path), uri=True, timeout=30)
     conn = sqlite3.connect(path, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     return conn
+
+
+def readonly_uri(path: Path) -> str:
+    """The SQLite URI that reads ``path`` without writing anything beside it.
+
+    ``mode=ro`` alone still creates ``-wal``/``-shm`` files next to a WAL database (and fails in a
+    folder it cannot write). A store without a ``-wal`` file has no writer (a writer keeps one
+    while it is open) and nothing outside the main file, so it is opened ``immutable=1``: no
+    locking, no side files. With a ``-wal`` file a writer may be active, so the reader takes
+    part in its locking through the existing side files; ``immutable=1`` only where those files
+    cannot be created or shared (a read-only folder without ``-shm``).
+    """
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
+    if not wal.exists() or (not shm.exists() and not os.access(path.parent, os.W_OK)):
+        uri += "&immutable=1"
+    return uri
 
 
 def _take_lock(path: Path) -> IO[str] | None:

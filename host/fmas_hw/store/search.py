@@ -11,8 +11,10 @@ search writes three tables:
   parameters, cycles and their source, seconds spent, worker, the generation that first asked
   for it;
 * ``generations`` — per generation: the candidates asked for, the surviving population, the
-  feasible Pareto front, its hypervolume, the device seconds spent, wall time, and a digest of
-  the GA's random state (so a resumed search proves that it replays the original exactly).
+  population's feasible Pareto front and its hypervolume (how NSGA-II's working set progressed;
+  the search's answer is the front of every evaluation, :mod:`fmas_hw.store.front`), the device
+  seconds spent, wall time, and a digest of the GA's random state (so a resumed search proves
+  that it replays the original exactly).
 
 Every finished evaluation is committed at once (WAL journal, ``synchronous=FULL``), so a search
 killed at any moment loses no finished evaluation. The store does not need any pymoo state to
@@ -111,7 +113,8 @@ class GenerationRecord:
         gen: generation index, 0 = the initial population.
         asked: [genome, key] of every candidate the GA asked for in this generation.
         population: [genome, key] of the population after survival.
-        front: keys of the feasible non-dominated members of ``population``.
+        front: keys of the feasible non-dominated members of ``population`` (the GA's working
+            set: the search's own front is that of every evaluation, see :mod:`.front`).
         hypervolume: of ``front`` in normalised objective space (see the search runner).
         n_evaluated / n_hits / n_failed: misses evaluated, store hits, failed or rejected.
         accuracy_seconds / latency_seconds / device_seconds: spent on candidates first asked for

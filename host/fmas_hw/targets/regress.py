@@ -140,15 +140,15 @@ def _reference(path: Path) -> Reference:
     return ref
 
 
-def load_baseline(path: str | Path) -> dict[str, Any]:
-    """Read a baseline file.
+def load_baseline(path: str | Path, target: str | None = None) -> dict[str, Any]:
+    """Read a baseline file (of ``target``'s cycles, for the advice when it is missing).
 
     Raises:
-        ConfigError: missing (say how to create it), unreadable, or of another schema.
+        ConfigError: missing (say how to create it, and where), unreadable, or of another schema.
     """
     file = Path(path)
     if not file.is_file():
-        raise ConfigError(f"no baseline {file}: create it with `fmas-hw regress --update` and commit it")
+        raise ConfigError(f"no baseline {file}: {missing_baseline_advice(file, target)}")
     try:
         data = json.loads(file.read_text())
     except (OSError, json.JSONDecodeError) as exc:
@@ -157,6 +157,18 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"baseline {file} is not a schema-{SCHEMA} baseline with a 'models' table: "
                           "regenerate it with `fmas-hw regress --update`")
     return data
+
+
+def missing_baseline_advice(file: Path, target: str | None) -> str:
+    """How to create a missing baseline: where it is looked for in a checkout; a path inside an
+    installed package (site-packages) is no place to write and commit one, so the advice then
+    names the repository's ``models/baselines/`` explicitly."""
+    option = f" --target {target}" if target else ""
+    if not any(part in ("site-packages", "dist-packages") for part in file.resolve().parts):
+        return f"create it with `fmas-hw regress{option} --update --baseline {file}` and commit it"
+    name = file.name if target is None else f"{target}.json"
+    return (f"that is the installed package's copy; in your fmas-hw checkout run `fmas-hw regress{option} "
+            f"--update --baseline models/baselines/{name}` and commit that file")
 
 
 def write_baseline(path: str | Path, target: str, cycles: dict[str, int], tool: dict[str, str]) -> Path:
@@ -188,13 +200,26 @@ def compare(measured: dict[str, int], baseline: dict[str, Any], tolerance: float
                 verdict(known.get(name), now, tolerance)) for name, now in measured.items()]
 
 
+def percent_text(delta: float, tolerance: float) -> str:
+    """``delta`` in percent with enough digits to show its verdict: 2 decimals, more while the
+    rounded figure would sit on the other side of the tolerance, or misstate a small change by
+    more than a tenth (``+0.00`` for a change that fails ``--tolerance 0``)."""
+    exact, limit = 100 * delta, 100 * tolerance
+    for digits in range(2, 10):
+        shown = round(exact, digits)
+        if ((shown > limit) == (exact > limit) and (shown < -limit) == (exact < -limit)
+                and abs(shown - exact) <= 0.1 * abs(exact)):
+            return f"{exact:+.{digits}f}"
+    return f"{exact:+.2e}"
+
+
 def format_table(rows: list[Row], tolerance: float) -> str:
     """The table printed by ``fmas-hw regress``."""
     head = f"{'model':<28} {'baseline':>15} {'now':>15} {'delta %':>9}  verdict (tolerance {tolerance * 100:g} %)"
     lines = [head, "-" * len(head)]
     for r in rows:
         base = "-" if r.baseline is None else f"{r.baseline:,}"
-        delta = "-" if r.delta is None else f"{r.delta * 100:+.2f}"
+        delta = "-" if r.delta is None else percent_text(r.delta, tolerance)
         lines.append(f"{r.name:<28} {base:>15} {r.now:>15,} {delta:>9}  {r.verdict}")
     return "\n".join(lines)
 
@@ -244,7 +269,7 @@ def run_regress(target: Target, tolerance: float = DEFAULT_TOLERANCE, update: bo
     refs = load_references(models)
     path = Path(baseline_file) if baseline_file else baseline_path(target.name)
     # An update still shows the change against the old baseline when there is one.
-    baseline = load_baseline(path) if path.is_file() or not update else {"models": {}}
+    baseline = load_baseline(path, target.name) if path.is_file() or not update else {"models": {}}
     results = {ref.name: measure_reference(ref, target, work_dir) for ref in refs}
     measured = {name: m.total_cycles for name, m in results.items()}
     rows = compare(measured, baseline, tolerance)

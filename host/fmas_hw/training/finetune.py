@@ -27,21 +27,18 @@ from ..model.supernet import Supernet
 from ..model.weights import save_weights
 from ..space import get_space
 from ..store import FinetuneRow, Store
+from ..store.front import stored_front
 from .config import FinetuneConfig
 from .loops import Trainer
 
 
 def final_front(store: Store, top: int) -> list[tuple[str, str, float]]:
-    """The ``top`` most accurate (key, genome, subset error) of the last generation's front."""
-    generations = store.generations()
-    if not generations:
+    """The ``top`` most accurate (key, genome, subset error) of the search's front: the
+    non-dominated set of everything it evaluated (:mod:`fmas_hw.store.front`)."""
+    if not store.generations():
         raise StoreError(f"{store.path} holds no finished generation: run (or resume) the search first")
-    front = set(generations[-1].front)
-    rows = [r for r in store.evaluations("ok") if r.arch_key in front]
-    best: dict[str, tuple[str, str, float]] = {}
-    for r in sorted((r for r in rows if r.error is not None), key=lambda r: float(r.error or 0.0)):
-        best.setdefault(r.arch_key, (r.arch_key, r.genome, float(r.error or 0.0)))
-    return list(best.values())[:top]
+    rows = sorted(stored_front(store), key=lambda r: (float(r.error or 0.0), r.genome))
+    return [(r.arch_key, r.genome, float(r.error or 0.0)) for r in rows][:top]
 
 
 class _Session:
