@@ -52,8 +52,11 @@ def test_budgets_follow_greenwaves_formulas():
 def test_sizes_and_minimal_tile_of_a_pointwise_layer():
     node = _conv("pw", "input", (48, 48, 960), (48, 48, 160))
     assert weight_bytes(node) == 960 * 160 + 160 * (4 + 1 + 1)  # int8 filters + bias/scale/shift
-    # one output row x 8 channels, 8 input channels, double-buffered in/filters/out + int32 acc
-    assert min_tile_bytes(node) == 2 * (48 * 8 + (8 * 8 + 8 * 6) + 48 * 8) + 48 * 8 * 4
+    # the open route's smallest 1x1 tile (a matrix product): one pixel of all 960 input channels
+    # (double-buffered), the weights of one output channel, its bias/scale/shift (4-byte
+    # aligned), the kernel's column buffer (4 x 960 + 16), one output byte (double-buffered,
+    # aligned) and Infos
+    assert min_tile_bytes(node) == 2 * 960 + 960 + 3 * 4 + (4 * 960 + 16) + 2 * 4 + 16
 
 
 def test_supernet_fits_with_activations_spilled_to_l3():

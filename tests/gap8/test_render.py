@@ -44,7 +44,7 @@ def test_missing_template_is_reported():
         render("nope.j2", {})
 
 
-@pytest.mark.parametrize("template", sorted(OUTPUTS.values()))
+@pytest.mark.parametrize("template", sorted({*OUTPUTS.values(), *OPEN_OUTPUTS.values()}))
 def test_templates_only_loop_and_substitute(template):
     """Python prepares every value: no comparison, arithmetic, other filter or inline choice."""
     text = (templates_dir() / template).read_text()

@@ -52,13 +52,18 @@ from .options import (
 @click.option("--port", envvar="FMAS_BOARD_PORT", default=None, help="Board UART (default: found by USB id).")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=None,
               help="Run timeout in seconds (default: the target's).")
+@click.option("--route", type=click.Choice(["open", "autotiler", "nntool"]), default=None,
+              help="gvsoc/board: how the project is generated and built (default: open, fmas-hw's "
+                   "own tiled C; with --project, the project's own route).")
 def measure(target_name: str, backbone: str, genome: GivenGenome, project: Path | None, classes: int | None,
             alpha: float | None, per_layer: bool, as_json: bool, weights: str | None, work_dir: Path,
-            cycle_model: str | None, port: str | None, timeout_s: float | None) -> None:
+            cycle_model: str | None, port: str | None, timeout_s: float | None, route: str | None) -> None:
     """Measure (or estimate) the GAP8 cycles of one candidate (default: the supernet)."""
+    from ..gap8.candidate_file import OPEN_ROUTE, project_route
     from ..targets.registry import TargetOptions, open_target
 
-    target = open_target(target_name, TargetOptions(cycle_model=cycle_model, port=port))
+    route = route or (project_route(project) if project is not None else OPEN_ROUTE)
+    target = open_target(target_name, TargetOptions(cycle_model=cycle_model, port=port, route=route))
     target.check_ready()  # a missing SDK or board: said now, not after generating a project
     if project is not None:
         if click.get_current_context().get_parameter_source("genome") is ParameterSource.COMMANDLINE:
@@ -71,7 +76,7 @@ def measure(target_name: str, backbone: str, genome: GivenGenome, project: Path 
         spec = CandidateSpec(genome.arch, net.classes, net.alpha)  # at the adapted size (384)
         verdict = _fit(spec)
         result, where, features = _measure_candidate(target, spec, weights, work_dir, timeout_s,
-                                                     per_layer and as_json)
+                                                     per_layer and as_json, route)
     if as_json:
         echo_json(_as_json(result, where, per_layer, features, verdict))
         return
@@ -93,11 +98,12 @@ def _label(result, verdict: FitVerdict) -> str:
 
 
 def _measure_candidate(target, spec: CandidateSpec, weights: str | None, work_dir: Path,
-                       timeout_s: float | None, with_features: bool):
+                       timeout_s: float | None, with_features: bool, route: str):
     """(measurement, description, the model's layer features or None) of ``spec``."""
     from ..gap8.projects import GeneratedProjects
 
-    result = target.measure_candidate(spec, GeneratedProjects(work_dir, weights=weights), timeout_s)
+    projects = GeneratedProjects(work_dir, weights=weights, route=route)
+    result = target.measure_candidate(spec, projects, timeout_s)
     where = spec.describe()
     if target.needs_project:
         where += f", project {work_dir / spec.arch.key}"

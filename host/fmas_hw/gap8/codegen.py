@@ -151,28 +151,6 @@ def _conv_ctrl(node: Node, pad_type: str | None) -> list[tuple[str, str]]:
     return ctrl
 
 
-def reads_padding_on_both_sides(node: Node) -> bool:
-    """Whether some output of a convolution reads zero padding on both sides of one axis.
-
-    The SQ8 convolutions' border code (``CNN_Conv_SQ8.c``, ``CNN_Conv_DW_SQ8.c``,
-    ``CNN_Conv_DW_Red_SQ8.c`` of the pinned SDK) assumes it never does; a dilated filter wider
-    than its feature map breaks that, and the real kernels then compute wrong values there
-    (``tests/gap8/test_sq8_kernels.py`` runs them). It happens on small maps only: no MobileNetV2
-    candidate at the GAP8 input size of 384 px does it.
-    """
-    if node.op not in ("conv", "depthwise"):
-        return False
-    top, bottom, left, right = node.padding
-    axes = ((node.in_shape[0], node.kernel[0], node.stride[0], node.dilation[0], top, bottom),
-            (node.in_shape[1], node.kernel[1], node.stride[1], node.dilation[1], left, right))
-    for size, kernel, stride, dilation, before, after in axes:
-        span = dilation * (kernel - 1) + 1
-        outputs = (size - span + before + after) // stride + 1
-        if any(o * stride < before and o * stride - before + span > size for o in range(outputs)):
-            return True
-    return False
-
-
 def _conv_call(node: Node, out_shape: tuple[int, int, int]) -> tuple[str, list, list]:
     conv_pad, pad_type = conv_padding(node)
     h, w, c_in = node.in_shape

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ExportError
-from .codegen import AtModel, reads_padding_on_both_sides
+from .codegen import AtModel
 from .graph import Gap8Graph
 from .open_layout import Layout, layout
-from .quantize import INFOS_LAYOUT, QuantizedGraph
-from .tile_plan import Budgets, LayerTiles, macs, plan_tiles
+from .quantize import QuantizedGraph
+from .tile_plan import Budgets, LayerTiles, macs, plan_tiles, reads_padding_on_both_sides
 
 #: Version of the open backend's generated code: part of the hardware targets' identity, so
 #: that a search never mixes figures of two backends.
@@ -89,47 +89,72 @@ def _ref(model: OpenModel, home_level: str, offset: int, size: int, io_in_l3: bo
     return f"{{ fmas_l2 + {offset}, 0, 0, {size}u }}"
 
 
-def _refs(model: OpenModel, t: LayerTiles, io_in_l3: bool) -> dict[str, str]:
+def _refs(model: OpenModel, t: LayerTiles, io_in_l3: bool) -> list[dict[str, str]]:
+    """The layer's operands as ``{"name", "init"}`` (``FmasRef r_<name> = <init>;``)."""
     tensors = model.layout.tensors
-    out: dict[str, str] = {}
-    for i, src in enumerate(t.node.inputs):
-        home = tensors[src]
-        out[f"in{i}"] = _ref(model, home.level, home.offset, home.bytes, io_in_l3)
+    out = [{"name": f"in{i}", "init": _ref(model, tensors[src].level, tensors[src].offset,
+                                            tensors[src].bytes, io_in_l3)}
+           for i, src in enumerate(t.node.inputs)]
     home = tensors[t.name]
-    out["out"] = _ref(model, home.level, home.offset, home.bytes, io_in_l3)
+    out.append({"name": "out", "init": _ref(model, home.level, home.offset, home.bytes, io_in_l3)})
     for role in ("weights", "biases", "mul_scale", "mul_shift", "infos"):
         if (t.name, role) in model.layout.consts:
             c = model.layout.consts[(t.name, role)]
-            out[role] = _ref(model, c.level, c.offset, c.bytes, io_in_l3)
+            out.append({"name": role, "init": _ref(model, c.level, c.offset, c.bytes, io_in_l3)})
     return out
 
 
+def _flags(t: LayerTiles) -> dict[str, int]:
+    """The template's choices, decided here (the templates only test flags)."""
+    kind = t.kind
+    split = kind == "conv" and t.in_channel_tiles > 1
+    per_tile_weights = kind == "matmul" and t.pixels_outer and t.channel_tiles > 1
+    return {
+        **{f"is_{k}": int(kind == k) for k in ("conv", "dw", "avgpool", "resize", "matmul", "add", "act")},
+        "is_rows": int(kind in ("conv", "dw", "avgpool", "resize")),
+        "is_flat": int(kind in ("add", "act")),
+        "has_infos": int(kind != "resize"),
+        "split": int(split),
+        "block_channels": int(kind in ("conv", "dw") or (kind == "matmul" and not t.pixels_outer)),
+        "block_weights": int(kind == "dw" or (kind == "conv" and not split)
+                             or (kind == "matmul" and not t.pixels_outer)),
+        "pixels_outer": int(kind == "matmul" and t.pixels_outer),
+        "tile_channels": int(per_tile_weights),
+        "once_channels": int(kind == "matmul" and t.pixels_outer and t.channel_tiles == 1),
+        "explicit": int(t.explicit_pad),
+        "kernel_pad": int(not t.explicit_pad),
+    }
+
+
 def layer_context(model: OpenModel, t: LayerTiles, index: int, c_name: str, io_in_l3: bool) -> dict[str, Any]:
-    """Everything the template writes for one layer (all numbers as literals)."""
+    """Everything the template writes for one layer: flags, and every number as a literal."""
     node = t.node
     (h, w, cin), (ho, wo, cout) = node.in_shape, t.out_shape
     top, bottom, left, right = node.padding if node.op in ("conv", "depthwise") else (0, 0, 0, 0)
     act = ACT_INDEX[node.activation]
-    offsets = {name: off for name, (off, _) in t.buffers.items()}
-    if "wb" not in offsets and "w" in offsets:
-        offsets["wb"] = offsets["w"]
+    buf = {name: off for name, (off, _) in t.buffers.items()}
+    buf.setdefault("wb", buf.get("w", 0))
     kernel = KERNELS["resize"][node.interpolation == "bilinear"] if t.kind == "resize" else (
         KERNELS["reduct" if t.kind == "conv" else t.kind][act])
     if kernel is None:
         raise ExportError(f"layer '{node.name}': a stand-alone activation without an activation")
+    k = node.kernel[0] * node.kernel[1]
+    unit = {"add": "values", "act": "values", "matmul": "pixels"}.get(t.kind, "rows")
+    shape = f"{t.rows} {unit}" + ("" if t.kind in ("add", "act") else f" x {t.channels} channels") + (
+        f" x {t.in_channels} input channels" if t.in_channel_tiles > 1 else "")
     return {
-        "name": c_name, "index": index, "kind": t.kind, "kernel": kernel, "act": act,
-        "h": h, "w": w, "cin": cin, "ho": ho, "wo": wo, "cout": cout,
+        "name": c_name, "index": index, "kind": t.kind, "kernel": kernel, **_flags(t),
+        "h": h, "w": w, "cin": cin, "ho": ho, "wo": wo, "cout": cout, "hw": h * w, "howo": ho * wo,
         "fx": node.kernel[1], "fy": node.kernel[0], "sx": node.stride[1], "sy": node.stride[0],
-        "dx": node.dilation[1], "dy": node.dilation[0],
+        "dx": node.dilation[1], "dy": node.dilation[0], "k": k, "cin_k": cin * k,
+        "wpc": k if t.kind == "dw" else cin * k,  # weight bytes per output channel
         "pad_l": left, "pad_r": right, "pad_t": top, "pad_b": bottom,
-        "span": node.dilation[0] * (node.kernel[0] - 1) + 1,
-        "rows": t.rows, "co": t.channels, "ci": t.in_channels, "bands": t.bands,
-        "nco": t.channel_tiles, "nci": t.in_channel_tiles, "explicit_pad": int(t.explicit_pad),
-        "padded_w": w + left + right, "total": ho * wo * cout,
-        "l1": t.l1_bytes, "buf": offsets, "refs": _refs(model, t, io_in_l3),
-        "infos_bytes": len(INFOS_LAYOUT) and 13, "macs": macs(t), "tiles": t.tiles,
-        "dma_in": t.dma_in, "dma_out": t.dma_out,
+        "span": node.dilation[0] * (node.kernel[0] - 1) + 1, "bilinear": int(node.interpolation == "bilinear"),
+        "do_scale": int(act == 0), "rows": t.rows, "co": t.channels, "ci": t.in_channels,
+        "bands": t.bands, "nco": t.channel_tiles, "nci": t.in_channel_tiles,
+        "nci_bands": t.in_channel_tiles * t.bands, "padded_w": w + left + right, "total": ho * wo * cout,
+        "l1": t.l1_bytes, "buf": buf, "refs": _refs(model, t, io_in_l3),
+        "macs": macs(t), "tiles": t.tiles, "dma_in": t.dma_in, "dma_out": t.dma_out, "shape": shape,
     }
 
 
@@ -139,6 +164,7 @@ def open_context(model: OpenModel, prefix: str, io_in_l3: bool) -> dict[str, Any
     layers = [layer_context(model, model.kernels[layer.ir[0]], i, layer.name, io_in_l3)
               for i, layer in enumerate(model.at_model.layers)]
     return {
+        "prefix_upper": prefix.upper(),
         "open": {
             "layers": layers,
             "layer_count": len(layers),
@@ -151,6 +177,9 @@ def open_context(model: OpenModel, prefix: str, io_in_l3: bool) -> dict[str, Any
             "blob_bytes": len(lay.blob), "blob_l3": lay.blob_l3, "blob_l2_offset": lay.blob_l2_offset,
             "const_file": f"{prefix}_L3_Flash_Const.dat",
             "ext_managed": int(io_in_l3),
+            "graph_ram": int(not io_in_l3),
+            "io_where": "HyperRAM addresses" if io_in_l3 else "L2 buffers",  # the kernels open the HyperRAM themselves
+            "blob_l2": len(lay.blob) - lay.blob_l3,
             "backend": BACKEND_VERSION,
         },
     }

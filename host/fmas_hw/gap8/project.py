@@ -39,7 +39,7 @@ from ..space import Arch
 from ..targets.run_result import fnv1a32
 from .adapt import adapt
 from .candidate_file import GAP8_INPUT_SIZE, CandidateSpec, candidate_record, write_candidate
-from .codegen import AtModel, lower, reads_padding_on_both_sides
+from .codegen import AtModel, lower
 from .emulate import copy_runtime
 from .graph import Gap8Graph, extract_graph
 from .int8_reference import output_int8
@@ -49,7 +49,7 @@ from .naming import c_comment, c_string, check_prefix
 from .open_codegen import BACKEND_VERSION, OpenModel, build_open_model, open_context
 from .quantize import QuantizedGraph, quantize_graph, quantize_input, write_tensor
 from .render import OPEN_OUTPUTS, model_context, render_outputs
-from .tile_plan import Budgets
+from .tile_plan import Budgets, reads_padding_on_both_sides
 from .tool_log import output_to_log
 
 #: Code-generation routes: ``open`` (fmas-hw's own tiler, no licensed part; the default), and the

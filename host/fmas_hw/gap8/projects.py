@@ -30,11 +30,13 @@ class GeneratedProjects:
         weights: supernet weights to build from when no supernet is given; ``None`` uses
             initialiser weights (cycles do not depend on the weight values).
         names: folder names by architecture key (default: the architecture key itself).
+        route: the projects' default build route (``open``, ``autotiler`` or ``nntool``).
     """
 
     def __init__(self, work_dir: str | Path, supernet: Any = None, weights: str | Path | None = None,
-                 names: Mapping[str, str] | None = None) -> None:
+                 names: Mapping[str, str] | None = None, route: str = "open") -> None:
         self.work_dir = Path(work_dir)
+        self.route = route
         self.supernet = supernet
         self.weights = weights
         self.names = dict(names or {})
@@ -59,7 +61,7 @@ class GeneratedProjects:
             from .project import write_project  # TensorFlow: imported only to generate a project
 
             return write_project(spec.arch, self._supernet(spec), out, classes=spec.classes,
-                                 alpha=spec.alpha, input_size=spec.input_size)
+                                 alpha=spec.alpha, input_size=spec.input_size, route=self.route)
 
     def _supernet(self, spec: CandidateSpec) -> Any:
         if self.supernet is not None:

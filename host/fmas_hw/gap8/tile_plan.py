@@ -12,7 +12,9 @@ Tile shapes by kernel (all activations int8 CHW):
   ``in_channels`` input channels (an int32 accumulator in L1 carries the sum over input-channel
   chunks); the input rows of a band include the halo the kernel height, stride and dilation need.
 * ``matmul`` (1x1, stride 1): ``rows`` is a run of output pixels of the flattened map (any
-  count, not whole rows), all input channels, ``channels`` output channels.
+  count, not whole rows), all input channels, ``channels`` output channels; its loops run either
+  output-channel tiles outermost (the input is read once per channel tile) or pixel runs
+  outermost (the weights are read once per run), whichever moves fewer bytes.
 * ``dw`` (depthwise), ``avgpool``, ``resize``: ``rows`` output rows x ``channels`` channels.
 * ``add``, ``act``: ``rows`` consecutive int8 values of the flattened tensor.
 
@@ -26,11 +28,15 @@ whose weights change with every chunk and are double-buffered like its input.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from ..errors import ExportError
 from ..hw import load as load_hw
-from .graph import Gap8Graph, Node
+
+if TYPE_CHECKING:
+    from .graph import Gap8Graph, Node
 
 #: Alignment of every L1 buffer (the SQ8 kernels load 4 int8 values at a time).
 ALIGN = 4
@@ -90,6 +96,7 @@ class LayerTiles:
         out_shape: (H, W, C) the kernel writes (a resize with a merged crop writes the crop).
         explicit_pad: the input tile is zero-padded in L1 (the kernels' own padding would read
             padding on both sides of one output, which the SQ8 border code gets wrong).
+        pixels_outer: a ``matmul`` whose loops run pixel runs outermost.
         buffers: L1 buffer name -> (offset, bytes), each aligned.
         tiles: number of kernel invocations (tiles).
         dma_in: L2/L3 -> L1 bytes over the layer (activations, weights and constants).
@@ -103,6 +110,7 @@ class LayerTiles:
     in_channels: int
     out_shape: tuple[int, int, int]
     explicit_pad: bool
+    pixels_outer: bool = False
     buffers: dict[str, tuple[int, int]] = field(default_factory=dict)
     tiles: int = 0
     dma_in: int = 0
@@ -147,11 +155,14 @@ def band_rows(node: Node, y0: int, rows: int, explicit_pad: bool = False) -> tup
     The input rows outside the map are the band's padding (the kernel pads them, or they are
     zeros in an explicitly padded tile).
     """
-    h = node.in_shape[0]
     top = node.padding[0] if node.op in ("conv", "depthwise") else 0
     span = node.dilation[0] * (node.kernel[0] - 1) + 1
-    start = y0 * node.stride[0] - top
-    end = (y0 + rows - 1) * node.stride[0] - top + span
+    return _band(node.in_shape[0], top, span, node.stride[0], y0, rows)
+
+
+def _band(h: int, top: int, span: int, stride: int, y0: int, rows: int) -> tuple[int, int, int, int]:
+    start = y0 * stride - top
+    end = (y0 + rows - 1) * stride - top + span
     pad_top, pad_bottom = max(0, -start), max(0, end - h)
     return start + pad_top, end - start - pad_top - pad_bottom, pad_top, pad_bottom
 
@@ -166,20 +177,37 @@ def resize_source_row(y: int, h_in: int, h_out: int, interpolation: str) -> int:
 
 def resize_band(node: Node, h_out: int, y0: int, rows: int) -> tuple[int, int]:
     """``(first input row, input rows)`` a resize band of output rows ``y0..y0+rows`` reads."""
-    h_in = node.in_shape[0]
-    first = resize_source_row(y0, h_in, h_out, node.interpolation)
-    last = resize_source_row(y0 + rows - 1, h_in, h_out, node.interpolation)
-    extra = 1 if node.interpolation == "bilinear" and h_in > 1 else 0
+    return _resize_band(node.in_shape[0], h_out, node.interpolation, y0, rows)
+
+
+def _resize_band(h_in: int, h_out: int, interpolation: str, y0: int, rows: int) -> tuple[int, int]:
+    first = resize_source_row(y0, h_in, h_out, interpolation)
+    last = resize_source_row(y0 + rows - 1, h_in, h_out, interpolation)
+    extra = 1 if interpolation == "bilinear" and h_in > 1 else 0
     return first, min(last + extra, h_in - 1) - first + 1
 
 
+def _geometry(node: Node, kind: str, out_h: int) -> tuple:
+    """What the input rows of a row-tiled kernel's bands depend on (a cache key)."""
+    return (kind, node.in_shape[0], out_h, node.stride[0], node.padding[0] if kind in ("conv", "dw") else 0,
+            node.dilation[0] * (node.kernel[0] - 1) + 1, node.interpolation)
+
+
+@lru_cache(maxsize=16384)
+def _band_stats(geometry: tuple, rows: int) -> tuple[int, int]:
+    """``(most, total)`` input rows the bands of ``rows`` output rows load (cached: every
+    candidate of a search has the same layers again and again)."""
+    kind, h, out_h, stride, top, span, interpolation = geometry
+    counts = [_resize_band(h, out_h, interpolation, y0, min(rows, out_h - y0))[1] if kind == "resize"
+              else _band(h, top, span, stride, y0, min(rows, out_h - y0))[1] for y0 in range(0, out_h, rows)]
+    return max(counts), sum(counts)
+
+
 def _max_rows_in(node: Node, kind: str, out_h: int, rows: int, explicit: bool) -> int:
-    """Most input rows one band of ``rows`` output rows loads."""
-    if kind == "resize":
-        return max(resize_band(node, out_h, y0, min(rows, out_h - y0))[1] for y0 in range(0, out_h, rows))
+    """Most input rows one band of ``rows`` output rows loads (padding included when explicit)."""
     if explicit:
         return (rows - 1) * node.stride[0] + node.dilation[0] * (node.kernel[0] - 1) + 1
-    return max(band_rows(node, y0, min(rows, out_h - y0))[1] for y0 in range(0, out_h, rows))
+    return _band_stats(_geometry(node, kind, out_h), rows)[0]
 
 
 # ---- buffers of a tile ------------------------------------------------------------------------
@@ -238,8 +266,12 @@ def _traffic(t: LayerTiles) -> tuple[int, int, int]:
         consts = 0
     if t.kind == "matmul":
         weights = co_all * ci_all
+        if t.pixels_outer and n_co > 1:  # every pixel run reads all weights and channel constants
+            return n_co * bands, h * w * ci_all + bands * (weights + co_all * 6) + INFOS_L1_BYTES, out_bytes
+        if t.pixels_outer:
+            return bands, h * w * ci_all + weights + consts, out_bytes
         return n_co * bands, n_co * h * w * ci_all + weights + consts, out_bytes
-    rows_in = sum(_band_rows_in(t, y0) for y0 in range(0, ho, t.rows))  # padding is never moved
+    rows_in = _band_stats(_geometry(node, t.kind, ho), t.rows)[1]  # padding is never moved
     if t.kind == "conv":
         n_ci = t.in_channel_tiles
         k = node.kernel[0] * node.kernel[1]
@@ -252,14 +284,40 @@ def _traffic(t: LayerTiles) -> tuple[int, int, int]:
 INFOS_L1_BYTES = 13
 
 
-def _band_rows_in(t: LayerTiles, y0: int) -> int:
-    rows = min(t.rows, t.out_shape[0] - y0)
-    if t.kind == "resize":
-        return resize_band(t.node, t.out_shape[0], y0, rows)[1]
-    return band_rows(t.node, y0, rows)[1]
-
-
 # ---- the search -------------------------------------------------------------------------------
+
+
+def reads_padding_on_both_sides(node: Node) -> bool:
+    """Whether some output of a convolution reads zero padding on both sides of one axis.
+
+    The SQ8 convolutions' border code (``CNN_Conv_SQ8.c``, ``CNN_Conv_DW_SQ8.c``,
+    ``CNN_Conv_DW_Red_SQ8.c`` of the pinned SDK) assumes it never does; a dilated filter wider
+    than its feature map breaks that, and the real kernels then compute wrong values there
+    (``tests/gap8/test_sq8_kernels.py`` runs them). The open route zero-pads such a layer's tiles
+    in L1 instead. It happens on small maps only: no MobileNetV2 candidate at the GAP8 input size
+    of 384 px does it.
+    """
+    if node.op not in ("conv", "depthwise"):
+        return False
+    top, bottom, left, right = node.padding
+    axes = ((node.in_shape[0], node.kernel[0], node.stride[0], node.dilation[0], top, bottom),
+            (node.in_shape[1], node.kernel[1], node.stride[1], node.dilation[1], left, right))
+    for size, kernel, stride, dilation, before, after in axes:
+        span = dilation * (kernel - 1) + 1
+        outputs = (size - span + before + after) // stride + 1
+        if any(o * stride < before and o * stride - before + span > size for o in range(outputs)):
+            return True
+    return False
+
+
+def smallest_tile_bytes(node: Node, out_shape: tuple[int, int, int] | None = None) -> int:
+    """L1 bytes of the smallest tile the kernel of ``node`` can run with (0: no kernel)."""
+    kind = kernel_kind(node)
+    if not kind:
+        return 0
+    tile = LayerTiles(node, kind, 1, 1, 1 if kind == "conv" else node.in_shape[2],
+                      out_shape or node.out_shape, reads_padding_on_both_sides(node))
+    return max((off + size for off, size in _buffers(tile).values()), default=0)
 
 
 def kernel_kind(node: Node) -> str:
@@ -318,9 +376,10 @@ def plan_layer(node: Node, out_shape: tuple[int, int, int], budgets: Budgets,
                 smallest = size if smallest is None or size < smallest else smallest
                 if size > budgets.l1:
                     continue
-                tiles, dma_in, dma_out = _traffic(shape)
-                fitting.append(LayerTiles(node, kind, r, co, ci, out_shape, explicit_pad, bufs, tiles,
-                                          dma_in, dma_out))
+                for outer in (False, True) if kind == "matmul" else (False,):
+                    order = replace(shape, pixels_outer=outer)
+                    tiles, dma_in, dma_out = _traffic(order)
+                    fitting.append(replace(order, buffers=bufs, tiles=tiles, dma_in=dma_in, dma_out=dma_out))
                 if budgets.min_tiles <= 1:
                     break  # fewer rows only cost more tiles
     if not fitting:

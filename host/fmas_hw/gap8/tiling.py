@@ -1,18 +1,15 @@
 """L1 tiles and int8 tensor sizes of a GAP8 layer (the ``L1 (tiles)`` rules of :mod:`.memory`).
 
-The minimal tile of a layer computes one output row (full width) of one channel group (8
-channels: one per cluster core, "parallel features"): the input rows that row needs
-(``dilation*(k-1)+1`` for a k x k kernel, padding included) of at most 8 input channels (SQ8
-splits input channels with an int32 accumulator), the filters of that group, bias and scales,
-every operand double-buffered. :func:`plan_tile` picks the tile the AutoTiler would: fewest
-tiles within the L1 budget, then least L2 <-> L1 traffic. Layout facts (bytes per element,
-buffers per operand, channels per group) come from ``hw/gap8.toml`` ``[memory_plan]``.
+The tile of a layer is the one the open route's code generator runs it with
+(:func:`fmas_hw.gap8.tile_plan.plan_layer`): the memory plan, the fit verdict and the cycle
+estimate read the same tiles, L1 bytes and L2 <-> L1 traffic the generated C has. Layout facts
+(bytes per element) come from ``hw/gap8.toml`` ``[memory_plan]``.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..hw import load as load_hw
@@ -70,106 +67,33 @@ def weight_bytes(node: Node) -> int:
 # -- L1 tiles ---------------------------------------------------------------------------------
 
 
-def _rows_in(node: Node, rows_out: int) -> int:
-    """Input rows (padding included) that ``rows_out`` output rows read."""
-    if node.op in ("conv", "depthwise", "avgpool"):
-        span = node.dilation[0] * (node.kernel[0] - 1) + 1
-        return (rows_out - 1) * node.stride[0] + span
-    if node.op == "upsample":
-        extra = 1 if node.interpolation == "bilinear" else 0  # bilinear reads the next row too
-        return -(-rows_out // node.stride[0]) + extra
-    return rows_out
-
-
-def _tile_parts(node: Node, rows: int, cout: int, cin: int) -> tuple[int, int, int, int]:
-    """(input, filters, output, accumulator) bytes of one tile (single-buffered)."""
-    lay = _layout()
-    w_in = node.in_shape[1] + node.padding[2] + node.padding[3]
-    w_out = node.out_shape[1]
-    per_channel = lay["bias_bytes"] + lay["scale_bytes"] + lay["shift_bytes"]
-    n_in = 2 if node.op == "add" else 1
-    inp = n_in * _rows_in(node, rows) * w_in * (cin if node.op == "conv" else cout)
-    out = rows * w_out * cout
-    filt, acc = 0, 0
-    if node.op == "conv":
-        filt = node.kernel[0] * node.kernel[1] * cin * cout + cout * per_channel
-        acc = rows * w_out * cout * lay["accumulator_bytes"]
-    elif node.op == "depthwise":
-        filt = node.kernel[0] * node.kernel[1] * cout + cout * per_channel
-        acc = rows * w_out * cout * lay["accumulator_bytes"]
-    return inp, filt, out, acc
-
-
-def tile_bytes(node: Node, rows: int, cout: int, cin: int) -> int:
-    """L1 bytes of a tile: double-buffered input, filters and output, plus the accumulator."""
-    inp, filt, out, acc = _tile_parts(node, rows, cout, cin)
-    return _layout()["tile_buffers"] * (inp + filt + out) + acc
-
-
 def min_tile_bytes(node: Node) -> int:
     """L1 bytes of the smallest tile ``node`` can run with (0 for a stacked concatenation)."""
-    if node.op == "concat":
-        return 0
-    group = _layout()["min_tile_channels"]
-    return tile_bytes(node, 1, min(node.out_shape[2], group), min(node.in_shape[2], group))
+    from .tile_plan import smallest_tile_bytes
 
-
-def _channel_options(channels: int) -> list[int]:
-    """Channel counts a tile may hold: all of them, then halvings down to one core group."""
-    group = _layout()["min_tile_channels"]
-    options, c = [channels], channels
-    while c > group:
-        c = max(group, -(-c // 2 // group) * group)
-        options.append(c)
-    return options
-
-
-def _max_rows(node: Node, cout: int, cin: int, budget: int) -> int:
-    """Most output rows a tile of (cout, cin) channels can hold within ``budget``."""
-    height = node.out_shape[0]
-    if tile_bytes(node, 1, cout, cin) > budget:
-        return 0
-    one, two = tile_bytes(node, 1, cout, cin), tile_bytes(node, 2, cout, cin)
-    per_row = max(two - one, 1)  # tile bytes are affine in the number of rows
-    return min(height, 1 + (budget - one) // per_row)
-
-
-def _traffic(node: Node, rows: int, cout: int, cin: int) -> tuple[int, int]:
-    """(tile count, L2 <-> L1 bytes) of covering ``node`` with (rows, cout, cin) tiles."""
-    h_out, _, c_out = node.out_shape
-    n_rows, n_co = -(-h_out // rows), -(-c_out // cout)
-    inp = _tile_parts(node, rows, c_out, node.in_shape[2])[0]
-    in_once = n_rows * inp  # every row band once, halo rows included
-    out, weights = tensor_bytes(node.out_shape), weight_bytes(node)
-    if node.op != "conv":
-        return n_rows * n_co, in_once + weights + out
-    n_ci = -(-node.in_shape[2] // cin)
-    # Either output-channel tiles outside (input re-read per tile) or row bands outside
-    # (filters re-read per band); AutoTiler keeps the cheaper order.
-    channels_outer = in_once * n_co + weights
-    rows_outer = (in_once if n_ci == 1 else in_once * n_co) + weights * n_rows
-    return n_rows * n_co * n_ci, min(channels_outer, rows_outer) + out
+    return smallest_tile_bytes(node)
 
 
 def plan_tile(node: Node, budget: int) -> Tile | None:
-    """The tile the plan assumes: fewest tiles within ``budget``, then least DMA traffic.
+    """The tile the open route runs ``node`` with in ``budget`` bytes of L1.
 
     Returns:
-        The tile, or ``None`` for a concatenation (stacked tensor, no kernel) or when not even
-        the minimal tile fits (the plan then reports an L1 failure).
+        The tile, or ``None`` for a node without a kernel (a concatenation) or when not even the
+        minimal tile fits (the plan then reports an L1 failure).
     """
-    if node.op == "concat":
+    from .tile_plan import (
+        Budgets,
+        TilingError,
+        kernel_kind,
+        plan_layer,
+        reads_padding_on_both_sides,
+    )
+
+    if not kernel_kind(node):
         return None
-    best: Tile | None = None
-    cin_options = _channel_options(node.in_shape[2]) if node.op == "conv" else [node.in_shape[2]]
-    for cout in _channel_options(node.out_shape[2]):
-        for cin in cin_options:
-            rows = _max_rows(node, cout, cin, budget)
-            if rows == 0:
-                continue
-            count, traffic = _traffic(node, rows, cout, cin)
-            tile = Tile(rows, cout, cin, tile_bytes(node, rows, cout, cin), count, traffic)
-            if best is None or (tile.count, tile.traffic) < (best.count, best.traffic):
-                best = tile
-            break  # more input channels per tile never costs more tiles or traffic
-    return best
+    try:
+        t = plan_layer(node, node.out_shape, replace(Budgets.from_hw(), l1=budget),
+                       reads_padding_on_both_sides(node))
+    except TilingError:
+        return None
+    return Tile(t.rows, t.channels, t.in_channels, t.l1_bytes, t.tiles, t.dma_in + t.dma_out)

@@ -55,7 +55,7 @@ class BoardTarget(HardwareTarget):
     @classmethod
     def from_options(cls, options: TargetOptions) -> BoardTarget:
         """The board on ``options.port`` (default: found by USB id)."""
-        return cls(BoardSettings.from_hw(port=options.port))
+        return cls(BoardSettings.from_hw(port=options.port), route=options.route)
 
     def __init__(self, settings: BoardSettings | None = None, *, trigger: TriggerSpec | None = None,
                  env: Mapping[str, str] | None = None, route: str = OPEN_ROUTE) -> None:

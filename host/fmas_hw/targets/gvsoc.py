@@ -46,8 +46,8 @@ class GvsocTarget(HardwareTarget):
 
     @classmethod
     def from_options(cls, options: TargetOptions) -> GvsocTarget:
-        """GVSoC with its defaults (no command-line setting concerns it)."""
-        return cls()
+        """GVSoC with its defaults, building ``options.route``."""
+        return cls(route=options.route)
 
     def __init__(self, settings: GvsocSettings | None = None, *,
                  env: Mapping[str, str] | None = None, route: str = OPEN_ROUTE) -> None:

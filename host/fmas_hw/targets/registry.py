@@ -25,10 +25,13 @@ class TargetOptions:
     Attributes:
         cycle_model: cycle-model TOML of the estimate (``fmas-hw calibrate`` output).
         port: serial port of the board (default: found by USB id).
+        route: how the hardware targets' projects are generated and built (``open``: fmas-hw's
+            own tiled C; ``autotiler``/``nntool``: with the AutoTiler library).
     """
 
     cycle_model: str | None = None
     port: str | None = None
+    route: str = "open"
 
 
 #: The target a search, ``fmas-hw measure`` and ``fmas-hw regress`` use unless told otherwise.
