@@ -24,7 +24,9 @@ from .options import echo_json, json_option
 @click.option("--data", type=click.Path(exists=True, file_okay=False), default=None,
               help="VOC-format data (default: the search's).")
 @click.option("--weights", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Supernet weights (default: the search's).")
+              help="Supernet weights (default: the search's; others are refused without --other-weights).")
+@click.option("--other-weights", is_flag=True, default=False,
+              help="Fine-tune --weights whose content differs from the search's (results labelled so).")
 @click.option("--out-dir", type=click.Path(file_okay=False), default=None,
               help="Where fine-tuned weights go (default: next to the store).")
 @click.option("--seed", type=int, default=0, show_default=True)
