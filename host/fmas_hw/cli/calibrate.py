@@ -19,6 +19,8 @@ from pathlib import Path
 
 import click
 
+from .outputs import writable_file
+
 
 @click.command()
 @click.option("--measurements", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
@@ -43,6 +45,7 @@ def calibrate(measurements: Path | None, projects: tuple[Path, ...], out: Path, 
 
     if (measurements is None) == (not projects):
         raise click.UsageError("give either --measurements FILE or one or more --project DIR")
+    writable_file(out, "--out")
     start = load_cycle_model(cycle_model)
     records, origin, simulated = _records(measurements, projects)
     result = cal.calibrate(records, start, scale_only=scale_only)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .options import echo_json, json_option
+from .outputs import writable_dir
 
 
 @click.command()
@@ -34,8 +35,13 @@ from .options import echo_json, json_option
 def finetune(as_json: bool, **options) -> None:
     """Fine-tune the final front's most accurate candidates (paper settings) and record
     before/after full-validation errors in the store. Re-run to resume."""
+    from pathlib import Path
+
     from ..training.config import FinetuneConfig
     from ..training.finetune import finetune as run_finetune
+
+    out_dir = options["out_dir"] or Path(options["store"]).with_suffix("")
+    writable_dir(Path(out_dir) / "finetune", "--out-dir")  # before the supernet is built and trained
 
     rows = run_finetune(FinetuneConfig(**options), log=lambda m: click.echo(m, err=as_json))
     if as_json:
