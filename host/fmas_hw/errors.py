@@ -71,3 +71,8 @@ class ProtocolError(MeasurementError):
 
 class ReportError(FmasError):
     """A report (or study) folder cannot be written or read."""
+
+
+class OutputError(FmasError):
+    """A command's output file or folder cannot be written (read-only place, a file in the way,
+    a full disk)."""

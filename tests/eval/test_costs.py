@@ -93,3 +93,15 @@ def test_unknown_layer_kind_falls_back_to_the_profiler():
     model = tf.keras.Model(inp, tf.keras.layers.MaxPooling2D()(inp))
     assert analytic_flops(model) is None
     assert model_flops(model) == profiler_flops(model)
+
+
+def test_counting_a_candidate_does_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys; from fmas_hw.eval.costs import arch_costs; from fmas_hw.space import get_space; "
+            "import fmas_hw.model.blocks, fmas_hw.model.netdef, fmas_hw.model.manifest; "
+            "costs = arch_costs(get_space('mobilenetv2').supernet(), 384); "
+            "assert 'tensorflow' not in sys.modules, 'counting imported TF'; print(costs['params'])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert int(out) == 2_146_645  # what the Keras model counts (test_counting checks the equality)

@@ -88,3 +88,35 @@ def test_sigkill_mid_generation_then_resume(tmp_path, make_config, monkeypatch):
     assert final["store_hits"] >= len(at_kill) and sum(calls_before.values()) >= len(at_kill)
     assert final["front"] == reference.to_dict()["front"]
     assert final["generations"] == 3
+
+
+def _alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_the_workers_of_a_killed_search_exit_within_seconds(tmp_path):
+    import psutil
+
+    store, log = tmp_path / "orphans.sqlite", tmp_path / "calls.log"
+    proc = _cli(*ARGS, "--workers", "2", "--evaluator", "tests.search.fakes:build_slow_evaluator",
+                "--store", str(store), env=_env(log))
+    try:
+        _wait_for_generation_1(store, proc)
+        children = psutil.Process(proc.pid).children(recursive=True)  # the workers, the resource tracker
+        assert len(children) >= 2
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(c.pid) for c in children):
+        time.sleep(0.1)
+    left = [f"{c.pid} {c.name()}" for c in children if _alive(c.pid)]
+    for child in children:  # do not leave them to the next test either
+        if _alive(child.pid):
+            child.kill()
+    assert not left, f"still running 10 s after the search was killed: {left}"

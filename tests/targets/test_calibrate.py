@@ -9,7 +9,14 @@ import pytest
 
 from fmas_hw.cli.main import main
 from fmas_hw.errors import ConfigError, MeasurementError
-from fmas_hw.targets.calibrate import FIT_RULES, Record, calibrate, load_records, predict
+from fmas_hw.targets.calibrate import (
+    FIT_RULES,
+    Record,
+    calibrate,
+    fit_problems,
+    load_records,
+    predict,
+)
 from fmas_hw.targets.cycle_model import LayerFeatures, layer_cycles, load_cycle_model, rescaled
 from fmas_hw.targets.estimate import EstimateTarget
 
@@ -120,3 +127,35 @@ def test_bad_records_name_their_line(tmp_path, line, match):
     path.write_text(line + "\n")
     with pytest.raises(MeasurementError, match=match):
         load_records(path)
+
+
+def test_one_record_is_refused_as_under_determined_unless_forced(truth, tmp_path, capsys):
+    conv = next(r for r in truth[1] if r.features.kind == "conv" and r.features.l3_bytes == 0)
+    measurements, out = tmp_path / "one.jsonl", tmp_path / "one.toml"
+    _write_jsonl(measurements, [Record(conv.features, conv.cycles * 500)])  # one far-off layer
+    assert main(["calibrate", "--measurements", str(measurements), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {out} not written" in err and "under-determined: 1 measured layer(s)" in err
+    assert "--force" in err and not out.exists()
+    assert main(["calibrate", "--measurements", str(measurements), "--out", str(out), "--force"]) == 0
+    assert "warning: --force: under-determined" in capsys.readouterr().err
+    assert "# written with --force despite: under-determined" in out.read_text()
+
+
+def test_a_scale_only_fit_worse_than_its_start_is_refused(truth, tmp_path, capsys):
+    model = load_cycle_model()
+    _, records = truth
+    exact = [Record(r.features, p) for r, p in zip(records[:20], predict(records[:20], model), strict=True)]
+    # Every layer exact but one ten times slower: matching the total makes all the others worse.
+    skewed = [*exact[:-1], Record(exact[-1].features, exact[-1].cycles * 1e4)]
+    cal = calibrate(skewed, model, scale_only=True)
+    assert cal.rms_log_error_after > cal.rms_log_error_before
+    assert any(p.startswith("worse than the model it starts from") for p in fit_problems(cal))
+    measurements, out = tmp_path / "skew.jsonl", tmp_path / "skew.toml"
+    _write_jsonl(measurements, skewed)
+    assert main(["calibrate", "--measurements", str(measurements), "--scale-only", "--out", str(out)]) == 2
+    assert "worse than the model it starts from" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_good_fit_has_no_problems(truth):
+    assert fit_problems(calibrate(truth[1], load_cycle_model())) == []

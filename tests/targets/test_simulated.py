@@ -217,7 +217,9 @@ def test_calibrate_on_simulated_projects_reduces_the_estimates_error(tmp_path, c
     out = tmp_path / "refit.toml"
     args = ["calibrate", *[a for f in folders[:3] for a in ("--project", str(f))], "--out", str(out)]
     assert main(args) == 0
-    capsys.readouterr()
+    assert "not on hardware" in capsys.readouterr().err
+    text = out.read_text()
+    assert "# NOT FITTED ON HARDWARE" in text and load_cycle_model(out).name.endswith("+simulated")
     held_out = project_records(folders[3])  # a candidate the refit did not see
     before = float((log_errors(held_out, load_cycle_model()) ** 2).mean() ** 0.5)
     after = float((log_errors(held_out, load_cycle_model(out)) ** 2).mean() ** 0.5)

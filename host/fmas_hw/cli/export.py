@@ -33,6 +33,7 @@ from .options import (
     network_options,
     weights_option,
 )
+from .outputs import writable_dir
 
 if TYPE_CHECKING:
     from ..gap8.fit import FitVerdict
@@ -94,6 +95,7 @@ def export(backbone: str, genome: GivenGenome, weights: str | None, classes: int
     classes, alpha, arch = net.classes, net.alpha, genome.arch
     verdict = _check_fit(arch, classes, alpha, input_size, force)
     _check_out(out_dir, arch, force)
+    writable_dir(out_dir, "--out")  # before minutes of building, quantising and converting
     supernet = Supernet.build(backbone, input_size=input_size, classes=classes, alpha=alpha,
                               weights=weights)
     images, source = _representative_images(data, backbone, input_size, classes, calibration_images)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .options import echo_json, json_option
+from .outputs import writable_dir
 
 
 @click.command()
@@ -24,7 +25,9 @@ from .options import echo_json, json_option
 @click.option("--data", type=click.Path(exists=True, file_okay=False), default=None,
               help="VOC-format data (default: the search's).")
 @click.option("--weights", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Supernet weights (default: the search's).")
+              help="Supernet weights (default: the search's; others are refused without --other-weights).")
+@click.option("--other-weights", is_flag=True, default=False,
+              help="Fine-tune --weights whose content differs from the search's (results labelled so).")
 @click.option("--out-dir", type=click.Path(file_okay=False), default=None,
               help="Where fine-tuned weights go (default: next to the store).")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -32,8 +35,13 @@ from .options import echo_json, json_option
 def finetune(as_json: bool, **options) -> None:
     """Fine-tune the final front's most accurate candidates (paper settings) and record
     before/after full-validation errors in the store. Re-run to resume."""
+    from pathlib import Path
+
     from ..training.config import FinetuneConfig
     from ..training.finetune import finetune as run_finetune
+
+    out_dir = options["out_dir"] or Path(options["store"]).with_suffix("")
+    writable_dir(Path(out_dir) / "finetune", "--out-dir")  # before the supernet is built and trained
 
     rows = run_finetune(FinetuneConfig(**options), log=lambda m: click.echo(m, err=as_json))
     if as_json:

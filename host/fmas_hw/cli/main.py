@@ -2,7 +2,8 @@
 
 A command's module is imported when the command runs (:func:`load_command`), so that
 ``fmas-hw --help`` answers without importing TensorFlow, pymoo or matplotlib.
-User-facing errors (:class:`~fmas_hw.errors.FmasError`) are printed without a traceback.
+User-facing errors (:class:`~fmas_hw.errors.FmasError`) are printed without a traceback, and so
+is an ``OSError`` (an output that could not be written, e.g. on a full disk: :mod:`.outputs`).
 """
 
 from __future__ import annotations
@@ -109,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     except FmasError as exc:
         click.echo(f"error: {exc}", err=True)
         return exc.exit_code
+    except OSError as exc:  # an output that failed after its check (a full disk): no traceback
+        from .outputs import os_error_message
+
+        click.echo(f"error: {os_error_message(exc)}", err=True)
+        return FmasError.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:

@@ -33,6 +33,7 @@ from .options import (
     target_option,
     weights_option,
 )
+from .outputs import writable_dir
 
 
 @click.command()
@@ -75,6 +76,8 @@ def measure(target_name: str, backbone: str, genome: GivenGenome, project: Path 
         echo_settings(net, ("classes", "alpha"))
         spec = CandidateSpec(genome.arch, net.classes, net.alpha)  # at the adapted size (384)
         verdict = _fit(spec)
+        if target.needs_project:
+            writable_dir(work_dir, "--work-dir")  # before the project is generated
         result, where, features = _measure_candidate(target, spec, weights, work_dir, timeout_s,
                                                      per_layer and as_json, route)
     if as_json:

@@ -16,6 +16,7 @@ from .options import (
     network_options,
     weights_option,
 )
+from .outputs import writable_dir
 
 
 @click.group()
@@ -64,6 +65,7 @@ def proxy(backbone: str, data: str | None, weights: str | None, input_size: int 
     if not data or not weights:
         raise click.UsageError("a proxy study needs --data and --weights (or --store of a search that "
                                "recorded both); random weights would make every error about 1.0")
+    writable_dir(options["out"], "--out")  # before the forward passes over the whole validation set
     net = network_options(backbone, weights, classes, alpha, input_size)
     echo_settings(net)
     settings = StudySettings(backbone, weights, data, net.input_size, net.classes, net.alpha, store=store,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .options import backbone_option, echo_json, json_option
+from .outputs import writable_file
 
 
 @click.command()
@@ -35,6 +36,7 @@ def train(as_json: bool, **options) -> None:
     from ..training.config import TrainConfig
     from ..training.supernet import train as run_training
 
+    writable_file(options["out"], "--out")  # before the epochs, not after them
     manifest = run_training(TrainConfig(**options), log=lambda m: click.echo(m, err=as_json))
     if as_json:
         echo_json(manifest)

@@ -9,6 +9,10 @@ BatchNormalization is traced un-fused (``x * scale + shift``, two float ops per 
 the graphs the paper's reference figures were counted on: the profiler registers no cost for the
 fused ``FusedBatchNormV3`` kernel, and counting it fused lands ~1 % low on every reference
 (MobileNetV2 9.64 instead of 9.73 GFLOPs; the difference is exactly 2 x the BN output elements).
+
+TensorFlow is imported only by the functions that take a Keras model: :func:`arch_costs` of an
+architecture of the search spaces counts without it (:mod:`.counting`), so a command that only
+counts (``fmas-hw arch``) starts in a fraction of a second.
 """
 
 from __future__ import annotations
@@ -16,15 +20,14 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import tensorflow as tf
-from tensorflow.python.framework.convert_to_constants import (
-    convert_variables_to_constants_v2_as_graph,
-)
 
-from ..model.layers import BilinearResize, Subsample2D
 from ..space import Arch
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,11 @@ def profiler_flops(model: tf.keras.Model) -> int:
     Returns:
         The profiler's total float operations of the frozen graph.
     """
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2_as_graph,
+    )
+
     spec = tf.TensorSpec([1, *model.inputs[0].shape[1:]], model.inputs[0].dtype)
     with _unfused_batch_norm(model):
         concrete = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
@@ -57,6 +65,8 @@ def profiler_flops(model: tf.keras.Model) -> int:
 @contextmanager
 def _unfused_batch_norm(model: tf.keras.Model):
     """Temporarily make every BatchNormalization layer trace as separate Mul/Add ops."""
+    import tensorflow as tf
+
     bns = [layer for layer in model.layers if isinstance(layer, tf.keras.layers.BatchNormalization)]
     saved = [bn.fused for bn in bns]
     for bn in bns:
@@ -85,6 +95,10 @@ def _depthwise_flops(layer) -> int:
 
 def _layer_flops(layer) -> int | None:
     """The profiler's count for one Keras layer, or None for a layer kind not modelled here."""
+    import tensorflow as tf
+
+    from ..model.layers import BilinearResize, Subsample2D
+
     L = tf.keras.layers
     if isinstance(layer, L.DepthwiseConv2D):
         return _depthwise_flops(layer)
@@ -131,13 +145,14 @@ def model_flops(model: tf.keras.Model) -> int:
 @lru_cache(maxsize=4096)
 def _cached_costs(arch: Arch, input_size: int, classes: int, alpha: float) -> tuple[int, int]:
     from ..errors import ArchitectureError
-    from ..model.builder import build_model
     from .counting import count_costs
 
     try:
         costs = count_costs(arch, input_size, classes, alpha)
         return costs["params"], costs["flops"]
     except ArchitectureError:  # outside the search space: count the built Keras model
+        from ..model.builder import build_model
+
         model = build_model(arch, input_size, classes, alpha)
         return count_params(model), model_flops(model)
 

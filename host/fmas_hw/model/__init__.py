@@ -1,6 +1,5 @@
-"""Keras DeepLabV3+ builders, the in-memory supernet and weight sharing by layer name."""
+"""Keras DeepLabV3+ builders, the in-memory supernet and weight sharing by layer name.
 
-import tensorflow as tf
-
-# TF's deprecation warnings (e.g. for the align_corners resize DeepLab needs) are noise for users.
-tf.get_logger().setLevel("ERROR")
+Importing the package does not import TensorFlow: the modules that build or run networks do
+(:mod:`.geometry`, :mod:`.netdef` and :mod:`.manifest` serve commands that only count).
+"""

@@ -1,19 +1,35 @@
-"""Building blocks shared by both DeepLabV3+ builders (names follow keras-deeplab-v3-plus)."""
+"""Building blocks shared by both DeepLabV3+ builders (names follow keras-deeplab-v3-plus).
+
+TensorFlow is imported when the first block is built, not with this module: the weightless
+interpreters use its geometry (:mod:`.geometry`, re-exported here) without it.
+"""
 
 from __future__ import annotations
 
-import tensorflow as tf
+from typing import Any
 
-from .layers import BilinearResize
+from .geometry import pool_factors, same_padding
 
-layers = tf.keras.layers
+__all__ = ["pool_factors", "same_padding", "conv2d_same", "sep_conv_bn", "image_pooling", "broadcast_upsampling",
+           "average_pool_chain", "upsample_to", "aspp_1x1", "projection", "logits"]
 
 
-def same_padding(kernel: int, rate: int) -> tuple[int, int]:
-    """Explicit (begin, end) padding that makes a strided 'valid' conv behave like 'same'."""
-    effective = kernel + (kernel - 1) * (rate - 1)
-    total = effective - 1
-    return total // 2, total - total // 2
+class _KerasLayers:
+    """``tf.keras.layers``, looked up (and TensorFlow imported) when a block is built."""
+
+    def __getattr__(self, name: str) -> Any:
+        import tensorflow as tf
+
+        return getattr(tf.keras.layers, name)
+
+
+layers = _KerasLayers()
+
+
+def _bilinear_resize(size: tuple[int, int], name: str) -> Any:
+    from .layers import BilinearResize
+
+    return BilinearResize(size, name=name)
 
 
 def conv2d_same(x, filters: int, name: str, stride: int = 1, kernel: int = 3, rate: int = 1):
@@ -64,7 +80,7 @@ def image_pooling(x, name: str = "image_pooling", gap8: bool = False):
     b = layers.ReLU(name=f"{name}_relu")(b)
     if gap8:
         return upsample_to(b, size, f"{name}_upsample", interpolation="nearest")
-    return BilinearResize(size, name=f"{name}_resize")(b)
+    return _bilinear_resize(size, f"{name}_resize")(b)
 
 
 def broadcast_upsampling(x, size: tuple[int, int], name: str):
@@ -83,27 +99,6 @@ def broadcast_upsampling(x, size: tuple[int, int], name: str):
         x = layers.UpSampling2D((1, w), interpolation="nearest", name=f"{name}_w")(x)
         h, w = h, 1
     return layers.UpSampling2D((h, w), interpolation="nearest", name=name)(x)
-
-
-def pool_factors(n: int, largest: int = 8) -> list[int]:
-    """Split a pooling extent ``n`` into factors <= ``largest`` where possible (48 -> [8, 6]).
-
-    Averages of equal-sized window averages equal the global average, so a chain of
-    ``AveragePooling2D`` with these sizes computes exactly a global average pooling. A prime
-    factor above ``largest`` stays as one (large) window.
-    """
-    factors, rest = [], n
-    for f in range(largest, 1, -1):
-        while rest % f == 0 and rest > 1:
-            factors.append(f)
-            rest //= f
-    p = 2
-    while rest > 1:  # prime factors above `largest`
-        while rest % p == 0:
-            factors.append(p)
-            rest //= p
-        p += 1
-    return factors or [1]
 
 
 def average_pool_chain(x, name: str):
@@ -154,4 +149,4 @@ def logits(x, classes: int, input_size: int, gap8: bool = False):
     x = layers.Conv2D(classes, 1, padding="same", name="logits_semantic")(x)
     if gap8:
         return upsample_to(x, (input_size, input_size), "logits_upsample")
-    return BilinearResize((input_size, input_size), name="logits_resize")(x)
+    return _bilinear_resize((input_size, input_size), "logits_resize")(x)

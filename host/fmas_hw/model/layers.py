@@ -9,6 +9,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 keras = tf.keras
+# TF's deprecation warnings (e.g. for the align_corners resize DeepLab needs) are noise for users.
+tf.get_logger().setLevel("ERROR")
 
 
 @keras.utils.register_keras_serializable(package="fmas_hw")

@@ -10,24 +10,14 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from ..space.mobilenetv2 import GROUPS, Layer, MobileNetV2Arch
+from ..space.mobilenetv2 import Layer, MobileNetV2Arch
 from .blocks import aspp_1x1, image_pooling, logits, projection
+from .geometry import BLOCK_FILTERS, EXPANSION, GROUP_FIRST, make_divisible
 from .layers import Subsample2D
 
+__all__ = ["BLOCK_FILTERS", "EXPANSION", "GROUP_FIRST", "make_divisible", "inverted_res_block", "build_mobilenetv2"]
+
 layers = tf.keras.layers
-
-#: Output channels (at width 1.0) and expansion of every supernet block.
-BLOCK_FILTERS = {0: 16, 17: 0} | {k: ch for ch, ids in GROUPS.items() for k in ids} | {16: 320}
-EXPANSION = {0: 1} | {k: 6 for k in range(1, 17)}
-#: Blocks that change the channel count (no residual connection).
-GROUP_FIRST = {0, 16} | {ids[0] for ids in GROUPS.values()}
-
-
-def make_divisible(value: float, divisor: int = 8) -> int:
-    """Round a channel count to a multiple of ``divisor`` (MobileNetV2's ``_make_divisible``)."""
-    new = max(divisor, int(value + divisor / 2) // divisor * divisor)
-    return new + divisor if new < 0.9 * value else new
-
 
 def inverted_res_block(x, layer: Layer, alpha: float, bn_momentum: float):
     """Expand (1x1) -> depthwise (3x3, stride, dilation) -> project (1x1) [+ residual]."""

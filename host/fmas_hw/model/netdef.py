@@ -33,8 +33,7 @@ from ..errors import ArchitectureError
 from ..space import Arch, MobileNetV2Arch, XceptionArch
 from ..space import mobilenetv2 as mspace
 from ..space import xception as xspace
-from .blocks import same_padding
-from .mobilenetv2 import BLOCK_FILTERS, EXPANSION, GROUP_FIRST, make_divisible
+from .geometry import BLOCK_FILTERS, EXPANSION, GROUP_FIRST, make_divisible, same_padding
 
 
 class Ops(Protocol):

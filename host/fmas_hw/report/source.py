@@ -39,6 +39,8 @@ class SearchData:
         supernet_key: architecture key of the supernet.
         scale: the supernet's cost per objective, which normalises the hypervolume (empty in a
             store whose supernet was never scored).
+        finetune_weights: the weights ``fmas-hw finetune`` started from (``path``, ``hash`` and
+            ``search``: whether they are the search's); empty before fine-tuning.
     """
 
     store_path: Path
@@ -52,6 +54,7 @@ class SearchData:
     full_set: dict[str, FullSetRow] = field(default_factory=dict)
     supernet_key: str = ""
     scale: dict[str, float] = field(default_factory=dict)
+    finetune_weights: dict[str, Any] = field(default_factory=dict)
 
     @property
     def input_size(self) -> int:
@@ -140,6 +143,7 @@ def load(store_path: str | Path) -> SearchData:
         reference_point=list(meta.get("reference_point") or []),
         evaluations=records, generations=generations, finetune=finetune, full_set=full_set,
         supernet_key=get_space(backbone).supernet().key, scale=dict(meta.get("scale") or {}),
+        finetune_weights=dict(meta.get("finetune_weights") or {}),
     )
 
 

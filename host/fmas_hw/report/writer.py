@@ -240,11 +240,23 @@ def _fidelity_section(data: SearchData, fid: fid_mod.Fidelity | None) -> Section
         return Section("Proxy fidelity", text=[
             "No fine-tuning results in this store yet: run "
             f"`fmas-hw finetune --store {data.store_path}`, then report again."])
-    return Section("Proxy fidelity", text=[fid_mod.describe(fid)], columns=fid_mod.COLUMNS, rows=fid.rows,
+    return Section("Proxy fidelity", text=[fid_mod.describe(fid), *_other_weights_text(data)],
+                   columns=fid_mod.COLUMNS, rows=fid.rows,
                    notes=["Δ = 100 × (subset error − fine-tuned full error) = fine-tuned mIoU − proxy mIoU; "
                           "it splits into subset vs full set (both without fine-tuning) plus the gain of "
                           "fine-tuning on the full set."],
                    images=[("fidelity.png", "proxy error vs fine-tuned error")])
+
+
+def _other_weights_text(data: SearchData) -> list[str]:
+    """A warning when the fine-tuning started from weights other than the search's."""
+    weights = data.finetune_weights
+    if weights.get("search", True):
+        return []
+    return [f"**Other weights**: the fine-tuning started from `{weights.get('path')}` (content hash "
+            f"{weights.get('hash')}), not from the weights the search scored with (`fmas-hw finetune "
+            "--other-weights`): the full-set errors before and after fine-tuning come from that supernet, "
+            "the subset errors from the search's."]
 
 
 def _front_fidelity_section(data: SearchData, front: fid_mod.FrontFidelity | None) -> Section:

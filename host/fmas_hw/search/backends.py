@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -79,7 +80,8 @@ class ProcessPoolBackend:
     """``--workers N``: N spawned local processes, each building its evaluator once.
 
     'spawn' rather than 'fork': the evaluator holds TensorFlow (and possibly an accelerator
-    context), which does not survive a fork. Each process is held to ``threads`` threads before
+    context), which does not survive a fork. Each worker exits when the search process is gone
+    (:func:`~.worker.exit_with_parent`), so a killed search leaves no process behind. Each process is held to ``threads`` threads before
     its evaluator is built (:mod:`.threads`: TensorFlow would otherwise give every worker every
     core, and the workers would fight over them).
 
@@ -100,7 +102,7 @@ class ProcessPoolBackend:
     def _start(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
             max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=start_worker, initargs=(self._config_data, self.threads),
+            initializer=start_worker, initargs=(self._config_data, self.threads, os.getpid()),
         )
 
     def run(self, tasks: list[Task]) -> Iterator[tuple[int, Outcome]]:

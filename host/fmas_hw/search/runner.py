@@ -156,7 +156,11 @@ def prepare_config(config: SearchConfig | dict[str, Any], resume: str | Path | N
         config = config.merge({"store": str(resume)})
     config = config.resolved()
     module = (config.evaluator or "").partition(":")[0]
-    if module and importlib.util.find_spec(module) is None:
+    try:
+        found = not module or importlib.util.find_spec(module) is not None
+    except ImportError:  # a parent package of the module is missing
+        found = False
+    if not found:
         raise ConfigError(f"evaluator module {module!r} not found (evaluator {config.evaluator!r})")
     check_ready(config)
     return config

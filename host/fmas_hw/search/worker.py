@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
+import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -72,8 +74,9 @@ def get_evaluator(config: SearchConfig) -> CandidateEvaluator:
     return _EVALUATORS[config.digest]
 
 
-def start_worker(config_data: dict[str, Any], threads: int | None) -> None:
-    """Process-pool initializer: hold the process to its thread share, then build the evaluator.
+def start_worker(config_data: dict[str, Any], threads: int | None, parent: int | None = None) -> None:
+    """Process-pool initializer: leave with the search, hold the process to its thread share,
+    then build the evaluator.
 
     The share comes first: TensorFlow fixes its thread pools when the evaluator first runs it.
 
@@ -81,10 +84,35 @@ def start_worker(config_data: dict[str, Any], threads: int | None) -> None:
         config_data: ``SearchConfig.to_dict()``.
         threads: this worker's threads (:func:`fmas_hw.search.threads.worker_share`); None leaves
             TensorFlow's own choice (every core).
+        parent: pid of the search process (see :func:`exit_with_parent`); None: not watched.
     """
+    if parent is not None:
+        exit_with_parent(parent)
     if threads is not None:
         limit_threads(threads)
     warm_worker(config_data)
+
+
+#: Seconds between two looks at whether the search process is still there.
+PARENT_POLL_S = 0.5
+
+
+def exit_with_parent(parent: int, poll_s: float = PARENT_POLL_S) -> threading.Thread:
+    """Exit this worker process once ``parent`` is gone (e.g. ``kill -9`` of the search).
+
+    A killed search cannot shut its pool down, and an idle worker blocks reading its task queue
+    for good, keeping the multiprocessing resource tracker alive too. A daemon thread compares
+    the parent pid (a dead parent's children are re-parented) and ends the process at once; it
+    runs beside the evaluator's TensorFlow work, which releases the GIL.
+    """
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os._exit(1)  # no cleanup to wait for: the search that would collect the result is gone
+
+    watcher = threading.Thread(target=watch, name="fmas-parent-watch", daemon=True)
+    watcher.start()
+    return watcher
 
 
 def warm_worker(config_data: dict[str, Any]) -> None:

@@ -21,6 +21,11 @@ alike):
   depthwise layers are present, the layer and tile overheads, the HyperRAM bandwidth when some
   layer touches L3 — is refitted with scipy; the others keep their (rescaled) values;
 * ``scale``: only the global scale, so that the summed cycles match (for few measurements).
+
+A fit can be degenerate: as many records as constants (every one fits exactly, nothing checks
+it), a constant pushed to the :data:`MAX_FACTOR` guard, or a model that predicts the records
+worse than the one it started from. :func:`fit_problems` names these; ``fmas-hw calibrate``
+writes such a model only with ``--force``.
 """
 
 from __future__ import annotations
@@ -86,6 +91,7 @@ class Calibration:
         rms_log_error_before, rms_log_error_after: root-mean-square of log(predicted/measured).
         records: how many layers were used.
         mode: 'constants' or 'scale'.
+        at_bound: refitted constants that ended at the :data:`MAX_FACTOR` guard.
     """
 
     model: CycleModel
@@ -94,6 +100,7 @@ class Calibration:
     rms_log_error_after: float = 0.0
     records: int = 0
     mode: str = "constants"
+    at_bound: list[str] = field(default_factory=list)
 
 
 # -- reading measurements ------------------------------------------------------------------------
@@ -240,13 +247,32 @@ def fit_constants(records: list[Record], model: CycleModel) -> Calibration:
     fitted = dict(zip(names, np.exp(result.x), strict=True))
     new = CycleModel(f"{model.name}+refit", 1.0, {**base.params, **{k: float(v) for k, v in fitted.items()}},
                      base.cores, "")
+    at_bound = [n for n, x, lo, hi in zip(names, result.x, lower, upper, strict=True)
+                if min(x - lo, hi - x) < 1e-6 * bound]
     return Calibration(new, {n: (base.params[n], float(fitted[n])) for n in names},
-                       _rms(residuals(x0)), _rms(result.fun), len(records), "constants")
+                       _rms(residuals(x0)), _rms(result.fun), len(records), "constants", at_bound)
 
 
 def calibrate(records: list[Record], model: CycleModel, scale_only: bool = False) -> Calibration:
     """Refit ``model`` from ``records`` (constants by default, only the scale with ``scale_only``)."""
     return fit_scale(records, model) if scale_only else fit_constants(records, model)
+
+
+def fit_problems(cal: Calibration) -> list[str]:
+    """Why a refit should not be trusted (empty when none): under-determined, a constant at
+    the guard, or worse than the starting model on its own records."""
+    problems = []
+    parameters = len(cal.fitted)
+    if cal.mode == "constants" and cal.records <= parameters:
+        problems.append(f"under-determined: {cal.records} measured layer(s) for {parameters} constant(s), so "
+                        "each fits exactly and nothing checks the result (measure more layers, or --scale-only)")
+    if cal.at_bound:
+        problems.append(f"{', '.join(cal.at_bound)} hit the x{MAX_FACTOR:g} guard: the records do not "
+                        "determine them")
+    if cal.rms_log_error_after > cal.rms_log_error_before + 1e-12:
+        problems.append(f"worse than the model it starts from: rms |log(pred/measured)| "
+                        f"{cal.rms_log_error_before:.3f} -> {cal.rms_log_error_after:.3f}")
+    return problems
 
 
 def report(cal: Calibration) -> list[str]:

@@ -27,7 +27,9 @@ from .protocol import parse_log
 log = logging.getLogger(__name__)
 
 #: Run logs the targets that run a project keep: ``<gvsoc|board|simulated>-<UTC timestamp>[-<n>].log``.
-RUN_LOG = re.compile(r"^(?:gvsoc|board|simulated)-(?P<stamp>\d{8}T\d{6}Z)(?:-(?P<n>\d+))?\.log$")
+RUN_LOG = re.compile(r"^(?P<target>gvsoc|board|simulated)-(?P<stamp>\d{8}T\d{6}Z)(?:-(?P<n>\d+))?\.log$")
+#: The run logs of a target that is not hardware: a model fitted on them is not fitted on hardware.
+NOT_HARDWARE = ("simulated",)
 
 
 def latest_run_log(project: Path) -> Path:
@@ -41,6 +43,12 @@ def latest_run_log(project: Path) -> Path:
         raise MeasurementError(f"{project} has no GVSoC, board or simulated run log in logs/: measure it first "
                                f"(`fmas-hw measure --target gvsoc --project {project}`)")
     return max(logs, key=lambda p: (logs[p]["stamp"], int(logs[p]["n"] or 0)))
+
+
+def run_log_target(path: str | Path) -> str | None:
+    """The target that wrote a run log (``gvsoc``, ``board``, ``simulated``), from its name."""
+    found = RUN_LOG.match(Path(path).name)
+    return found["target"] if found else None
 
 
 def expected_checksum(project: str | Path) -> int | None:

@@ -62,7 +62,9 @@ class TrainConfig:
 class FinetuneConfig:
     """Options of ``fmas-hw finetune`` (defaults: the paper's settings, SPEC §7).
 
-    ``data`` and ``weights`` None mean the search's (as saved in the store).
+    ``data`` and ``weights`` None mean the search's (as saved in the store). Weights whose
+    content differs from the search's are refused unless ``other_weights`` (see
+    :mod:`fmas_hw.training.finetune_weights`).
 
     Raises:
         ConfigError: a value out of range or a missing path.
@@ -80,6 +82,7 @@ class FinetuneConfig:
     weights: str | None = None
     out_dir: str | None = None
     seed: int = 0
+    other_weights: bool = False
 
     def __post_init__(self) -> None:
         _check_ints(self, ("top", "epochs", "batch", "patience"), 1)

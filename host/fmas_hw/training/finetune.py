@@ -29,6 +29,7 @@ from ..space import get_space
 from ..store import FinetuneRow, Store
 from ..store.front import stored_front
 from .config import FinetuneConfig
+from .finetune_weights import check_weights, label
 from .loops import Trainer
 
 
@@ -121,7 +122,12 @@ def finetune(cfg: FinetuneConfig, log=print) -> list[FinetuneRow]:
         done = {r.arch_key: r for r in store.finetune.rows("done")}
         chosen = final_front(store, cfg.top)
         todo = [c for c in chosen if c[0] not in done]
-        log(f"fine-tuning {len(todo)} of {len(chosen)} front candidates ({len(chosen) - len(todo)} already done)")
+        weights = check_weights(store, cfg.weights or search_cfg.weights, cfg.other_weights, len(done))
+        if not weights["search"]:
+            log(f"warning: --other-weights: fine-tuning {weights['path']}, not the weights the search scored "
+                "with; its 'before' errors are not the search's, and the store and report say so")
+        log(f"fine-tuning {len(todo)} of {len(chosen)} front candidates ({len(chosen) - len(todo)} already done)"
+            f"{label(weights)}")
         if todo:  # the supernet and the data load only when there is work
             _finetune_all(_Session(cfg, search_cfg), todo, store, done, log)
         return [done[c[0]] for c in chosen]
