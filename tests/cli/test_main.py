@@ -18,6 +18,20 @@ def test_help_lists_commands_without_importing_tensorflow():
     assert "arch" in out and "Commands" in out
 
 
+@pytest.mark.parametrize("args", [["arch", "--json"], ["measure", "--json"], ["regress"],
+                                  ["calibrate", "--help"]], ids=lambda a: a[0])
+def test_commands_that_need_no_network_do_not_import_tensorflow(args):
+    """They answer from the architecture alone (bench/startup.py: about 10x faster to start)."""
+    import subprocess
+    import sys
+
+    code = (f"import sys; from fmas_hw.cli.main import main; rc = main({args!r}); "
+            "assert 'tensorflow' not in sys.modules, 'imported TensorFlow'; sys.exit(rc)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip(), "the command printed nothing"
+
+
 def test_invalid_genome_is_an_error_without_traceback(capsys):
     rc = main(["arch", "--backbone", "xception", "--genome", "0101"])
     err = capsys.readouterr().err

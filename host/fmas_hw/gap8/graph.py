@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import tensorflow as tf
 
 from ..errors import AdaptationError
-from ..model.layers import Subsample2D
 
-L = tf.keras.layers
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 OPS = ("conv", "depthwise", "avgpool", "upsample", "add", "concat", "crop", "act")
 
@@ -115,7 +116,16 @@ def _inbound(layer) -> list[str]:
     return [lay.name for lay in inbound]
 
 
+def _keras_layers():
+    """``tf.keras.layers``, imported when a Keras model is fused (the shape-only graphs of the
+    search spaces never need TensorFlow)."""
+    import tensorflow as tf
+
+    return tf.keras.layers
+
+
 def _consumers(model: tf.keras.Model) -> dict[str, int]:
+    L = _keras_layers()
     counts: dict[str, int] = {}
     for layer in model.layers:
         for name in _inbound(layer) if layer._inbound_nodes and not isinstance(layer, L.InputLayer) else []:
@@ -189,6 +199,9 @@ def _relu_kind(layer) -> str:
 
 
 def _visit(b: _Builder, layer) -> None:  # noqa: C901 - one branch per Keras layer kind
+    from ..model.layers import Subsample2D
+
+    L = _keras_layers()
     if isinstance(layer, L.InputLayer):
         b.alias[layer.name] = "input"
         return
