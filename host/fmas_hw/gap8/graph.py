@@ -10,7 +10,6 @@ convolution's padding, ``Subsample2D`` folded into a strided dilated depthwise c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
 from typing import TYPE_CHECKING
 
 import numpy as np
