@@ -142,6 +142,20 @@ def test_generated_network_and_firmware_compile_for_gap8(small_project, tmp_path
     assert main.get("fmasCNN") == "U" and main.get("fmas_L3_Flash") in ("B", "D")
 
 
+def test_network_with_io_in_l3_compiles_for_gap8_and_runs_bit_exact(tiny_mnv2_supernet, tmp_path, sdk_sources):
+    """Input and output in HyperRAM: main.c owns the device, the kernels use it (extern)."""
+    project = _export(tiny_mnv2_supernet, FIXED_GENOME, tmp_path / "l3", SMALL, io_placement="l3")
+    header = (project / "model" / "fmasKernels.h").read_text()
+    assert "extern AT_HYPERRAM_T HyperRam;" in header
+    includes = [project, project / "model"]
+    kernels = compile_firmware(project / "model" / "fmasKernels.c", sdk_sources, includes, tmp_path / "k.o")
+    assert kernels.get("HyperRam") == "U"  # the application's device
+    main = compile_firmware(project / "main.c", sdk_sources, includes, tmp_path / "main.o",
+                            f'-DFMAS_INPUT_PATH="{project / "model" / "input.bin"}"')
+    assert main.get("HyperRam") in ("B", "D", "C") and main.get("fmasCNN") == "U"
+    _check_run(project, SMALL)
+
+
 def test_the_targets_name_the_backend_version_of_the_code_generator():
     assert OPEN_BACKEND == BACKEND_VERSION
 
