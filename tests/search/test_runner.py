@@ -4,6 +4,7 @@ constraints, failures, resume by replay."""
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 from collections import Counter
 
 import pytest
@@ -222,19 +223,30 @@ class _InstantGvsoc(GvsocTarget):
         return Measurement(int(spec.genome, 2) + 1, [], 175_000_000, "gvsoc", False, self.tool_versions())
 
 
+def _git(sdk, *args):
+    subprocess.run(["git", "-C", str(sdk), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                   check=True, capture_output=True)
+
+
 def test_a_gvsoc_search_refuses_to_resume_across_an_sdk_change(make_config, monkeypatch, tmp_path):
     monkeypatch.setattr(registry, "_TARGETS", {**registry._TARGETS, "gvsoc": _InstantGvsoc})
     sdk = tmp_path / "gap_sdk"
     makefile = sdk / "tools" / "autotiler_v3" / "Makefile"
     makefile.parent.mkdir(parents=True)
     makefile.write_text("TILER_VER=4.3.0\n")
+    _git(sdk, "init", "-q")
+    _git(sdk, "add", "-A")
+    _git(sdk, "commit", "-q", "-m", "sdk")
+    _git(sdk, "tag", "release-v4.21.0")
     monkeypatch.setenv("GAP_SDK_HOME", str(sdk))
     config = make_config(target="gvsoc", objectives=("latency",))
     run(config)
     run(config.merge({"generations": 4}), resume=config.store)  # same SDK: resumes
     makefile.write_text("TILER_VER=4.4.0\n")
-    with pytest.raises(StoreError, match=r"target_identity: store has 'gvsoc:gap_sdk=unknown,autotiler=4\.3\.0,"
-                                         r"protocol=1', now 'gvsoc:gap_sdk=unknown,autotiler=4\.4\.0"):
+    _git(sdk, "commit", "-q", "-am", "tiler")
+    _git(sdk, "tag", "release-v4.22.0")
+    with pytest.raises(StoreError, match=r"target_identity: store has 'gvsoc:gap_sdk=release-v4\.21\.0,route=open,"
+                                         r"backend=open-1,protocol=1', now 'gvsoc:gap_sdk=release-v4\.22\.0,"):
         run(config.merge({"generations": 5}), resume=config.store)
 
 
