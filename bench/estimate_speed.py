@@ -64,9 +64,9 @@ def crosscheck() -> None:
     """Unscaled model MAC/cycle on MobileNetV2 classification backbones vs published GAP8 figures."""
     import tensorflow as tf
 
+    from fmas_hw.costmodel.cycle_model import graph_features, layer_cycles, load_cycle_model
     from fmas_hw.gap8.graph import extract_graph
     from fmas_hw.gap8.memory import plan_memory
-    from fmas_hw.targets.cycle_model import graph_features, layer_cycles, load_cycle_model
 
     model = load_cycle_model()
     print(f"\n{'MobileNetV2':<14} {'MMAC':>6} {'model MAC/cycle':>16} {'published':>10}")

@@ -74,7 +74,7 @@ def sdk_sources():
     (``CI`` set, where the shared folder is always laid) their absence is a failure instead,
     so that the real-SDK tests can never be skipped there unnoticed.
     """
-    from fmas_hw.targets.sdk_sources import find_sdk_sources, missing_sources_reason
+    from fmas_hw.toolchain.sdk_sources import find_sdk_sources, missing_sources_reason
 
     found = find_sdk_sources()
     if found is None:

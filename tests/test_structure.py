@@ -153,3 +153,48 @@ def test_eval_depends_only_on_the_stages_before_it():
                for m, p in MODULES.items() if _within(m, ("fmas_hw.eval",))}
     assert {m: i for m, i in outside.items() if i} == {}
     assert not _within("fmas_hw.evaluation", allowed) and _within("fmas_hw.eval.costs", allowed)
+
+
+#: The package's layers, lowest first (the README's "How it flows"): a package imports only
+#: packages of earlier layers (or of its own).
+LAYERS = (
+    ("fmas_hw.errors", "fmas_hw.resources", "fmas_hw.hw"),
+    ("fmas_hw.space",),
+    ("fmas_hw.data", "fmas_hw.model"),
+    ("fmas_hw.eval",),
+    ("fmas_hw.toolchain",),
+    ("fmas_hw.gap8",),
+    ("fmas_hw.costmodel",),
+    ("fmas_hw.targets",),
+    ("fmas_hw.store",),
+    ("fmas_hw.report",),
+    ("fmas_hw.search",),
+    ("fmas_hw.training",),
+    ("fmas_hw.demo",),
+    ("fmas_hw.cli",),
+)
+
+
+def _layer(module: str, layers: tuple[tuple[str, ...], ...]) -> int:
+    top = ".".join(module.split(".")[:2])
+    return next(i for i, layer in enumerate(layers) if top in layer)
+
+
+def _upward_imports(layers: tuple[tuple[str, ...], ...] = LAYERS) -> list[str]:
+    return sorted(f"{m} -> {i}" for m, p in MODULES.items() if m != "fmas_hw"
+                  for i in _imports(m, p) if i != "fmas_hw" and _layer(i, layers) > _layer(m, layers))
+
+
+def test_every_package_has_a_layer():
+    tops = {".".join(m.split(".")[:2]) for m in MODULES if m != "fmas_hw"}
+    assert tops == {p for layer in LAYERS for p in layer}
+
+
+def test_packages_import_only_the_layers_below_them():
+    assert _upward_imports() == []
+
+
+def test_the_layer_check_sees_an_upward_import():
+    swapped = tuple(("fmas_hw.targets",) if layer == ("fmas_hw.costmodel",) else
+                    ("fmas_hw.costmodel",) if layer == ("fmas_hw.targets",) else layer for layer in LAYERS)
+    assert "fmas_hw.targets.estimate -> fmas_hw.costmodel.cycle_model" in _upward_imports(swapped)

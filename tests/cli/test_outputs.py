@@ -73,7 +73,7 @@ def test_measure_checks_its_work_dir_before_generating_a_project(blocker, capsys
 def test_calibrate_checks_its_out_before_fitting(blocker, tmp_path, capsys, monkeypatch):
     records = tmp_path / "m.jsonl"
     records.write_text(json.dumps({"name": "a", "op": "conv", "macs": 1000, "bytes": 10, "cycles": 50}) + "\n")
-    monkeypatch.setattr("fmas_hw.targets.calibrate.calibrate", _never("the fit"))
+    monkeypatch.setattr("fmas_hw.costmodel.calibrate.calibrate", _never("the fit"))
     _refused(capsys, ["calibrate", "--measurements", str(records), "--out", str(blocker / "m.toml")],
              "--out", f"{blocker / 'm.toml'}: its folder {blocker}")
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from fmas_hw.targets.sdk_sources import SdkSources
+from fmas_hw.toolchain.sdk_sources import SdkSources
 
 #: ``TILER_*`` folders of an SQ8 model generator (generators, basic kernels, resize, copy).
 MODEL_TILER_DIRS = ("TILER_INC", "TILER_EMU_INC", "TILER_CNN_GENERATOR_PATH",

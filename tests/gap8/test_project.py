@@ -20,13 +20,13 @@ import pytest
 
 from fmas_hw.errors import ExportError, FmasError
 from fmas_hw.gap8.adapt import adapt
+from fmas_hw.gap8.checksum import fnv1a32
 from fmas_hw.gap8.execute import run_graph
 from fmas_hw.gap8.graph import extract_graph
 from fmas_hw.gap8.int8_reference import output_int8
 from fmas_hw.gap8.project import RANDOM_CALIBRATION, write_project
 from fmas_hw.gap8.quantize import INFOS_DIM, quantize_graph, quantize_input
 from fmas_hw.space import MobileNetV2Space
-from fmas_hw.targets.run_result import fnv1a32
 
 from .sdk_compile import compile_firmware, write_kernels_standin
 

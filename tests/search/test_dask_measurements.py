@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from fmas_hw.costmodel.online_model import STATE_SUFFIX
 from fmas_hw.search import SearchConfig, run
 from fmas_hw.search.backends import ACCURACY, MEASURE, worker_resources
 from fmas_hw.search.measuring import MeasuredRun, measure_task, worker_measurer, worker_options
 from fmas_hw.space import get_space
 from fmas_hw.store import Store
-from fmas_hw.targets.online_model import STATE_SUFFIX
 
 from .fakes import FAKE
 

@@ -11,6 +11,7 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
+from fmas_hw.costmodel.online_model import STATE_SUFFIX
 from fmas_hw.errors import ConfigError, MeasurementError
 from fmas_hw.search import SearchConfig, run
 from fmas_hw.search.measurement_pool import MeasurementPool
@@ -18,7 +19,6 @@ from fmas_hw.search.worker import worker_id
 from fmas_hw.store import Store
 from fmas_hw.targets import registry
 from fmas_hw.targets.base import Measurement, Target
-from fmas_hw.targets.online_model import STATE_SUFFIX
 from fmas_hw.targets.registry import TargetOptions
 
 from .fakes import FAKE, should_fail

@@ -201,7 +201,7 @@ def test_resume_with_another_config_names_the_keys(make_config):
 
 
 def test_resume_with_another_cycle_model_is_refused(make_config, monkeypatch, tmp_path):
-    from fmas_hw.targets.cycle_model import model_path
+    from fmas_hw.costmodel.cycle_model import model_path
 
     config = make_config()
     run(config)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
-from fmas_targets_testkit import FAKE_MAKE, LAYERS, FakeBoard, executable, render_run
+from fmas_targets_testkit import LAYERS, FakeBoard, render_run
+
+from tests.fake_sdk import empty_project, install_fake_sdk
 
 
 @pytest.fixture
@@ -19,32 +20,13 @@ def run_bytes() -> bytes:
 @pytest.fixture
 def fake_sdk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A GAP_SDK_HOME with config script, AutoTiler library and toolchain, and a fake make."""
-    home = tmp_path / "gap_sdk"
-    executable(home / "configs" / "gapuino_v3.sh", "export FMAS_FAKE_SOURCED=yes\n")
-    tiler = home / "tools" / "autotiler_v3"
-    (tiler / "Autotiler").mkdir(parents=True)
-    (tiler / "Autotiler" / "LibTile.a").write_bytes(b"!<arch>\n")
-    (tiler / "Makefile").write_text("TILER_VER=4.3.5\nexport TILER_LIB=...\n")
-    toolchain = tmp_path / "toolchain"
-    executable(toolchain / "bin" / "riscv32-unknown-elf-gcc", "#!/bin/sh\n")
-    executable(tmp_path / "fakebin" / "make", FAKE_MAKE)
-    monkeypatch.setenv("GAP_SDK_HOME", str(home))
-    monkeypatch.setenv("GAP_RISCV_GCC_TOOLCHAIN", str(toolchain))
-    monkeypatch.delenv("FMAS_GAP_CONFIG", raising=False)
-    monkeypatch.setenv("PATH", f"{tmp_path / 'fakebin'}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("FMAS_FAKE_ARGS", str(tmp_path / "make-args.txt"))
-    for name in ("FMAS_FAKE_SLEEP", "FMAS_FAKE_OUTPUT", "FMAS_FAKE_STATUS", "FMAS_FAKE_SOURCED"):
-        monkeypatch.delenv(name, raising=False)
-    return home
+    return install_fake_sdk(tmp_path, monkeypatch)
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """An (empty) generated GAP8 project folder."""
-    path = tmp_path / "cand-0001"
-    path.mkdir()
-    (path / "Makefile").write_text("# generated\n")
-    return path
+    return empty_project(tmp_path)
 
 
 @pytest.fixture

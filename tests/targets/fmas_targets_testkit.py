@@ -1,4 +1,4 @@
-"""Helpers of the target tests: the header's printf formats, a fake make, a fake board on a pty.
+"""Helpers of the target tests: the header's printf formats and a fake board on a pty.
 
 A uniquely named module (not conftest) so that test modules can import it unambiguously.
 """
@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 import threading
 import time
 import tty
@@ -67,29 +66,6 @@ LAYERS = [
     ("S4_Conv2d_32x3x3x3_Relu6", 15_732_108, 31_850_496),
     ("S7_MatAdd_24x96x96", 301_877, 221_184),
 ]
-
-
-# ---- a fake GAP SDK -----------------------------------------------------------------------------
-
-FAKE_MAKE = """#!/bin/sh
-# Stand-in for GNU make: records how it was called, then behaves as the test asks.
-printf '%s\\n' "$PWD" "$@" > "${FMAS_FAKE_ARGS:-/dev/null}"
-echo "config sourced: ${FMAS_FAKE_SOURCED:-no}"
-if [ -n "$FMAS_FAKE_SLEEP" ]; then
-    sleep "$FMAS_FAKE_SLEEP" &
-    echo $! > "$FMAS_FAKE_CHILD"
-    wait
-fi
-if [ -n "$FMAS_FAKE_OUTPUT" ]; then cat "$FMAS_FAKE_OUTPUT"; fi
-exit "${FMAS_FAKE_STATUS:-0}"
-"""
-
-
-def executable(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return path
 
 
 # ---- a fake board on a real pseudo-terminal -----------------------------------------------------

@@ -8,16 +8,16 @@ from dataclasses import replace
 
 import pytest
 
-from fmas_hw.errors import ConfigError, MeasurementError
-from fmas_hw.gap8.arch_graph import arch_graph
-from fmas_hw.space import MobileNetV2Space
-from fmas_hw.targets.cycle_model import (
+from fmas_hw.costmodel.cycle_model import (
     LayerFeatures,
     layer_cycles,
     load_cycle_model,
     rescaled,
     write_cycle_model,
 )
+from fmas_hw.errors import ConfigError, MeasurementError
+from fmas_hw.gap8.arch_graph import arch_graph
+from fmas_hw.space import MobileNetV2Space
 from fmas_hw.targets.estimate import EstimateTarget
 from fmas_hw.targets.registry import get_target
 

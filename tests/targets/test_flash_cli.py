@@ -12,7 +12,7 @@ from fmas_targets_testkit import LAYERS, render_run
 from fmas_hw.cli import flash as flash_module
 from fmas_hw.cli.flash import flash
 from fmas_hw.cli.main import main
-from fmas_hw.targets.project_build import build_project
+from fmas_hw.toolchain.project_build import build_project
 
 TOTAL = sum(cycles for _, cycles, _ in LAYERS)
 RUN = "".join(render_run(LAYERS)).encode()

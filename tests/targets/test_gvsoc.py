@@ -10,13 +10,13 @@ import pytest
 from fmas_targets_testkit import FIXTURES, LAYERS, render_run
 
 from fmas_hw.errors import BuildError, MeasurementError, RunTimeoutError, SdkMissingError
-from fmas_hw.targets import project_build
 from fmas_hw.targets.base import Measurement
 from fmas_hw.targets.gvsoc import GvsocTarget
 from fmas_hw.targets.hardware_settings import GvsocSettings
 from fmas_hw.targets.protocol import FirmwareStatusError
 from fmas_hw.targets.run_result import TimerNotStartedError
-from fmas_hw.targets.sdk_env import check_sdk
+from fmas_hw.toolchain import project_build
+from fmas_hw.toolchain.sdk_env import check_sdk
 
 #: The smallest candidate of the space: its project builds and runs in a short GVSoC session.
 LIVE_GENOME = "1111" + "000" + "000000" + "10" + "100" + "1000" + "100" + "100"

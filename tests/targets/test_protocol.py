@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fmas_hw.errors import ProtocolError
+from fmas_hw.gap8.checksum import fnv1a32
 from fmas_hw.targets.autotiler_log import parse_autotiler
 from fmas_hw.targets.protocol import (
     PREFIX,
@@ -28,7 +29,6 @@ from fmas_hw.targets.run_result import (
     CorruptOutputError,
     IncompleteRunError,
     TimerNotStartedError,
-    fnv1a32,
     is_transient,
 )
 
@@ -209,11 +209,6 @@ def test_all_zero_cycles_explain_the_timer() -> None:
 def test_unknown_failure_status_still_reported() -> None:
     with pytest.raises(FirmwareStatusError, match="status 77: application-specific"):
         parse_fmas(render_run([], status=77))
-
-
-def test_fnv1a32_reference_values() -> None:
-    assert fnv1a32(b"") == 0x811C9DC5
-    assert fnv1a32(b"a") == 0xE40C292C
 
 
 # ---- AutoTiler / NNTool formats -----------------------------------------------------------------

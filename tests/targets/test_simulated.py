@@ -10,6 +10,8 @@ import pytest
 from fmas_targets_testkit import render_run
 
 from fmas_hw.cli.main import main
+from fmas_hw.costmodel.calibrate import log_errors
+from fmas_hw.costmodel.cycle_model import load_cycle_model, network_cycles
 from fmas_hw.errors import ConfigError, MeasurementError, RunTimeoutError
 from fmas_hw.gap8.arch_graph import arch_graph
 from fmas_hw.gap8.candidate_file import CandidateSpec, read_candidate
@@ -22,8 +24,6 @@ from fmas_hw.search.config import SearchConfig
 from fmas_hw.space import MobileNetV2Space
 from fmas_hw.targets import simulated
 from fmas_hw.targets.base import LayerCycles, Measurement
-from fmas_hw.targets.calibrate import log_errors
-from fmas_hw.targets.cycle_model import load_cycle_model, network_cycles
 from fmas_hw.targets.estimate import EstimateTarget
 from fmas_hw.targets.project_records import RUN_LOG, latest_run_log, project_records
 from fmas_hw.targets.protocol import parse_log

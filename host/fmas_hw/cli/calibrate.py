@@ -1,13 +1,13 @@
 """``fmas-hw calibrate``: refit the GAP8 cycle model from real per-layer measurements.
 
 Reads per-layer records from GVSoC or board runs — a JSON lines or JSON file (see
-:mod:`fmas_hw.targets.calibrate`), or measured projects whose run logs are joined with the model's
+:mod:`fmas_hw.costmodel.calibrate`), or measured projects whose run logs are joined with the model's
 features (:mod:`fmas_hw.targets.project_records`) — refits the constants (or only the global scale) by least
 squares and writes a cycle-model TOML that the estimate target uses with ``--cycle-model FILE``
 or ``FMAS_CYCLE_MODEL=FILE``.
 
 A degenerate fit (under-determined, a constant at its guard, or worse than the starting model:
-:func:`fmas_hw.targets.calibrate.fit_problems`) is not written unless ``--force``. A model fitted
+:func:`fmas_hw.costmodel.calibrate.fit_problems`) is not written unless ``--force``. A model fitted
 on the ``simulated`` target's run logs says in its name and notes that it was not fitted on
 hardware.
 """
@@ -39,9 +39,9 @@ def calibrate(measurements: Path | None, projects: tuple[Path, ...], out: Path, 
     """Refit the cycle model from --measurements or measured --project folders; write it to --out."""
     from dataclasses import replace
 
+    from ..costmodel import calibrate as cal
+    from ..costmodel.cycle_model import load_cycle_model, write_cycle_model
     from ..errors import ConfigError
-    from ..targets import calibrate as cal
-    from ..targets.cycle_model import load_cycle_model, write_cycle_model
 
     if (measurements is None) == (not projects):
         raise click.UsageError("give either --measurements FILE or one or more --project DIR")
@@ -73,7 +73,7 @@ def calibrate(measurements: Path | None, projects: tuple[Path, ...], out: Path, 
 
 def _records(measurements: Path | None, projects: tuple[Path, ...]):
     """(records, where they came from, whether every one came from a target that is not hardware)."""
-    from ..targets import calibrate as cal
+    from ..costmodel import calibrate as cal
     from ..targets.project_records import (
         NOT_HARDWARE,
         latest_run_log,

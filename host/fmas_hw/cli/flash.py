@@ -1,6 +1,6 @@
 """``fmas-hw flash``: build a generated GAP8 project and write it to the board's flash.
 
-A thin command over :mod:`fmas_hw.targets.project_build`: ``make clean all platform=board io=uart
+A thin command over :mod:`fmas_hw.toolchain.project_build`: ``make clean all platform=board io=uart
 FMAS_INPUT=flash`` (skipped with ``--no-build``), then ``make flash platform=board io=uart
 FMAS_INPUT=flash``, both with the SDK sourced, logs kept under ``<project>/logs/``. A flashed
 board runs at power-up with no debugger to serve semihosting, so ``FMAS_INPUT=flash``
@@ -26,8 +26,9 @@ from ..errors import DeviceNotFoundError, MeasurementError
 from ..targets.base import Measurement
 from ..targets.board import BoardTarget
 from ..targets.board_port import PortLock, find_port
+from ..targets.hardware import project_sdk_parts
 from ..targets.hardware_settings import BoardSettings
-from ..targets.project_build import build_project
+from ..toolchain.project_build import build_project
 
 FLASH_ARGS: tuple[str, ...] = ("flash", "platform=board", "io=uart")
 #: How ``--check`` starts the flashed firmware: board-target triggers that load nothing over JTAG.
@@ -62,13 +63,14 @@ def flash(project: Path, no_build: bool, port: str | None, flash_args: str, time
           check_start: str | None) -> None:
     """Build PROJECT for the board and write it to the board's flash, test input included."""
     flashed = BoardSettings.FLASHED_ARGS
+    parts = project_sdk_parts(project)
     with _board_lock(port, timeout_s):
         if not no_build:
             log = build_project(project, (*BoardSettings.BUILD_ARGS, *flashed), log_stem="board-build",
-                                timeout_s=timeout_s, what="board build")
+                                timeout_s=timeout_s, what="board build", require=parts)
             click.echo(f"built ({log})")
         log = build_project(project, (*shlex.split(flash_args), *flashed), log_stem="board-flash",
-                            timeout_s=timeout_s, what="flashing")
+                            timeout_s=timeout_s, what="flashing", require=parts)
     click.echo(f"flashed ({log})")
     if check_start is not None:
         if check_start == "none":

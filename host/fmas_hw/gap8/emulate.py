@@ -68,7 +68,7 @@ def _gcc() -> str:
 
 
 def _sdk():
-    from ..targets.sdk_sources import find_sdk_sources, missing_sources_reason
+    from ..toolchain.sdk_sources import find_sdk_sources, missing_sources_reason
 
     sdk = find_sdk_sources()
     if sdk is None:

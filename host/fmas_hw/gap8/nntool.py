@@ -2,7 +2,7 @@
 
 A generated project's Makefile runs the same two commands (``templates/common/model_rules.mk.j2``,
 ``ROUTE=nntool``) inside an installed SDK. This module needs only the SDK's open sources
-(:mod:`fmas_hw.targets.sdk_sources`: NNTool runs from ``tools/nntool`` on ``PYTHONPATH``, its
+(:mod:`fmas_hw.toolchain.sdk_sources`: NNTool runs from ``tools/nntool`` on ``PYTHONPATH``, its
 code generation reads the ``TILER_*`` variables) and a Python 3.8 environment with NNTool's
 packages (``make nntool-env`` builds ``.venv-nntool`` from ``tools/nntool-requirements.txt``):
 the tests compare NNTool's model with the project's own, and a user can get NNTool's model
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ExportError
-from ..targets.sdk_sources import SdkSources, find_sdk_sources, missing_sources_reason
+from ..toolchain.sdk_sources import SdkSources, find_sdk_sources, missing_sources_reason
 
 #: Where ``make nntool-env`` builds NNTool's environment, relative to the checkout.
 NNTOOL_VENV = ".venv-nntool"
@@ -175,7 +175,7 @@ def run_nntool(tflite: str | Path, script: str | Path, build_dir: str | Path, *,
         build_dir: where NNTool runs and writes (created; must not hold a Makefile).
         prefix: model prefix (``<prefix>Model.c``, ``<prefix>Info.h``).
         python: NNTool's Python (default: ``.venv-nntool`` of this checkout).
-        sources: the SDK sources (default: :func:`~fmas_hw.targets.sdk_sources.find_sdk_sources`).
+        sources: the SDK sources (default: :func:`~fmas_hw.toolchain.sdk_sources.find_sdk_sources`).
         timeout: seconds per NNTool command.
 
     Returns:

@@ -36,9 +36,9 @@ from ..errors import ExportError
 from ..hw import load as load_hw
 from ..resources import firmware_dir
 from ..space import Arch
-from ..targets.run_result import fnv1a32
 from .adapt import adapt
 from .candidate_file import GAP8_INPUT_SIZE, CandidateSpec, candidate_record, write_candidate
+from .checksum import fnv1a32
 from .codegen import AtModel, lower
 from .emulate import copy_runtime
 from .graph import Gap8Graph, extract_graph

@@ -27,13 +27,13 @@ import threading
 from concurrent.futures import Future
 from typing import Any
 
+from ..costmodel.online_model import OnlineCycleModel
 from ..errors import ConfigError, FmasError
 from ..gap8.candidate_file import CandidateSpec
 from ..model.manifest import build_options
 from ..space import Arch
 from ..targets.base import Measurement
 from ..targets.estimate import EstimateTarget
-from ..targets.online_model import OnlineCycleModel
 from .ahead import Ahead
 from .backends import MEASURE
 from .config import SearchConfig

@@ -19,7 +19,7 @@ them wait the measurements made ahead (:mod:`.ahead`): candidates the next gener
 ask for, measured by workers that would otherwise idle; one the search then asks for moves up.
 
 Every measured run also teaches the estimate (:class:`~.learner.Learner`): its per-kernel cycles
-refit the search's :class:`~fmas_hw.targets.online_model.OnlineCycleModel`, kept beside the store
+refit the search's :class:`~fmas_hw.costmodel.online_model.OnlineCycleModel`, kept beside the store
 (``<store>.layers.json``) and reloaded when the search resumes.
 """
 
@@ -31,11 +31,11 @@ import threading
 from concurrent.futures import Future
 from pathlib import Path
 
+from ..costmodel.online_model import OnlineCycleModel
 from ..errors import FmasError
 from ..space import Arch
 from ..targets.base import Measurement
 from ..targets.estimate import EstimateTarget
-from ..targets.online_model import OnlineCycleModel
 from ..targets.registry import TargetOptions
 from .ahead import Ahead
 from .config import SearchConfig

@@ -25,15 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..costmodel.calibrate import Record
+from ..costmodel.cycle_model import LayerFeatures
+from ..costmodel.online_model import OnlineCycleModel
 from ..errors import ConfigError, FmasError
 from ..gap8.candidate_file import CandidateSpec
 from ..gap8.projects import GeneratedProjects
 from ..model.manifest import build_options
 from ..space import Arch, arch_from_dict
 from ..targets.base import Measurement, Target
-from ..targets.calibrate import Record
-from ..targets.cycle_model import LayerFeatures
-from ..targets.online_model import OnlineCycleModel
 from ..targets.project_records import project_records
 from ..targets.registry import TargetOptions, open_target, target_class
 from .config import SearchConfig

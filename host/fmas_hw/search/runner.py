@@ -31,12 +31,12 @@ from typing import Any
 from pymoo.core.evaluator import Evaluator
 
 from .. import __version__
+from ..costmodel.online_model import STATE_SUFFIX
 from ..errors import ConfigError, FmasError, StoreError
 from ..space import Arch, format_genome, get_space
 from ..store import EvaluationRecord, GenerationRecord, Store
 from ..store.front import Limits, archive_front, hypervolume_by_generation
 from ..store.front import hypervolume as archive_hypervolume
-from ..targets.online_model import STATE_SUFFIX
 from .ahead import likely_next
 from .backends import Backend
 from .config import SearchConfig

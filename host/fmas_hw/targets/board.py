@@ -21,11 +21,11 @@ from typing import BinaryIO, ClassVar
 
 from ..errors import MeasurementError, RunTimeoutError
 from ..gap8.candidate_file import OPEN_ROUTE
+from ..toolchain.processes import new_log_path
 from .base import Measurement
 from .board_port import PortLock, check_port, find_port
 from .hardware import HardwareTarget
 from .hardware_settings import BoardSettings
-from .processes import new_log_path
 from .project_records import checked_output, expected_checksum
 from .registry import TargetOptions
 from .run_result import RunResult, is_transient

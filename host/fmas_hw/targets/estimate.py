@@ -2,7 +2,7 @@
 
 The default target of the search (SPEC §6.3). A candidate is GAP8-adapted, fused into its layer
 graph (:mod:`fmas_hw.gap8.graph`, built once per architecture and cached), planned in memory
-(:mod:`fmas_hw.gap8.memory`) and costed per layer by :mod:`fmas_hw.targets.cycle_model`. Its
+(:mod:`fmas_hw.gap8.memory`) and costed per layer by :mod:`fmas_hw.costmodel.cycle_model`. Its
 measurements are always labelled estimates (``source="estimate"``, ``estimated=True``), and its
 identity is the cycle model's file and content digest.
 
@@ -15,7 +15,7 @@ Two ways in:
   ``<project>/logs/estimate.json`` (measurement + per-layer features).
 
 By default the figures come from the cycle-model file alone, as they always have. Given an
-:class:`~fmas_hw.targets.online_model.OnlineCycleModel` (``EstimateTarget(online=...)``), a search's
+:class:`~fmas_hw.costmodel.online_model.OnlineCycleModel` (``EstimateTarget(online=...)``), a search's
 estimate learns from what it measured: layers measured before take their measured cycles, the
 others the refitted model's; each measurement's ``tool_versions`` then names the online model's
 version (``cycle_model_version``) and how many layers came from measurements (``cache_layers``).
@@ -29,14 +29,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..errors import ConfigError
-from ..gap8.arch_graph import arch_graph, plan_arch
-from ..gap8.candidate_file import GAP8_INPUT_SIZE, CandidateSpec, read_candidate
-from ..gap8.memory import MemoryPlan
-from ..hw import load as load_hw
-from ..space import Arch
-from .base import LayerCycles, Measurement, ProjectSource, Target
-from .cycle_model import (
+from ..costmodel.cycle_model import (
     CycleModel,
     LayerFeatures,
     graph_features,
@@ -44,7 +37,14 @@ from .cycle_model import (
     model_identity,
     network_cycles,
 )
-from .online_model import CACHE, OnlineCycleModel
+from ..costmodel.online_model import CACHE, OnlineCycleModel
+from ..errors import ConfigError
+from ..gap8.arch_graph import arch_graph, plan_arch
+from ..gap8.candidate_file import GAP8_INPUT_SIZE, CandidateSpec, read_candidate
+from ..gap8.memory import MemoryPlan
+from ..hw import load as load_hw
+from ..space import Arch
+from .base import LayerCycles, Measurement, ProjectSource, Target
 from .registry import TargetOptions
 
 RESULT_FILE = "logs/estimate.json"

@@ -19,14 +19,14 @@ from typing import ClassVar
 
 from ..errors import ProtocolError
 from ..gap8.candidate_file import OPEN_ROUTE
+from ..toolchain.project_build import make_failure, run_make
+from ..toolchain.sdk_env import check_sdk, sdk_versions
 from .base import Measurement
 from .hardware import HardwareTarget
 from .hardware_settings import GvsocSettings
-from .project_build import make_failure, run_make
 from .project_records import checked_output, expected_checksum
 from .protocol import FirmwareStatusError, has_fmas_lines, parse_log
 from .registry import TargetOptions
-from .sdk_env import check_sdk, sdk_versions
 
 
 class GvsocTarget(HardwareTarget):

@@ -14,17 +14,27 @@ from pathlib import Path
 from typing import ClassVar
 
 from ..errors import ConfigError
-from ..gap8.candidate_file import OPEN_ROUTE, CandidateSpec
+from ..gap8.candidate_file import OPEN_ROUTE, CandidateSpec, project_route
+from ..toolchain.project_build import build_project
+from ..toolchain.sdk_env import check_sdk, find_sdk, sdk_versions
 from .base import Measurement, ProjectSource, Target
 from .hardware_settings import HardwareSettings
-from .project_build import build_project
 from .protocol import PROTOCOL_VERSION
-from .sdk_env import check_sdk, find_sdk, sdk_versions
 
 #: Version of the open route's generated code (:data:`fmas_hw.gap8.open_codegen.BACKEND_VERSION`;
 #: repeated here so that naming a target does not import the code generator, a test keeps them equal).
 OPEN_BACKEND = "open-1"
 
+
+
+def sdk_parts(route: str) -> tuple[str, ...]:
+    """The SDK parts a project of ``route`` needs: only the AutoTiler routes need LibTile.a."""
+    return ("sdk", "toolchain") if route == OPEN_ROUTE else ("sdk", "toolchain", "autotiler")
+
+
+def project_sdk_parts(project_dir: str | Path) -> tuple[str, ...]:
+    """The SDK parts the generated project in ``project_dir`` needs (its route decides)."""
+    return sdk_parts(project_route(project_dir))
 
 class HardwareTarget(Target):
     """A target that builds a project's firmware and runs it (GVSoC, board).
@@ -55,10 +65,10 @@ class HardwareTarget(Target):
 
     def required_parts(self) -> tuple[str, ...]:
         """SDK parts the route needs: the open route builds without the AutoTiler library."""
-        return ("sdk", "toolchain") if self.route == OPEN_ROUTE else ("sdk", "toolchain", "autotiler")
+        return sdk_parts(self.route)
 
     def tool_versions(self) -> dict[str, str]:
-        """The SDK's versions (:func:`~.sdk_env.sdk_versions`); empty when there is no SDK."""
+        """The SDK's versions (:func:`~fmas_hw.toolchain.sdk_env.sdk_versions`); empty when there is no SDK."""
         sdk = find_sdk(self.env)
         return sdk_versions(sdk) if sdk.home is not None and sdk.home.is_dir() else {}
 
@@ -98,4 +108,5 @@ class HardwareTarget(Target):
         build_project(
             project_dir, self.settings.build_args, log_stem=f"{self.name}-build",
             timeout_s=self.settings.build_timeout_s, env=self.env, what=f"{self.title} build",
+            require=project_sdk_parts(project_dir),
         )

@@ -4,7 +4,7 @@ A GVSoC, board or simulated run of a project prints one ``FMAS:LAYER name=<kerne
 line per AutoTiler kernel, and the run log is kept in ``<project>/logs/``. The project's
 ``model/layers.json`` maps each kernel name to the graph nodes it computes, and the estimate
 target gives the cycle model's features of those nodes for the project's candidate
-(``candidate.json``). Joining the three gives what :mod:`.calibrate` fits: per layer, the model's
+(``candidate.json``). Joining the three gives what :mod:`fmas_hw.costmodel.calibrate` fits: per layer, the model's
 features and the measured cycles.
 """
 
@@ -16,11 +16,11 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+from ..costmodel.calibrate import Record, record_from_dict
 from ..errors import MeasurementError
 from ..gap8.candidate_file import project_route, read_candidate
 from ..gap8.kernel_table import read_kernel_table
 from .base import Measurement
-from .calibrate import Record, record_from_dict
 from .estimate import EstimateTarget
 from .protocol import parse_log
 

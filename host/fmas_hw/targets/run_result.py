@@ -40,21 +40,6 @@ def is_transient(exc: BaseException) -> bool:
     return bool(getattr(exc, "transient", False))
 
 
-def fnv1a32(data: bytes) -> int:
-    """FNV-1a 32-bit hash: the output checksum of ``fmas_fnv1a32`` in the header.
-
-    Args:
-        data: the bytes of the output tensor, as laid out in GAP8 memory.
-
-    Returns:
-        The checksum the firmware prints in ``FMAS:CHECKSUM``.
-    """
-    value = 2166136261
-    for byte in data:
-        value = ((value ^ byte) * 16777619) % U32
-    return value
-
-
 @dataclass(frozen=True)
 class RunResult:
     """One inference as the firmware reported it, validated.

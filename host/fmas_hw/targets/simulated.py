@@ -8,7 +8,7 @@ never pass as measurements.
 
 The "true" cycles of a candidate are the cycle model's per-layer cycles
 (:meth:`EstimateTarget.features <.estimate.EstimateTarget.features>` ->
-:func:`~.cycle_model.network_cycles`) under perturbed constants (:class:`Perturbation`): each
+:func:`~fmas_hw.costmodel.cycle_model.network_cycles`) under perturbed constants (:class:`Perturbation`): each
 kernel kind's throughput constant is scaled by a factor drawn once from an RNG seeded with
 ``seed``, uniform in ``[1 - spread, 1 + spread]``, and each layer's cycles by a factor in
 ``[1 - spread/2, 1 + spread/2]`` derived from a hash of the layer's configuration (kind, shapes,
@@ -36,14 +36,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ..errors import ConfigError, MeasurementError, RunTimeoutError
-from ..gap8.arch_graph import arch_graph
-from ..gap8.candidate_file import CandidateSpec, has_candidate, read_candidate
-from ..gap8.kernel_table import read_kernel_table, write_light_project
-from ..gap8.memory import effective_nodes
-from ..resources import hw_file
-from .base import LayerCycles, Measurement, ProjectSource, Target
-from .cycle_model import (
+from ..costmodel.cycle_model import (
     DEFAULT_MODEL_FILE,
     RATIO_PARAMS,
     SECTIONS,
@@ -51,8 +44,15 @@ from .cycle_model import (
     model_identity,
     network_cycles,
 )
+from ..errors import ConfigError, MeasurementError, RunTimeoutError
+from ..gap8.arch_graph import arch_graph
+from ..gap8.candidate_file import CandidateSpec, has_candidate, read_candidate
+from ..gap8.kernel_table import read_kernel_table, write_light_project
+from ..gap8.memory import effective_nodes
+from ..resources import hw_file
+from ..toolchain.processes import new_log_path
+from .base import LayerCycles, Measurement, ProjectSource, Target
 from .estimate import EstimateTarget
-from .processes import new_log_path
 from .protocol import PROTOCOL_VERSION, parse_log
 from .registry import TargetOptions
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from ..errors import ConfigError, MeasurementError
-from .processes import kill_group, log_tail, new_log_path, start_logged
-from .project_build import check_project
-from .sdk_env import check_sdk, sdk_shell_command
+from ..toolchain.processes import kill_group, log_tail, new_log_path, start_logged
+from ..toolchain.project_build import check_project
+from ..toolchain.sdk_env import check_sdk, sdk_shell_command
 from .serial_link import SerialLink
 
 #: The triggers a setting can name (besides a command, a callable or a :class:`Trigger`).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fmas_hw.targets import processes
+from fmas_hw.toolchain import processes
 
 
 def test_log_names_never_collide(tmp_path: Path) -> None:

@@ -10,13 +10,13 @@ array / ``{"layers": [...]}`` object. Each record has::
 and optionally ``in_channels``, ``out_channels``, ``stride``, ``dilation``, ``interpolation``,
 ``tiles`` and ``l3_bytes`` (what ``fmas-hw measure --target estimate --per-layer --json`` prints
 as ``features`` for the same layer; missing ones take the defaults of
-:class:`~fmas_hw.targets.cycle_model.LayerFeatures`).
+:class:`~fmas_hw.costmodel.cycle_model.LayerFeatures`).
 
 Two fits, both by least squares on log cycles (relative errors, so small and large layers count
 alike):
 
 * ``constants`` (default): the model is first rewritten with scale 1 (an exact reparametrisation,
-  :func:`~fmas_hw.targets.cycle_model.rescaled`), then every constant the records inform — the
+  :func:`~fmas_hw.costmodel.cycle_model.rescaled`), then every constant the records inform — the
   throughput of each kernel kind present, the stride/dilation penalties when strided/dilated
   depthwise layers are present, the layer and tile overheads, the HyperRAM bandwidth when some
   layer touches L3 — is refitted with scipy; the others keep their (rescaled) values;

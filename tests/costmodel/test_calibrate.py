@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from fmas_hw.cli.main import main
-from fmas_hw.errors import ConfigError, MeasurementError
-from fmas_hw.targets.calibrate import (
+from fmas_hw.costmodel.calibrate import (
     FIT_RULES,
     Record,
     calibrate,
@@ -17,7 +16,8 @@ from fmas_hw.targets.calibrate import (
     load_records,
     predict,
 )
-from fmas_hw.targets.cycle_model import LayerFeatures, layer_cycles, load_cycle_model, rescaled
+from fmas_hw.costmodel.cycle_model import LayerFeatures, layer_cycles, load_cycle_model, rescaled
+from fmas_hw.errors import ConfigError, MeasurementError
 from fmas_hw.targets.estimate import EstimateTarget
 
 KIND_CHOICES = ["conv"] * 4 + ["depthwise"] * 4 + ["avgpool", "add", "act", "upsample", "upsample", "crop"]

@@ -80,7 +80,7 @@ def build_project(
     log_stem: str,
     timeout_s: float,
     env: Mapping[str, str] | None = None,
-    require: Iterable[str] | None = None,
+    require: Iterable[str],
     what: str = "build",
 ) -> Path:
     """Check the SDK, then build the project with ``make <make_args>``.
@@ -93,11 +93,6 @@ def build_project(
         BuildError: no Makefile, or make exited non-zero (message: log path and last 20 lines).
         RunTimeoutError: the build ran past ``timeout_s``.
     """
-    if require is None:  # the project's route decides: only the AutoTiler routes need LibTile.a
-        from ..gap8.candidate_file import OPEN_ROUTE, project_route
-
-        open_route = project_route(project_dir) == OPEN_ROUTE
-        require = ("sdk", "toolchain") if open_route else ("sdk", "toolchain", "autotiler")
     sdk = check_sdk(require, env)
     status, log = run_make(
         sdk, project_dir, make_args, log_stem=log_stem, timeout_s=timeout_s, env=env, what=what

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from fmas_hw.errors import BuildError, RunTimeoutError
-from fmas_hw.targets import project_build
-from fmas_hw.targets.sdk_env import check_sdk
+from fmas_hw.toolchain import project_build
+from fmas_hw.toolchain.sdk_env import check_sdk
+
+ALL_PARTS = ("sdk", "toolchain", "autotiler")
 
 
 def test_build_failure_shows_log_and_tail(fake_sdk: Path, project: Path, monkeypatch) -> None:
@@ -18,7 +20,8 @@ def test_build_failure_shows_log_and_tail(fake_sdk: Path, project: Path, monkeyp
     monkeypatch.setenv("FMAS_FAKE_OUTPUT", str(output))
     monkeypatch.setenv("FMAS_FAKE_STATUS", "2")
     with pytest.raises(BuildError) as info:
-        project_build.build_project(project, ["clean", "all"], log_stem="gvsoc-build", timeout_s=30)
+        project_build.build_project(project, ["clean", "all"], log_stem="gvsoc-build", timeout_s=30,
+                                    require=ALL_PARTS)
     message = str(info.value)
     assert "exited with status 2" in message and "no tiling solution" in message
     assert "line 21" in message and "line 19" not in message  # the last 20 lines only
@@ -29,7 +32,7 @@ def test_build_failure_shows_log_and_tail(fake_sdk: Path, project: Path, monkeyp
 
 def test_missing_project_is_a_build_error(fake_sdk: Path, tmp_path: Path) -> None:
     with pytest.raises(BuildError, match="no Makefile"):
-        project_build.build_project(tmp_path / "nope", ["all"], log_stem="x", timeout_s=5)
+        project_build.build_project(tmp_path / "nope", ["all"], log_stem="x", timeout_s=5, require=ALL_PARTS)
     assert not (tmp_path / "nope").exists()
 
 

@@ -1,6 +1,6 @@
 """Find the GAP SDK's source tree: AutoTiler headers, SQ8 generators and kernels, NNTool, PMSIS.
 
-Building and simulating a project needs the whole installed SDK (:mod:`fmas_hw.targets.sdk_env`).
+Building and simulating a project needs the whole installed SDK (:mod:`fmas_hw.toolchain.sdk_env`).
 Checking generated code against the SDK needs only its open sources, which exist in two places:
 
 1. an SDK configured in this shell (the Docker image, or ``source configs/gapuino_v3.sh``): the

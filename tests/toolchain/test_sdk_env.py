@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fmas_hw.errors import SdkMissingError
-from fmas_hw.targets.sdk_env import check_sdk, find_sdk, sdk_shell_command, sdk_versions
+from fmas_hw.toolchain.sdk_env import check_sdk, find_sdk, sdk_shell_command, sdk_versions
 
 
 def test_shell_command_quotes_every_part() -> None:

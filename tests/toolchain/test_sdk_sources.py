@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fmas_hw.targets.sdk_sources import (
+from fmas_hw.toolchain.sdk_sources import (
     PROBE,
     TILER_FOLDERS,
     find_sdk_sources,

@@ -15,11 +15,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from fmas_hw.errors import ConfigError, MeasurementError
-from fmas_hw.gap8.candidate_file import CandidateSpec
-from fmas_hw.space import MobileNetV2Space
-from fmas_hw.targets.calibrate import FIT_RULES, Record, log_errors
-from fmas_hw.targets.cycle_model import (
+from fmas_hw.costmodel.calibrate import FIT_RULES, Record, log_errors
+from fmas_hw.costmodel.cycle_model import (
     LayerFeatures,
     layer_cycles,
     load_cycle_model,
@@ -27,9 +24,12 @@ from fmas_hw.targets.cycle_model import (
     rescaled,
     write_cycle_model,
 )
+from fmas_hw.costmodel.layer_cache import GEOMETRY_FIELDS, MAX_SAMPLES, LayerConfig, LayerCycleCache
+from fmas_hw.costmodel.online_model import STATE_SUFFIX, OnlineCycleModel, RefitPolicy
+from fmas_hw.errors import ConfigError, MeasurementError
+from fmas_hw.gap8.candidate_file import CandidateSpec
+from fmas_hw.space import MobileNetV2Space
 from fmas_hw.targets.estimate import EstimateTarget
-from fmas_hw.targets.layer_cache import GEOMETRY_FIELDS, MAX_SAMPLES, LayerConfig, LayerCycleCache
-from fmas_hw.targets.online_model import STATE_SUFFIX, OnlineCycleModel, RefitPolicy
 from tests.conftest import random_genomes
 
 MB = MobileNetV2Space()
@@ -249,7 +249,7 @@ def test_state_learnt_on_another_model_is_refused(tmp_path, learnt):
 
 @pytest.mark.parametrize("records, source, error", [
     ([], "gvsoc", "nothing to learn"),
-    ([Record(LAYER, 10)], "hardware", "unknown measurement source"),
+    ([Record(LAYER, 10)], "hardware", "not 'hardware'"),  # an unknown source: Measurement refuses it first
     ([Record(LAYER, 10)], "board", "not 'board'"),
     ([Record(_changed("ops"), 10), Record(LAYER, 0)], "gvsoc", "not for S7_Conv"),
 ], ids=["no-records", "unknown-source", "other-source", "zero-cycles"])

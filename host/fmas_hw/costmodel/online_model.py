@@ -1,7 +1,7 @@
-"""The cycle model a search refits from its own measurements (issue #14, item 3).
+"""The cycle model a search refits from its own measurements.
 
 Every candidate measured on GVSoC, a board or the simulated target yields per-kernel cycles
-(:func:`~.project_records.project_records`: the run log joined with the model's features through
+(:func:`~fmas_hw.targets.project_records.project_records`: the run log joined with the model's features through
 ``model/layers.json``). :class:`OnlineCycleModel` takes those records after each run
 (:meth:`~OnlineCycleModel.observe`) and
 
@@ -56,7 +56,6 @@ from .cycle_model import (
     model_identity,
 )
 from .layer_cache import LayerCycleCache, read_json, write_json_atomic
-from .registry import target_names
 
 #: Where a search keeps the online model next to its store: ``<store>.layers.json``.
 STATE_SUFFIX = ".layers.json"
@@ -148,19 +147,16 @@ class OnlineCycleModel:
 
         Args:
             records: per measured kernel, the model's features and the cycles
-                (:func:`~.project_records.project_records` of the run's project).
+                (:func:`~fmas_hw.targets.project_records.project_records` of the run's project).
             source: the target that measured them (``"gvsoc"``, ``"board"``, ``"simulated"``).
 
         Returns:
             Whether the model was refitted (and its version bumped).
 
         Raises:
-            ConfigError: ``source`` is not a registered target.
             MeasurementError: no records, a record with non-positive cycles, or a source other
                 than the one the cache holds.
         """
-        if source not in target_names():
-            raise ConfigError(f"unknown measurement source {source!r}: expected one of {', '.join(target_names())}")
         if not records:
             raise MeasurementError(f"a {source} run with no measured layers: nothing to learn from")
         bad = [r.features.name for r in records if r.cycles <= 0]
