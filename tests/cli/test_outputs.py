@@ -44,7 +44,7 @@ def test_export_checks_its_out_before_building(blocker, capsys, monkeypatch):
 
 
 def test_export_on_a_full_disk_is_an_error_line(tmp_path, capsys, monkeypatch):
-    from fmas_hw.gap8 import project as project_module
+    from fmas_hw.gap8 import project_writer as project_module
 
     def full(path, data):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))

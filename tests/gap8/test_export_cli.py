@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from fmas_hw.cli.main import main
-from fmas_hw.gap8 import project as project_module
+from fmas_hw.gap8 import project_writer as project_module
 from fmas_hw.space import MobileNetV2Space
 
 MB = MobileNetV2Space()

@@ -28,7 +28,7 @@ import pytest
 
 from fmas_hw.errors import ExportError
 from fmas_hw.gap8.nntool import NntoolResult, missing_environment, run_nntool, run_script
-from fmas_hw.gap8.project import write_project
+from fmas_hw.gap8.project_writer import write_project
 from fmas_hw.space import MobileNetV2Space
 
 from .sdk_compile import check_model_source

@@ -1,6 +1,6 @@
 """The open GAP8 backend: tile plan -> tiled C -> the SDK's real SQ8 kernels, run on x86.
 
-Every network here is exported by :func:`~fmas_hw.gap8.project.write_project`, compiled with the
+Every network here is exported by :func:`~fmas_hw.gap8.project_writer.write_project`, compiled with the
 SDK's own SQ8 kernel sources and emulation headers (``-D__EMUL__``) and run on its
 ``model/input.bin``; its output checksum must equal ``model/expected.json``'s, which the
 package's int8 reference computed (:mod:`fmas_hw.gap8.int8_reference`): bit-exact. The emulated
@@ -21,7 +21,7 @@ from fmas_hw.errors import ExportError
 from fmas_hw.gap8 import emulate
 from fmas_hw.gap8.netdef_graph import netdef_graph
 from fmas_hw.gap8.open_codegen import BACKEND_VERSION
-from fmas_hw.gap8.project import write_project
+from fmas_hw.gap8.project_writer import write_project
 from fmas_hw.gap8.tile_plan import Budgets, TilingError, reads_padding_on_both_sides
 from fmas_hw.space import MobileNetV2Space
 from fmas_hw.targets.hardware import OPEN_BACKEND

@@ -1,7 +1,7 @@
 """Template rendering: every template mapped, thin templates, missing variables and templates named.
 
 The rendered model source itself is checked in ``test_codegen.py`` (parsed back, compiled
-against the real headers) and the other files in ``test_project.py`` (golden copies).
+against the real headers) and the other files in ``test_project_writer.py`` (golden copies).
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ from fmas_hw.gap8.adapt import adapt
 from fmas_hw.gap8.graph import extract_graph
 from fmas_hw.gap8.int8_reference import merged_crops, run_int8
 from fmas_hw.gap8.netdef_graph import netdef_graph
-from fmas_hw.gap8.project import RANDOM_CALIBRATION, write_project
+from fmas_hw.gap8.project_writer import RANDOM_CALIBRATION, write_project
 from fmas_hw.gap8.quantize import INFOS_DIM, INFOS_LAYOUT, _infos, quantize_graph, quantize_input
 from fmas_hw.gap8.tile_plan import reads_padding_on_both_sides
 from fmas_hw.space import MobileNetV2Space
@@ -313,7 +313,7 @@ def demo_candidate(tmp_path_factory):
     from fmas_hw.data.synth import write_synthetic_voc
     from fmas_hw.data.voc import VocDataset
     from fmas_hw.demo import DATA, SUPERNET
-    from fmas_hw.gap8 import project as project_module
+    from fmas_hw.gap8 import project_writer as project_module
     from fmas_hw.model.supernet import Supernet
     from fmas_hw.resources import models_dir
 

@@ -108,7 +108,7 @@ def test_measure_workers_without_an_accuracy_worker_say_where_accuracy_may_run(t
 
     from fmas_hw.search.backends import DaskBackend
     from fmas_hw.search.measurement_pool import MeasurementPool
-    from fmas_hw.search.pipeline import measurement_source
+    from fmas_hw.search.measuring_backend import measurement_source
 
     with distributed.LocalCluster(n_workers=1, processes=False, threads_per_worker=1,
                                   dashboard_address=":0", resources={MEASURE: 1}) as cluster:

@@ -25,7 +25,7 @@ LIVE_GENOME = "1111" + "000" + "000000" + "10" + "100" + "1000" + "100" + "100"
 def live_project(supernet, folder: Path) -> Path:
     """A small project of the tiny supernet (64 px), whose model/expected.json the run is checked
     against."""
-    from fmas_hw.gap8.project import write_project
+    from fmas_hw.gap8.project_writer import write_project
     from fmas_hw.space import MobileNetV2Space
 
     return write_project(MobileNetV2Space().decode(LIVE_GENOME), supernet, folder / "live",

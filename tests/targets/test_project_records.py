@@ -14,7 +14,7 @@ from fmas_hw.costmodel.cycle_model import layer_cycles, load_cycle_model
 from fmas_hw.costmodel.online_model import OnlineCycleModel
 from fmas_hw.errors import MeasurementError
 from fmas_hw.gap8.candidate_file import CandidateSpec
-from fmas_hw.gap8.project import write_project
+from fmas_hw.gap8.project_writer import write_project
 from fmas_hw.space import MobileNetV2Space
 from fmas_hw.targets.estimate import EstimateTarget
 from fmas_hw.targets.project_records import latest_run_log, project_records

@@ -16,10 +16,10 @@ from fmas_hw.errors import ConfigError, MeasurementError, RunTimeoutError
 from fmas_hw.gap8.arch_graph import arch_graph
 from fmas_hw.gap8.candidate_file import CandidateSpec, read_candidate
 from fmas_hw.gap8.codegen import CONST_ROLES
+from fmas_hw.gap8.generated_projects import GeneratedProjects
 from fmas_hw.gap8.kernel_table import constant_roles, write_light_project
 from fmas_hw.gap8.memory import effective_nodes
-from fmas_hw.gap8.project import write_project
-from fmas_hw.gap8.projects import GeneratedProjects
+from fmas_hw.gap8.project_writer import write_project
 from fmas_hw.search.config import SearchConfig
 from fmas_hw.space import MobileNetV2Space
 from fmas_hw.targets import simulated

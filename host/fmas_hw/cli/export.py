@@ -1,6 +1,6 @@
 """``fmas-hw export``: write the GAP8 project of one candidate (TFLite, ONNX, C code, Makefile).
 
-A thin command over :func:`fmas_hw.gap8.project.write_project`. Representative images for the int8
+A thin command over :func:`fmas_hw.gap8.project_writer.write_project`. Representative images for the int8
 quantisation come from the training split of ``--data`` (a VOC-format folder); without it, seeded
 random images are used and a warning says the int8 accuracy is then meaningless.
 
@@ -84,7 +84,7 @@ def export(backbone: str, genome: GivenGenome, weights: str | None, classes: int
     refused before any slow work unless --force is given.
     """
     from ..gap8.naming import check_prefix
-    from ..gap8.project import write_project
+    from ..gap8.project_writer import write_project
     from ..gap8.tile_plan import Budgets
     from ..model.supernet import Supernet
 
@@ -183,7 +183,7 @@ def _report(path: Path, source: str, verdict: FitVerdict, as_json: bool) -> None
     import json
 
     from ..gap8.candidate_file import read_candidate
-    from ..gap8.project import EXPORT_LOG
+    from ..gap8.project_writer import EXPORT_LOG
 
     candidate = read_candidate(path).to_dict()
     layers = json.loads((path / "model" / "layers.json").read_text())

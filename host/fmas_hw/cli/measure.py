@@ -103,7 +103,7 @@ def _label(result, verdict: FitVerdict) -> str:
 def _measure_candidate(target, spec: CandidateSpec, weights: str | None, work_dir: Path,
                        timeout_s: float | None, with_features: bool, route: str):
     """(measurement, description, the model's layer features or None) of ``spec``."""
-    from ..gap8.projects import GeneratedProjects
+    from ..gap8.generated_projects import GeneratedProjects
 
     projects = GeneratedProjects(work_dir, weights=weights, route=route)
     result = target.measure_candidate(spec, projects, timeout_s)

@@ -1,6 +1,6 @@
 """``candidate.json``: which network a generated GAP8 project holds, and how it was made.
 
-The one contract between :func:`fmas_hw.gap8.project.write_project` (which writes the file) and
+The one contract between :func:`fmas_hw.gap8.project_writer.write_project` (which writes the file) and
 everything that reads a project back: the targets (the estimate re-derives the candidate's layer
 graph from it, the hardware targets check which build route applies), ``fmas-hw export``'s
 summary and the calibration records. The file is a JSON object::
@@ -79,7 +79,7 @@ class CandidateFile:
 
 
 def candidate_record(spec: CandidateSpec, prefix: str, route: str, adaptations: list[str]) -> CandidateFile:
-    """What :func:`~fmas_hw.gap8.project.write_project` records for a new project."""
+    """What :func:`~fmas_hw.gap8.project_writer.write_project` records for a new project."""
     provenance = {"key": spec.arch.key, "prefix": prefix, "adaptations": adaptations, "fmas_hw": __version__}
     return CandidateFile(spec, route, provenance)
 

@@ -3,7 +3,7 @@
 The firmware names every kernel it reports (``FMAS:LAYER name=S12_...``); this table maps those
 names back to the graph nodes (``ir``) and Keras layers the kernel computes, which is how measured
 cycles are joined with the cycle model's features (:mod:`fmas_hw.targets.project_records`).
-:func:`~fmas_hw.gap8.project.write_project` writes it with the quantisation scales of a full
+:func:`~fmas_hw.gap8.project_writer.write_project` writes it with the quantisation scales of a full
 export; :func:`write_light_project` writes a *light* project from the weightless graph alone
 (:func:`~fmas_hw.gap8.arch_graph.arch_graph`: no Keras model, no quantisation, milliseconds),
 holding ``candidate.json`` and the same table without scales. The kernel names and nodes do not

@@ -1,7 +1,7 @@
 """Render the project templates from contexts prepared in Python (templates only place values).
 
 Each template in ``templates/`` receives ready values: every C argument list, count and size is
-computed here (or in :mod:`fmas_hw.gap8.project` for the project-wide values), so a template
+computed here (or in :mod:`fmas_hw.gap8.project_writer` for the project-wide values), so a template
 has loops, ``if`` on prepared flags and substitutions only -- no generator names, no arithmetic,
 no formatting choices. :func:`model_context` builds what ``Model.c.j2`` lists from the lowered
 :class:`~fmas_hw.gap8.codegen.AtModel`; :func:`render_outputs` writes every file of

@@ -9,7 +9,7 @@ declare a ``measure`` resource the measurements go there instead: :mod:`.dask_me
 A measurement worker is a thread of the search process that owns one target instance: the work
 is a ``make run`` subprocess (GVSoC) or a serial read (board), so threads overlap it fully, and
 each board port gets its own worker (``ports``). The workers share one
-:class:`~.measuring.Measurer` (one :class:`~fmas_hw.gap8.projects.GeneratedProjects`, which
+:class:`~.measuring.Measurer` (one :class:`~fmas_hw.gap8.generated_projects.GeneratedProjects`, which
 generates one project at a time).
 
 The longest measurements start first: queued candidates wait in the order of their estimated

@@ -4,7 +4,7 @@ Both kinds of measurement worker run this code: the threads of a local
 :class:`~.measurement_pool.MeasurementPool`, and the Dask workers that declare a ``measure``
 resource (:func:`measure_task`, sent there by :mod:`.dask_measurements`). A :class:`Measurer`
 holds what one process needs for a search's measurements: the candidates' project folder
-(:class:`~fmas_hw.gap8.projects.GeneratedProjects`), the candidate settings (classes, width) and
+(:class:`~fmas_hw.gap8.generated_projects.GeneratedProjects`), the candidate settings (classes, width) and
 its targets, one per concurrent measurement. Each measured run comes back as a
 :class:`MeasuredRun`, with the calibration records of the run (its log joined with the project's
 layer table, as ``fmas-hw calibrate`` reads them) already extracted: the run's files live on the
@@ -30,7 +30,7 @@ from ..costmodel.cycle_model import LayerFeatures
 from ..costmodel.online_model import OnlineCycleModel
 from ..errors import ConfigError, FmasError
 from ..gap8.candidate_file import CandidateSpec
-from ..gap8.projects import GeneratedProjects
+from ..gap8.generated_projects import GeneratedProjects
 from ..model.manifest import build_options
 from ..space import Arch, arch_from_dict
 from ..targets.base import Measurement, Target

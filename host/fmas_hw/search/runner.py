@@ -43,8 +43,8 @@ from .config import SearchConfig
 from .indicators import feasible_front, hypervolume, reference_point
 from .measure_front import FrontMeasurer, as_told
 from .measuring import MeasurementSource
+from .measuring_backend import Guess, MeasuringBackend, make_backend, measurement_source
 from .operators import IsolatedRandom, build_algorithm
-from .pipeline import Guess, MeasuringBackend, make_backend, measurement_source
 from .preflight import check_ready, validation_digest
 from .problem import SearchProblem
 from .progress import Progress

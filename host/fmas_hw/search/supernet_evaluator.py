@@ -15,7 +15,7 @@ from ..errors import ConfigError
 from ..eval.costs import arch_costs
 from ..eval.evaluator import SubsetEvaluator
 from ..gap8.candidate_file import CandidateSpec
-from ..gap8.projects import GeneratedProjects
+from ..gap8.generated_projects import GeneratedProjects
 from ..model.manifest import build_options
 from ..model.supernet import Supernet
 from ..space import Arch

@@ -184,7 +184,7 @@ class Measurement:
 
 class ProjectSource(Protocol):
     """Where a target that measures a project gets the GAP8 project of a candidate
-    (:class:`fmas_hw.gap8.projects.GeneratedProjects`)."""
+    (:class:`fmas_hw.gap8.generated_projects.GeneratedProjects`)."""
 
     def folder(self, spec: CandidateSpec) -> Path:
         """Where the project of ``spec`` is (or will be) written; nothing is generated."""

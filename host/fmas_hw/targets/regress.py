@@ -25,7 +25,7 @@ from typing import Any
 
 from ..errors import ConfigError, FmasError
 from ..gap8.candidate_file import GAP8_INPUT_SIZE, CandidateSpec
-from ..gap8.projects import GeneratedProjects
+from ..gap8.generated_projects import GeneratedProjects
 from ..resources import models_dir
 from ..space import Arch, get_space
 from .base import Measurement, Target

@@ -24,7 +24,7 @@ from fmas_hw.gap8.checksum import fnv1a32
 from fmas_hw.gap8.execute import run_graph
 from fmas_hw.gap8.graph import extract_graph
 from fmas_hw.gap8.int8_reference import output_int8
-from fmas_hw.gap8.project import RANDOM_CALIBRATION, write_project
+from fmas_hw.gap8.project_writer import RANDOM_CALIBRATION, write_project
 from fmas_hw.gap8.quantize import INFOS_DIM, quantize_graph, quantize_input
 from fmas_hw.space import MobileNetV2Space
 
@@ -385,7 +385,7 @@ def test_write_project_rejects_bad_arguments(tiny_mnv2_supernet, tmp_path, kwarg
 
 def test_cli_export_writes_the_project(tmp_path, monkeypatch, capsys):
     from fmas_hw.cli.main import main
-    from fmas_hw.gap8 import project as project_module
+    from fmas_hw.gap8 import project_writer as project_module
 
     # TFLite/ONNX conversion is tested with the export modules; here only the command's plumbing
     monkeypatch.setattr(project_module, "_export_models", lambda *a, **k: {})
@@ -402,7 +402,7 @@ def test_cli_export_writes_the_project(tmp_path, monkeypatch, capsys):
 def test_cli_export_takes_representative_images_from_the_training_split(tmp_path, monkeypatch, capsys):
     from fmas_hw.cli.main import main
     from fmas_hw.data.synth import write_synthetic_voc
-    from fmas_hw.gap8 import project as project_module
+    from fmas_hw.gap8 import project_writer as project_module
 
     data = write_synthetic_voc(tmp_path / "data", train=3, val=1, size=40, num_classes=3)
     seen = {}

@@ -58,7 +58,9 @@ class GeneratedProjects:
         with self._lock:
             if has_candidate(out):
                 return out
-            from .project import write_project  # TensorFlow: imported only to generate a project
+            from .project_writer import (
+                write_project,  # TensorFlow: imported only to generate a project
+            )
 
             return write_project(spec.arch, self._supernet(spec), out, classes=spec.classes,
                                  alpha=spec.alpha, input_size=spec.input_size, route=self.route)
