@@ -87,4 +87,4 @@ def test_rows_need_exactly_the_tables_columns(columns, message):
 def test_a_store_with_full_set_rows_is_not_discarded_as_unstarted(store_path):
     with Store.open(store_path) as store:
         store.full_set.record(FullSetRow("k1", GENOME, 0.3, 0.7, 10, 2.0))
-    assert Store.discard_unstarted(store_path) is False and store_path.is_file()
+    assert Store.delete_if_unstarted(store_path) is False and store_path.is_file()

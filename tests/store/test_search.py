@@ -155,9 +155,9 @@ def test_a_store_without_a_finished_evaluation_is_discarded_one_with_results_is_
     Store.create(empty, META).close()
     with Store.create(used, META) as s:
         s.add_evaluation(_record())
-    assert Store.discard_unstarted(empty) and not empty.exists()
+    assert Store.delete_if_unstarted(empty) and not empty.exists()
     Store.create(empty, META).close()  # the path is free again
-    assert not Store.discard_unstarted(used)
+    assert not Store.delete_if_unstarted(used)
     with Store.open(used, writable=False) as s:
         assert s.count() == 1
 
@@ -166,13 +166,13 @@ def test_a_store_being_written_or_not_a_store_is_never_discarded(tmp_path):
     running = tmp_path / "running.sqlite"
     with Store.create(running, META):  # a search still on its first evaluation holds the lock
         with pytest.raises(StoreError, match="in use"):
-            Store.discard_unstarted(running)
+            Store.delete_if_unstarted(running)
     assert running.exists()
     other = tmp_path / "notes.sqlite"
     with sqlite3.connect(other) as conn:
         conn.execute("CREATE TABLE x (y)")
     with pytest.raises(StoreError, match="not an fmas-hw search store"):
-        Store.discard_unstarted(other)
+        Store.delete_if_unstarted(other)
     assert other.exists()
 
 

@@ -16,9 +16,8 @@ When it refits (:class:`RefitPolicy`): while the cache holds fewer than ``record
 (default 3) distinct layers per constant the records inform, only the global scale is refitted
 (about a millisecond, after every run): a handful of layers cannot pin down 12-14 constants, and a
 scale fit cannot over-fit. From then on the constants are refitted, after every ``every``-th run
-(default 1: :func:`~.calibrate.fit_constants` took 0.07-0.25 s on ~50 records and 0.25-0.33 s on
-~420-500 on a shared 2-core machine — the distinct layers of 250 random MobileNetV2 and Xception
-candidates are 416 — against minutes for one GVSoC run; raise ``every`` when runs are fast). Each
+(default 1: a refit is far cheaper than one GVSoC run, docs/design.md, "Refitting online"; raise
+``every`` when runs are fast). Each
 refit starts from the base model, so the fitted model depends on the measurements, not on the
 order they came in.
 

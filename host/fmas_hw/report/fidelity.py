@@ -137,7 +137,7 @@ def describe(result: Fidelity) -> str:
             f"the paper reports −0.95 … +1.3); Kendall τ between proxy and fine-tuned error = {tau}{p}.")
 
 
-#: The gap (points) a good proxy stays within: the band of the front-fidelity plot (issue #12).
+#: The gap (points) a good proxy stays within: the band of the front-fidelity plot.
 GAP_BAND_POINTS = 2.0
 
 

@@ -5,20 +5,14 @@ All three run the same task, :func:`fmas_hw.search.worker.run_task`, and yield
 the moment it exists, whatever the completion order. Results are placed by index, so the order
 in which workers finish never changes the search.
 
-Why Dask distributed and not Ray for clusters: Dask is pure Python and pip-installable with no
-native runtime to match between hosts, its ``LocalCluster`` runs on the loopback interface (so
-the very same code path is tested here without a cluster), it submits plain module-level
-functions with plain arguments (no actor classes or remote decorators on our code), and its
-scheduler is a process a lab already runs (``dask scheduler`` / ``dask worker``). The search only
-needs "run this function somewhere and tell me when it is done", which is exactly
-``Client.submit`` plus ``as_completed``.
+Clusters are Dask distributed ones (why: docs/design.md, "Dask for clusters").
 
 On a cluster the two sides of a search are told apart by Dask worker resources: a worker started
 with ``dask worker ADDRESS --resources "accuracy=1"`` (the GPU host) takes the accuracy tasks,
 one with ``--resources "measure=1"`` (a GVSoC or board host: one per simulator slot, one per
 board) the measurements of a target that runs projects (:mod:`.dask_measurements`). The search
 reads which workers declare what once, when it connects; a cluster that declares neither runs the
-accuracy tasks on any worker and the measurements in the search process, as before.
+accuracy tasks on any worker and the measurements in the search process.
 """
 
 from __future__ import annotations

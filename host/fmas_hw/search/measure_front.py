@@ -224,7 +224,7 @@ class FrontMeasurer:
         rows = self.store.get_many(keys, self.digest).values()
         return [r.arch_key for r in rows if is_measured(r) and r.extra[MEASURED_GEN] == gen]
 
-    def promising(self, gen: int, records: dict[str, EvaluationRecord]) -> dict[str, EvaluationRecord]:
+    def dispatch_contenders(self, gen: int, records: dict[str, EvaluationRecord]) -> dict[str, EvaluationRecord]:
         """``records`` with fresh estimates; the candidates that could be non-dominated are sent
         to be measured (the supernet at once: its row comes back measured).
 

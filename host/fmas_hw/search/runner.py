@@ -177,7 +177,7 @@ def open_store(config: SearchConfig, resume: str | Path | None) -> Store:
             the evaluation settings (e.g. the weights file's content) changed since.
     """
     settings = replace(config.settings, data_digest=validation_digest(config))
-    if Path(config.store).exists() and Store.discard_unstarted(config.store):  # type: ignore[arg-type]
+    if Path(config.store).exists() and Store.delete_if_unstarted(config.store):  # type: ignore[arg-type]
         log.warning("store %s held no finished evaluation (a start that failed): starting it over", config.store)
         _discard_side_files(config)
         resume = None
@@ -287,7 +287,7 @@ class SearchLoop:
         asked = [(format_genome(x), self.space.decode(x)) for x in pop.get("X")]
         records = self.collect(gen, asked, pop)
         if self.front is not None:
-            records = self.front.promising(gen, records)
+            records = self.front.dispatch_contenders(gen, records)
         records = {key: as_told(record, gen) for key, record in records.items()}
         if self.problem.scale is None:
             self.store.set_meta(scale=self.problem.set_scale(records[self.supernet_key]))

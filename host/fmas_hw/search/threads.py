@@ -1,8 +1,7 @@
 """How many threads a local evaluation worker may use, and holding a process to them.
 
-Why: TensorFlow sizes its thread pools to every core it can see. Two worker processes on two
-cores then run four compute pools that preempt each other, and the pair ends slower than one
-worker alone (×0.81 measured with the real evaluator, issue #15). Each worker of a local pool
+TensorFlow sizes its thread pools to every core it can see, so worker processes that share a
+machine would preempt each other (docs/design.md, "Thread shares"). Each worker of a local pool
 therefore gets its share, ``cores // workers`` threads (at least one), for both the intra-op pool
 (the threads one convolution is split over) and the inter-op pool (the ops run side by side).
 

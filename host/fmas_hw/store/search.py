@@ -211,7 +211,7 @@ class Store:
         return store
 
     @classmethod
-    def discard_unstarted(cls, path: str | Path) -> bool:
+    def delete_if_unstarted(cls, path: str | Path) -> bool:
         """Delete the store at ``path`` when it holds no finished evaluation (what a search whose
         start failed leaves behind), so the corrected command can create it again.
 
