@@ -17,7 +17,7 @@ for a 2-Gcycle network (tens of ms per Mcycle), so on it the measurements domina
 NSGA-II ranks a generation only once all of it is scored, so N workers that measured only the
 generation asked for could not beat the best packing of each generation's measurements onto N
 workers: the bench prints that bound, computed from the sequential run's own measurement times
-(longest-first packing, per generation), and what measuring ahead (:mod:`fmas_hw.search.ahead`:
+(longest-first packing, per generation), and what measuring ahead (:mod:`fmas_hw.search.measure.ahead`:
 idle workers measure the next generation's likely candidates) did in the N-worker run.
 
 Usage: ``python bench/measure_scale.py [--workers 8] [--delay 0.002] [--generations 25]``

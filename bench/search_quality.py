@@ -41,7 +41,7 @@ def nsga2(config: SearchConfig) -> tuple[list[tuple[float, float]], int]:
 
 
 def random_search(config: SearchConfig, budget: int, seed: int) -> list[tuple[float, float]]:
-    space, evaluator = MobileNetV2Space(), build_supernet_evaluator(config.resolved())
+    space, evaluator = MobileNetV2Space(), build_supernet_evaluator(config.resolved(), config.target)
     rng, seen, points = np.random.default_rng(seed + 1000), set(), []
     archs = [space.supernet()]
     while len(archs) < budget:

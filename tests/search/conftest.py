@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fmas_hw.search import SearchConfig
-from fmas_hw.search.ahead import Ahead
+from fmas_hw.search.measure.ahead import Ahead
 
 from .fakes import FAKE
 

@@ -119,8 +119,3 @@ def test_settings_digest_tracks_weights_content(tmp_path):
     assert first.weights_hash != second.weights_hash and first.digest != second.digest
 
 
-def test_need_latency():
-    assert SearchConfig(target="estimate").need_latency  # cheap: always record cycles
-    assert not SearchConfig(target="gvsoc", objectives=("flops",)).need_latency
-    assert SearchConfig(target="gvsoc", objectives=("latency",)).need_latency
-    assert SearchConfig(target="board", max_cycles=10).need_latency

@@ -13,6 +13,7 @@ from fmas_hw.search import SearchConfig
 from fmas_hw.search import backends as backends_module
 from fmas_hw.search.backends import InProcessBackend, ProcessPoolBackend, accuracy_backend
 from fmas_hw.search.threads import THREAD_ENV, threads_per_worker, worker_share
+from fmas_hw.search.worker import WorkerOrders
 
 
 @pytest.mark.parametrize(("workers", "cores", "share"), [
@@ -75,12 +76,12 @@ def limits(monkeypatch) -> list[int]:
 
 
 def test_one_in_process_worker_leaves_tensorflow_alone(make_config, limits):
-    assert accuracy_backend(make_config()).threads is None  # type: ignore[attr-defined]
+    assert accuracy_backend(make_config(), WorkerOrders()).threads is None  # type: ignore[attr-defined]
     assert limits == []
 
 
 def test_one_in_process_worker_takes_a_given_share(make_config, limits):
-    backend = accuracy_backend(make_config(threads_per_worker=2))
+    backend = accuracy_backend(make_config(threads_per_worker=2), WorkerOrders())
     assert isinstance(backend, InProcessBackend) and backend.threads == 2 and limits == [2]
 
 
@@ -95,7 +96,7 @@ def test_resume_takes_the_share_afresh(make_config, limits):
 
 
 def test_pool_shares_the_cores_by_default(make_config):
-    backend = ProcessPoolBackend(make_config(workers=2), 2)  # no task yet: no process started
+    backend = ProcessPoolBackend(make_config(workers=2), WorkerOrders(), 2)  # no task yet: no process started
     try:
         assert backend.threads == threads_per_worker(2)
     finally:
@@ -126,7 +127,7 @@ def change_share_after_start(threads: int) -> tuple[bool, bool, int]:
 
 
 def test_spawned_pool_worker_runs_with_its_share(make_config):
-    backend = ProcessPoolBackend(make_config(workers=2, threads_per_worker=3), 1)
+    backend = ProcessPoolBackend(make_config(workers=2, threads_per_worker=3), WorkerOrders(), 1)
     try:
         pool = backend._pool  # the backend's own pool, started with its initializer
         seen = pool.submit(report_threads).result(timeout=300)

@@ -21,6 +21,7 @@ from fmas_hw.gap8.kernel_table import constant_roles, write_light_project
 from fmas_hw.gap8.memory import effective_nodes
 from fmas_hw.gap8.project_writer import write_project
 from fmas_hw.search.config import SearchConfig
+from fmas_hw.search.measure.strategy import plan_measurement
 from fmas_hw.space import MobileNetV2Space
 from fmas_hw.targets import simulated
 from fmas_hw.targets.base import LayerCycles, Measurement
@@ -227,5 +228,5 @@ def test_calibrate_on_simulated_projects_reduces_the_estimates_error(tmp_path, c
 
 
 def test_a_search_on_the_simulated_target_records_cycles_only_when_asked():
-    assert not SearchConfig(target="simulated", objectives=("flops",)).need_latency  # it needs projects
-    assert SearchConfig(target="simulated", objectives=("latency",)).need_latency
+    assert not plan_measurement(SearchConfig(target="simulated", objectives=("flops",))).orders.measured
+    assert plan_measurement(SearchConfig(target="simulated", objectives=("latency",))).orders.measured

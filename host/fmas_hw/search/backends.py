@@ -10,7 +10,7 @@ Clusters are Dask distributed ones (why: docs/design.md, "Dask for clusters").
 On a cluster the two sides of a search are told apart by Dask worker resources: a worker started
 with ``dask worker ADDRESS --resources "accuracy=1"`` (the GPU host) takes the accuracy tasks,
 one with ``--resources "measure=1"`` (a GVSoC or board host: one per simulator slot, one per
-board) the measurements of a target that runs projects (:mod:`.dask_measurements`). The search
+board) the measurements of a target that runs projects (:mod:`.measure.dask_pool`). The search
 reads which workers declare what once, when it connects; a cluster that declares neither runs the
 accuracy tasks on any worker and the measurements in the search process.
 """
@@ -28,9 +28,10 @@ from typing import Any, Protocol
 from ..errors import ConfigError
 from .config import SearchConfig
 from .threads import limit_threads, worker_share
-from .worker import Outcome, run_task, start_worker
+from .worker import Outcome, WorkerOrders, run_task, start_worker
 
-Task = tuple[dict[str, Any], dict[str, Any], bool]  # (config, arch, reference), run_task's arguments
+#: (config, arch, reference, orders): :func:`~.worker.run_task`'s arguments.
+Task = tuple[dict[str, Any], dict[str, Any], bool, dict[str, Any]]
 #: The Dask worker resources a search routes its tasks by (see the module docstring).
 ACCURACY, MEASURE = "accuracy", "measure"
 
@@ -81,13 +82,15 @@ class ProcessPoolBackend:
 
     Args:
         config: the search configuration.
+        orders: what the workers do about the cycles (their evaluator is built for it).
         workers: worker processes.
         threads: threads per worker (default: ``config.threads_per_worker``, else the cores
             shared out, :func:`~.threads.worker_share`).
     """
 
-    def __init__(self, config: SearchConfig, workers: int, threads: int | None = None) -> None:
-        self._config_data = config.to_dict()
+    def __init__(self, config: SearchConfig, orders: WorkerOrders, workers: int,
+                 threads: int | None = None) -> None:
+        self._config_data, self._orders_data = config.to_dict(), orders.to_dict()
         self._workers = workers
         self.threads = threads if threads is not None else worker_share(workers, config.threads_per_worker)
         log.info("%d local workers, %s thread(s) each", workers, self.threads)
@@ -96,7 +99,7 @@ class ProcessPoolBackend:
     def _start(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
             max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=start_worker, initargs=(self._config_data, self.threads, os.getpid()),
+            initializer=start_worker, initargs=(self._config_data, self._orders_data, self.threads, os.getpid()),
         )
 
     def run(self, tasks: list[Task]) -> Iterator[tuple[int, Outcome]]:
@@ -218,10 +221,10 @@ def worker_resources(client: Any) -> dict[str, dict[str, float]]:
             for address, info in workers.items()}
 
 
-def accuracy_backend(config: SearchConfig) -> Backend:
-    """Where the accuracy (and, with a cheap target, the latency) of candidates is evaluated."""
+def accuracy_backend(config: SearchConfig, orders: WorkerOrders) -> Backend:
+    """Where the accuracy (and, as ``orders`` say, the latency) of candidates is evaluated."""
     if config.scheduler:
         return DaskBackend(config, config.scheduler)
     if config.workers > 1:
-        return ProcessPoolBackend(config, config.workers)
+        return ProcessPoolBackend(config, orders, config.workers)
     return InProcessBackend(config.threads_per_worker)

@@ -73,16 +73,16 @@ class SearchConfig:
     evaluator: str | None = None
     overlap: bool = True
     #: Measurement workers of a target that runs projects (GVSoC processes), or the board ports,
-    #: one worker each: see :mod:`fmas_hw.search.measurement_pool`.
+    #: one worker each: see :mod:`fmas_hw.search.measure.pool`.
     measure_workers: int = 1
     ports: tuple[str, ...] = ()
     #: "all": measure every candidate on the target; "front": estimate all, measure only those
-    #: whose measurement could change the front (see :mod:`fmas_hw.search.measure_front`), and
+    #: whose measurement could change the front (see :mod:`fmas_hw.search.measure.front`), and
     #: the final front.
     measure: str = "all"
     #: Least log-error assumed of the estimate when deciding what to measure (0.01: ±1 %; the
     #: margin used is the larger of this and the estimate's largest error over the latest
-    #: measurements, see :func:`fmas_hw.search.measure_front.estimate_margin`).
+    #: measurements, see :func:`fmas_hw.search.measure.front.estimate_margin`).
     measure_margin: float = 0.01
     #: Derived, not set by users: the target's identity (:meth:`Target.identity
     #: <fmas_hw.targets.base.Target.identity>`: the estimate's cycle-model file and digest, the
@@ -181,31 +181,6 @@ class SearchConfig:
         """16 hex digits of :meth:`identity` (workers cache one evaluator per digest)."""
         blob = json.dumps(self.identity(), sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-    @property
-    def need_latency(self) -> bool:
-        """Measure cycles: for a latency objective or constraint, and always with a cheap target
-        (one that needs no project, e.g. the analytical 'estimate'), so every candidate records
-        all three costs (SPEC §4)."""
-        cheap = not target_class(self.target).needs_project
-        return "latency" in self.objectives or self.max_cycles is not None or cheap
-
-    @property
-    def uses_measurement_pool(self) -> bool:
-        """Latency on the measurement workers: for a target that runs a project per candidate
-        (the accuracy workers then only evaluate accuracy)."""
-        return self.need_latency and target_class(self.target).needs_project
-
-    @property
-    def measures_front(self) -> bool:
-        """``--measure front`` on a target that runs projects."""
-        return self.measure == "front" and self.uses_measurement_pool
-
-    @property
-    def worker_target(self) -> str:
-        """The target the accuracy workers score latency with: the cheap default (the estimate)
-        when only the promising candidates are measured, else the search's target."""
-        return DEFAULT_TARGET if self.measures_front else self.target
 
     @property
     def projects_dir(self) -> Path | None:

@@ -31,13 +31,15 @@ def constraint_names(config: SearchConfig) -> list[str]:
     return names + (["fit_gap8"] if config.fit_gap8 else [])
 
 
-def precheck(config: SearchConfig, arch: Arch, costs: dict[str, int]) -> tuple[str | None, dict[str, Any]]:
+def precheck(config: SearchConfig, arch: Arch, costs: dict[str, int],
+             record_fit: bool = False) -> tuple[str | None, dict[str, Any]]:
     """Check the cheap constraints before paying for accuracy.
 
     Args:
         config: the search config (its ``max_params`` and ``fit_gap8``).
         arch: the candidate.
         costs: ``evaluator.costs(arch)``.
+        record_fit: the candidate's cycles are measured, so its memory fit is recorded with them.
 
     Returns:
         ``(reason, extra)``: reason is None when the candidate passes; extra holds the memory
@@ -49,7 +51,7 @@ def precheck(config: SearchConfig, arch: Arch, costs: dict[str, int]) -> tuple[s
     reasons: list[str] = []
     if config.max_params is not None and costs["params"] > config.max_params:
         reasons.append(f"params {costs['params']:,} > max_params {config.max_params:,}")
-    extra = memory_fit(config, arch) if config.fit_gap8 or config.need_latency else {}
+    extra = memory_fit(config, arch) if config.fit_gap8 or record_fit else {}
     if config.fit_gap8 and not extra["fits_gap8"]:
         reasons.append(f"does not fit GAP8 memory: {extra['gap8_memory']}")
     return ("; ".join(reasons) or None), extra

@@ -172,9 +172,10 @@ def resolve_factory(spec: str) -> Callable[..., Any]:
     return factory
 
 
-def make_evaluator(config: SearchConfig) -> CandidateEvaluator:
-    """The evaluator of ``config``: the supernet evaluator, or ``factory(config)`` for a config
-    that names a factory in ``config.evaluator``.
+def make_evaluator(config: SearchConfig, target: str | None = None) -> CandidateEvaluator:
+    """The evaluator of ``config``: the supernet evaluator (scoring latency on ``target``, by
+    default the search's), or ``factory(config)`` for a config that names a factory in
+    ``config.evaluator``.
 
     Raises:
         ConfigError: the factory cannot be found or returns something without
@@ -184,7 +185,7 @@ def make_evaluator(config: SearchConfig) -> CandidateEvaluator:
     if config.evaluator is None:
         from .supernet_evaluator import build_supernet_evaluator  # TensorFlow: only when searching
 
-        return build_supernet_evaluator(config)
+        return build_supernet_evaluator(config, target or config.target)
     evaluator = resolve_factory(config.evaluator)(config)
     if not isinstance(evaluator, CandidateEvaluator):
         raise ConfigError(

@@ -32,7 +32,7 @@ class SearchResult:
             generation (never falls from one generation to the next).
         device_seconds: accuracy + latency seconds of every evaluation in the store.
         measured_ahead: candidates a measure-all search sent to be measured ahead of their
-            generation (:mod:`~fmas_hw.search.ahead`), and how many of them the search asked for
+            generation (:mod:`~fmas_hw.search.measure.ahead`), and how many of them the search asked for
             (``used``), cancelled before they ran, or measured for nothing (``wasted``, worker
             time not in ``device_seconds``); empty when nothing was measured ahead.
     """

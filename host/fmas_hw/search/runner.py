@@ -37,13 +37,13 @@ from ..space import Arch, format_genome, get_space
 from ..store import EvaluationRecord, GenerationRecord, Store
 from ..store.front import Limits, archive_front, hypervolume_by_generation
 from ..store.front import hypervolume as archive_hypervolume
-from .ahead import likely_next
-from .backends import Backend
+from ..targets.base import Measurement
 from .config import SearchConfig
 from .indicators import feasible_front, hypervolume, reference_point
-from .measure_front import FrontMeasurer, as_told
-from .measuring import MeasurementSource
-from .measuring_backend import Guess, MeasuringBackend, make_backend, measurement_source
+from .measure.ahead import likely_next
+from .measure.choose import choose_strategy
+from .measure.front import as_told
+from .measure.strategy import MeasurementStrategy, NextGuess
 from .operators import IsolatedRandom, build_algorithm
 from .preflight import check_ready, validation_digest
 from .problem import SearchProblem
@@ -82,17 +82,11 @@ def run(config: SearchConfig | dict[str, Any], resume: str | Path | None = None,
     try:
         if on_start is not None:
             on_start(store.path)
-        backend = make_backend(config)
-        pool: MeasurementSource | None = None
+        strategy = choose_strategy(config, store, get_space(config.backbone).supernet().key)
         try:
-            # --measure front: the loop measures after each generation, on the same kind of
-            # measurement workers as a measure-all search (the cluster's when it has them).
-            pool = measurement_source(config, backend) if config.measures_front else None
-            return SearchLoop(config, store, backend, Progress(config.generations or 0, progress), pool).run()
+            return SearchLoop(config, store, strategy, Progress(config.generations or 0, progress)).run()
         finally:
-            if pool is not None:
-                pool.close()
-            backend.close()
+            strategy.close()
     finally:
         store.close()
 
@@ -232,11 +226,11 @@ def _discard_side_files(config: SearchConfig) -> None:
 
 
 class SearchLoop:
-    """One search run over an open store and an evaluation backend."""
+    """One search run over an open store and a measurement strategy."""
 
-    def __init__(self, config: SearchConfig, store: Store, backend: Backend, progress: Progress,
-                 pool: MeasurementSource | None = None) -> None:
-        self.config, self.store, self.backend, self.progress = config, store, backend, progress
+    def __init__(self, config: SearchConfig, store: Store, strategy: MeasurementStrategy,
+                 progress: Progress) -> None:
+        self.config, self.store, self.strategy, self.progress = config, store, strategy, progress
         self.space = get_space(config.backbone)
         self.problem = SearchProblem(self.space, config)
         self.rng = IsolatedRandom()
@@ -251,7 +245,6 @@ class SearchLoop:
         self.result = SearchResult(store.path)
         self.committed: set[str] = set()  # keys evaluated in this run
         self.population_keys: list[str] = []
-        self.front = None if pool is None else FrontMeasurer(config, store, pool, self.supernet_key)
 
     def run(self) -> SearchResult:
         """Run the remaining generations; returns the result with the search's front: the
@@ -260,8 +253,7 @@ class SearchLoop:
         for gen in range(self.config.generations or 0):
             if not self.step(gen):
                 break
-        if self.front is not None:  # --measure front: every member of the final front measured
-            self.front.final(self.config.generations or 0)
+        self.strategy.finish(self.config.generations or 0)
         archive = self.archive()
         entries = [front_entry(r, self.config.objectives) for r in archive_front(archive, self.limits)]
         self.result.front = sorted(entries, key=lambda e: (e["error"], e["genome"]))
@@ -271,23 +263,21 @@ class SearchLoop:
         self.result.over_budget = sum(bool(self.limits.broken(r)) for r in evaluated)
         self.result.over_budget_by = self.limits.over_budget(evaluated)
         self.result.device_seconds = sum(a + lat for a, lat in self.store.seconds_by_generation().values())
-        if isinstance(self.backend, MeasuringBackend):
-            self.result.measured_ahead = self.backend.pool.ahead.counts()
+        self.result.measured_ahead = self.strategy.made_ahead()
         return self.result
 
     def step(self, gen: int) -> bool:
         """One generation: ask, look up / evaluate, tell, record. False when the GA is done."""
         started = time.perf_counter()
-        if self.front is not None:
-            self.learn_measurements(gen)
+        if self.strategy.before_ask(gen, self.population_keys):
+            self.rank_again(gen)
         with self.rng.active():
             pop = self.algorithm.ask()
         if pop is None or len(pop) == 0:
             return False
         asked = [(format_genome(x), self.space.decode(x)) for x in pop.get("X")]
         records = self.collect(gen, asked, pop)
-        if self.front is not None:
-            records = self.front.dispatch_contenders(gen, records)
+        records = self.strategy.after_scoring(gen, records)
         records = {key: as_told(record, gen) for key, record in records.items()}
         if self.problem.scale is None:
             self.store.set_meta(scale=self.problem.set_scale(records[self.supernet_key]))
@@ -297,15 +287,9 @@ class SearchLoop:
         self.record(gen, asked, records, time.perf_counter() - started)
         return True
 
-    def learn_measurements(self, gen: int) -> None:
-        """``--measure front``: the measurements the search learns at ``gen`` (sent
-        ``MEASURE_LAG`` generations ago; while replaying, those the store says) replace the
-        estimates the population was ranked on, and the population is ranked again before the
-        GA mates it."""
-        assert self.front is not None
-        self.front.collect(gen)
-        if not self.front.learnt_at(gen, self.population_keys):
-            return
+    def rank_again(self, gen: int) -> None:
+        """The population ranked again on the figures known at ``gen`` (measurements that
+        replaced the estimates it was ranked on), before the GA mates it."""
         pop = self.algorithm.pop
         keys = [self.space.decode(x).key for x in pop.get("X")]
         records = {k: as_told(r, gen) for k, r in self.store.get_many(keys, self.digest).items()}
@@ -323,28 +307,24 @@ class SearchLoop:
         misses: list[Miss] = [(k, a) for k, a in archs.items() if k not in records]
         self.progress.start(gen, len(archs), len(records))
         self.result.store_hits += len(records)
-        tasks = [(self.config_data, arch.to_dict(), key == self.supernet_key) for key, arch in misses]
-        if isinstance(self.backend, MeasuringBackend) and gen + 1 < (self.config.generations or 0):
-            runs = self.backend.run(tasks, when_waiting=self._next_guess(gen, pop, misses, records))
-        else:
-            runs = self.backend.run(tasks)
-        for index, outcome in runs:
+        candidates = [(arch.to_dict(), key == self.supernet_key) for key, arch in misses]
+        last = gen + 1 >= (self.config.generations or 0)
+        guess = None if last else self._next_guess(gen, pop, misses, records)
+        for index, outcome in self.strategy.evaluate(candidates, guess):
             record = self.commit(gen, misses[index], outcome)
             records[record.arch_key] = record
             self.progress.advance()
         return records
 
-    def _next_guess(self, gen: int, pop: Any, misses: list[Miss], records: dict[str, EvaluationRecord]) -> Guess:
+    def _next_guess(self, gen: int, pop: Any, misses: list[Miss], records: dict[str, EvaluationRecord]) -> NextGuess:
         """What the next generation would be if the candidates still measured had their
-        estimates (new candidates only: see :mod:`.ahead`); ``records`` holds the others."""
-        backend = self.backend
-        assert isinstance(backend, MeasuringBackend)
+        estimates (new candidates only: see :mod:`.measure.ahead`); ``records`` holds the others."""
 
-        def guess(pending: dict[int, Outcome]) -> list[Arch]:
+        def guess(pending: dict[int, Outcome], estimator: Callable[[Arch], Measurement]) -> list[Arch]:
             told = dict(records)
             for index, outcome in pending.items():
                 key, arch = misses[index]
-                estimate = backend.estimate(arch)
+                estimate = estimator(arch)
                 told[key] = replace(_to_record(key, self.space.encode(arch), arch, outcome, gen, self.digest),
                                     cycles=int(estimate.total_cycles), cycles_source=estimate.source)
             try:

@@ -61,18 +61,19 @@ class SupernetEvaluator:
         return self.target.measure_candidate(spec, self.projects), time.perf_counter() - t0
 
 
-def build_supernet_evaluator(config) -> SupernetEvaluator:
+def build_supernet_evaluator(config, target: str) -> SupernetEvaluator:
     """The evaluator of a search: build the supernet, load the subset, open the target.
 
     Args:
         config: a resolved :class:`~fmas_hw.search.config.SearchConfig`.
+        target: the target its latency is scored on.
 
     Raises:
         ConfigError: no data set given.
         WeightsError / DataError: unreadable weights or data.
     """
     subset = build_subset_evaluator(config, config.val_fraction)
-    return SupernetEvaluator(subset.supernet, subset, config.worker_target, config.projects_dir)
+    return SupernetEvaluator(subset.supernet, subset, target, config.projects_dir)
 
 
 def build_subset_evaluator(config, fraction: float, data: str | Path | None = None) -> SubsetEvaluator:

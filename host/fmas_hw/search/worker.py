@@ -3,7 +3,9 @@
 :func:`run_task` is a plain module-level function of plain arguments, so the same code runs
 in-process, in a spawned local worker process and on a Dask worker. Each worker process builds
 its evaluator once (loading the supernet and the validation subset is the expensive part) and
-keeps it, keyed by the search-config digest, for every later candidate.
+keeps it, keyed by the search-config digest, for every later candidate. What the worker does
+about a candidate's cycles comes with each task (:class:`WorkerOrders`), as the search's
+measurement strategy (:mod:`.measure`) decided it.
 """
 
 from __future__ import annotations
@@ -23,9 +25,33 @@ from .constraints import precheck
 from .evaluation import CandidateEvaluator, CandidateResult, evaluate_candidate, make_evaluator
 from .threads import limit_threads
 
-#: The evaluator of this process, keyed by config digest. One slot only: an evaluator holds a
+#: The evaluator of this process, keyed by config digest and latency target. One slot only: an evaluator holds a
 #: supernet and a data subset, so a notebook running several searches keeps just the latest.
-_EVALUATORS: dict[str, CandidateEvaluator] = {}
+_EVALUATORS: dict[tuple[str, str], CandidateEvaluator] = {}
+
+
+@dataclass(frozen=True)
+class WorkerOrders:
+    """What an accuracy worker does about a candidate's GAP8 cycles.
+
+    Attributes:
+        latency_target: the target the worker scores the cycles with, next to the accuracy;
+            None: it does not (they are measured elsewhere, or not at all).
+        measured: the candidate's cycles are measured, here or elsewhere, so its GAP8 memory fit
+            is recorded with them.
+    """
+
+    latency_target: str | None = None
+    measured: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain form, sent with each task."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WorkerOrders:
+        """Inverse of :meth:`to_dict`."""
+        return cls(data.get("latency_target"), bool(data.get("measured", False)))
 
 
 @dataclass
@@ -66,15 +92,18 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def get_evaluator(config: SearchConfig) -> CandidateEvaluator:
-    """This process's evaluator for ``config``, built on first use."""
-    if config.digest not in _EVALUATORS:
+def get_evaluator(config: SearchConfig, orders: WorkerOrders) -> CandidateEvaluator:
+    """This process's evaluator for ``config``, built on first use; its target is the one the
+    orders score latency with (else the search's)."""
+    target = orders.latency_target or config.target
+    if (config.digest, target) not in _EVALUATORS:
         _EVALUATORS.clear()
-        _EVALUATORS[config.digest] = make_evaluator(config)
-    return _EVALUATORS[config.digest]
+        _EVALUATORS[config.digest, target] = make_evaluator(config, target)
+    return _EVALUATORS[config.digest, target]
 
 
-def start_worker(config_data: dict[str, Any], threads: int | None, parent: int | None = None) -> None:
+def start_worker(config_data: dict[str, Any], orders_data: dict[str, Any], threads: int | None,
+                 parent: int | None = None) -> None:
     """Process-pool initializer: leave with the search, hold the process to its thread share,
     then build the evaluator.
 
@@ -82,6 +111,7 @@ def start_worker(config_data: dict[str, Any], threads: int | None, parent: int |
 
     Args:
         config_data: ``SearchConfig.to_dict()``.
+        orders_data: ``WorkerOrders.to_dict()`` of the search's tasks.
         threads: this worker's threads (:func:`fmas_hw.search.threads.worker_share`); None leaves
             TensorFlow's own choice (every core).
         parent: pid of the search process (see :func:`exit_with_parent`); None: not watched.
@@ -90,7 +120,7 @@ def start_worker(config_data: dict[str, Any], threads: int | None, parent: int |
         exit_with_parent(parent)
     if threads is not None:
         limit_threads(threads)
-    warm_worker(config_data)
+    warm_worker(config_data, orders_data)
 
 
 #: Seconds between two looks at whether the search process is still there.
@@ -115,19 +145,20 @@ def exit_with_parent(parent: int, poll_s: float = PARENT_POLL_S) -> threading.Th
     return watcher
 
 
-def warm_worker(config_data: dict[str, Any]) -> None:
+def warm_worker(config_data: dict[str, Any], orders_data: dict[str, Any]) -> None:
     """Process-pool initializer: build the evaluator before the first task arrives.
 
     Errors are swallowed here on purpose: the first :func:`run_task` builds it again and its
     exception then reaches the search with a clear message instead of a broken pool.
     """
     try:
-        get_evaluator(SearchConfig.from_dict(config_data))
+        get_evaluator(SearchConfig.from_dict(config_data), WorkerOrders.from_dict(orders_data))
     except Exception:  # noqa: BLE001 - reported by run_task
         pass
 
 
-def run_task(config_data: dict[str, Any], arch_data: dict[str, Any], reference: bool = False) -> dict[str, Any]:
+def run_task(config_data: dict[str, Any], arch_data: dict[str, Any], reference: bool,
+             orders_data: dict[str, Any]) -> dict[str, Any]:
     """Score one candidate on this worker.
 
     Args:
@@ -135,6 +166,7 @@ def run_task(config_data: dict[str, Any], arch_data: dict[str, Any], reference: 
         arch_data: ``Arch.to_dict()`` of the candidate.
         reference: the candidate is the supernet: always evaluate it fully (it normalises the
             objectives), even if a cheap constraint would reject it.
+        orders_data: ``WorkerOrders.to_dict()``: what to do about its cycles.
 
     Returns:
         ``Outcome.to_dict()``.
@@ -142,28 +174,30 @@ def run_task(config_data: dict[str, Any], arch_data: dict[str, Any], reference: 
     Raises:
         FmasError: the evaluator cannot be built (a set-up problem that stops the search).
     """
-    config = SearchConfig.from_dict(config_data)
-    evaluator = get_evaluator(config)
-    outcome = score(evaluator, config, arch_from_dict(config.backbone, arch_data), reference)
+    config, orders = SearchConfig.from_dict(config_data), WorkerOrders.from_dict(orders_data)
+    evaluator = get_evaluator(config, orders)
+    outcome = score(evaluator, config, arch_from_dict(config.backbone, arch_data), reference, orders)
     outcome.worker = worker_id()
     return outcome.to_dict()
 
 
-def score(evaluator: CandidateEvaluator, config: SearchConfig, arch: Arch, reference: bool = False) -> Outcome:
-    """Costs, cheap constraints, then accuracy and latency; a candidate's exception -> 'failed'.
+def score(evaluator: CandidateEvaluator, config: SearchConfig, arch: Arch, reference: bool = False,
+          orders: WorkerOrders | None = None) -> Outcome:
+    """Costs, cheap constraints, then accuracy and, as ``orders`` say (default: none), latency;
+    a candidate's exception -> 'failed'.
 
     Raises:
         ConfigError: a constraint hook is missing (a set-up problem, not the candidate's).
     """
+    orders = orders or WorkerOrders()
     costs: dict[str, int] | None = None
     try:
         costs = {k: int(v) for k, v in evaluator.costs(arch).items()}
-        reason, extra = precheck(config, arch, costs)
+        reason, extra = precheck(config, arch, costs, record_fit=orders.measured)
         if reason and not reference:
             return Outcome("rejected", costs=costs, reason=reason, extra=extra)
-        # With a measurement pool the latency is measured there, not next to the accuracy.
-        latency_here = config.need_latency and (not config.uses_measurement_pool or config.measures_front)
-        result = evaluate_candidate(evaluator, arch, latency_here, config.overlap, costs=costs)
+        result = evaluate_candidate(evaluator, arch, orders.latency_target is not None, config.overlap,
+                                    costs=costs)
         result.extra.update(extra)
         return Outcome("ok", result=result, extra=result.extra)
     except ConfigError:

@@ -1,8 +1,8 @@
 """What a measurement worker does: measure one candidate, and read what the estimate learns from it.
 
 Both kinds of measurement worker run this code: the threads of a local
-:class:`~.measurement_pool.MeasurementPool`, and the Dask workers that declare a ``measure``
-resource (:func:`measure_task`, sent there by :mod:`.dask_measurements`). A :class:`Measurer`
+:class:`~.pool.MeasurementPool`, and the Dask workers that declare a ``measure``
+resource (:func:`measure_task`, sent there by :mod:`.dask_pool`). A :class:`Measurer`
 holds what one process needs for a search's measurements: the candidates' project folder
 (:class:`~fmas_hw.gap8.generated_projects.GeneratedProjects`), the candidate settings (classes, width) and
 its targets, one per concurrent measurement. Each measured run comes back as a
@@ -25,19 +25,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..costmodel.calibrate import Record
-from ..costmodel.cycle_model import LayerFeatures
-from ..costmodel.online_model import OnlineCycleModel
-from ..errors import ConfigError, FmasError
-from ..gap8.candidate_file import CandidateSpec
-from ..gap8.generated_projects import GeneratedProjects
-from ..model.manifest import build_options
-from ..space import Arch, arch_from_dict
-from ..targets.base import Measurement, Target
-from ..targets.project_records import project_records
-from ..targets.registry import TargetOptions, open_target, target_class
-from .config import SearchConfig
-from .worker import worker_id
+from ...costmodel.calibrate import Record
+from ...costmodel.cycle_model import LayerFeatures
+from ...costmodel.online_model import OnlineCycleModel
+from ...errors import ConfigError, FmasError
+from ...gap8.candidate_file import CandidateSpec
+from ...gap8.generated_projects import GeneratedProjects
+from ...model.manifest import build_options
+from ...space import Arch, arch_from_dict
+from ...targets.base import Measurement, Target
+from ...targets.project_records import project_records
+from ...targets.registry import TargetOptions, open_target, target_class
+from ..config import SearchConfig
+from ..worker import worker_id
 
 if TYPE_CHECKING:
     from .ahead import Ahead

@@ -14,14 +14,15 @@ import pytest
 from fmas_hw.costmodel.online_model import STATE_SUFFIX
 from fmas_hw.errors import ConfigError, MeasurementError
 from fmas_hw.search import SearchConfig, run
-from fmas_hw.search.measurement_pool import MeasurementPool
-from fmas_hw.search.worker import worker_id
+from fmas_hw.search.measure.pool import MeasurementPool
+from fmas_hw.search.measure.strategy import ALL, INLINE, MeasurementPlan, plan_measurement
+from fmas_hw.search.worker import WorkerOrders, worker_id
 from fmas_hw.store import Store
 from fmas_hw.targets import registry
 from fmas_hw.targets.base import Measurement, Target
 from fmas_hw.targets.registry import TargetOptions
 
-from .fakes import FAKE, should_fail
+from ..fakes import FAKE, should_fail
 
 
 class SlowRunTarget(Target):
@@ -85,7 +86,7 @@ def _config(tmp_path, **overrides) -> SearchConfig:
 
 def test_measurements_run_on_their_own_workers_and_reach_the_store(slowrun, tmp_path):
     config = _config(tmp_path, measure_workers=3)
-    assert config.uses_measurement_pool and config.need_latency
+    assert plan_measurement(config).mode == ALL
     result = run(config)
     with Store.open(result.store_path, writable=False) as store:
         rows = store.evaluations("ok")
@@ -115,7 +116,7 @@ def test_a_failed_measurement_fails_that_candidate_only(slowrun, tmp_path, monke
 def test_a_cheap_target_keeps_latency_next_to_the_accuracy(tmp_path):
     config = SearchConfig(population=6, generations=1, evaluator=FAKE, objectives=("latency",),
                           store=str(tmp_path / "e.sqlite"), input_size=64)
-    assert config.need_latency and not config.uses_measurement_pool
+    assert plan_measurement(config) == MeasurementPlan(INLINE, WorkerOrders("estimate", measured=True))
 
 
 def test_board_ports_give_one_worker_each(tmp_path):

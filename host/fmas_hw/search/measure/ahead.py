@@ -24,11 +24,11 @@ from typing import Any
 
 from pymoo.core.evaluator import Evaluator
 
-from ..space import Arch, SearchSpace
-from ..store import EvaluationRecord
-from .measuring import MeasuredRun
-from .operators import IsolatedRandom
-from .problem import SearchProblem
+from ...space import Arch, SearchSpace
+from ...store import EvaluationRecord
+from ..operators import IsolatedRandom
+from ..problem import SearchProblem
+from .measurer import MeasuredRun
 
 log = logging.getLogger(__name__)
 

@@ -6,19 +6,19 @@ Start one such worker per GVSoC slot or per board, on the hosts that have the SD
     FMAS_BOARD_PORT=/dev/ttyUSB0 dask worker tcp://SCHEDULER:8786 --nthreads 1 --resources "measure=1"
     dask worker tcp://SCHEDULER:8786 --nthreads 1 --resources "accuracy=1"        # the GPU host
 
-Each candidate's measurement is one :func:`~.measuring.measure_task` submitted with
+Each candidate's measurement is one :func:`~.measurer.measure_task` submitted with
 ``resources={"measure": 1}``, so Dask runs at most one per declared slot, on those workers only,
 and with its estimated Mcycles as the task's priority, so the longest runs start first (as on
 the local pool).
-Each worker process builds its :class:`~.measuring.Measurer` once (target, project folder) and
+Each worker process builds its :class:`~.measurer.Measurer` once (target, project folder) and
 writes the candidates' projects under the store's ``projects/`` folder by the same path as the
 search host (a shared file system keeps them in one place; else each host keeps its own). The
 task returns the run's calibration records with its measurement, and the search's one
 :class:`~.learner.Learner` learns from them in the search process.
 
 :class:`DaskMeasurements` has the interface of the local
-:class:`~.measurement_pool.MeasurementPool` (``submit`` gives a :class:`concurrent.futures.Future`
-of the :class:`~.measuring.MeasuredRun`), so the pipeline treats both alike.
+:class:`~.pool.MeasurementPool` (``submit`` gives a :class:`concurrent.futures.Future`
+of the :class:`~.measurer.MeasuredRun`), so the pipeline treats both alike.
 """
 
 from __future__ import annotations
@@ -27,18 +27,18 @@ import threading
 from concurrent.futures import Future
 from typing import Any
 
-from ..costmodel.online_model import OnlineCycleModel
-from ..errors import ConfigError, FmasError
-from ..gap8.candidate_file import CandidateSpec
-from ..model.manifest import build_options
-from ..space import Arch
-from ..targets.base import Measurement
-from ..targets.estimate import EstimateTarget
+from ...costmodel.online_model import OnlineCycleModel
+from ...errors import ConfigError, FmasError
+from ...gap8.candidate_file import CandidateSpec
+from ...model.manifest import build_options
+from ...space import Arch
+from ...targets.base import Measurement
+from ...targets.estimate import EstimateTarget
+from ..backends import MEASURE
+from ..config import SearchConfig
 from .ahead import Ahead
-from .backends import MEASURE
-from .config import SearchConfig
 from .learner import Learner
-from .measuring import MeasuredRun, measure_task
+from .measurer import MeasuredRun, measure_task
 
 #: How far below the measurements the search waits for a measurement made ahead is queued
 #: (Dask priorities are estimated Mcycles: larger starts first).
@@ -53,13 +53,15 @@ class DaskMeasurements:
         config: a resolved search config whose target runs projects.
         slots: how many ``measure`` slots the cluster's workers declare (the measurements that
             run at once: the online model refits its constants once per round of them).
+        learn_on_finish: as :class:`~.pool.MeasurementPool`.
 
     Raises:
         ConfigError: the config has no store (the projects and the online model live next to it).
         WeightsError: the weights' manifest is unreadable or names another backbone.
     """
 
-    def __init__(self, client: Any, config: SearchConfig, slots: int) -> None:
+    def __init__(self, client: Any, config: SearchConfig, slots: int,
+                 learn_on_finish: bool = True) -> None:
         if config.store is None:
             raise ConfigError("measuring on a project-running target needs a store: the projects live next to it")
         self._client = client
@@ -67,8 +69,7 @@ class DaskMeasurements:
         self._classes, self._alpha = build_options(config.weights, config.backbone, config.classes, config.alpha)
         self.workers = slots
         self.learner = Learner(config.store, slots)
-        # --measure front hands the runs to the learner itself, in the order it learns them.
-        self._learn_on_finish = not config.measures_front
+        self._learn_on_finish = learn_on_finish
         self._base = EstimateTarget()
         self.ahead = Ahead()
         self._tasks: set[Any] = set()

@@ -14,8 +14,8 @@ import pytest
 from pymoo.core.evaluator import Evaluator
 
 from fmas_hw.search import SearchConfig, run
-from fmas_hw.search.ahead import likely_next
-from fmas_hw.search.measurement_pool import MeasurementPool
+from fmas_hw.search.measure.ahead import likely_next
+from fmas_hw.search.measure.pool import MeasurementPool
 from fmas_hw.search.operators import IsolatedRandom, build_algorithm
 from fmas_hw.search.problem import SearchProblem
 from fmas_hw.space import format_genome, get_space
@@ -25,7 +25,7 @@ from fmas_hw.targets.base import Measurement, Target
 from fmas_hw.targets.estimate import EstimateTarget
 from fmas_hw.targets.registry import TargetOptions
 
-from .fakes import FAKE
+from ..fakes import FAKE
 
 
 def _unit(key: str, salt: str) -> float:

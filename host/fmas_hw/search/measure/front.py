@@ -29,14 +29,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..errors import ConfigError
-from ..space import arch_from_dict
-from ..store import EvaluationRecord, Store
-from ..store.front import Limits, archive_front
-from .config import SearchConfig
-from .evaluation import provenance
-from .measuring import MeasuredRun, MeasurementSource
-from .worker import describe_failure
+from ...errors import ConfigError
+from ...space import arch_from_dict
+from ...store import EvaluationRecord, Store
+from ...store.front import Limits, archive_front
+from ..config import SearchConfig
+from ..evaluation import provenance
+from ..worker import describe_failure
+from .measurer import MeasuredRun, MeasurementSource
 
 MEASURED_GEN = "measured_generation"
 ESTIMATE = "estimate"
@@ -152,7 +152,7 @@ def _feasible(record: EvaluationRecord, config: SearchConfig, cycles: float | No
             and (config.max_params is None or (record.params or 0) <= config.max_params))
 
 
-def with_measurement(record: EvaluationRecord, run: MeasuredRun, gen: int) -> EvaluationRecord:
+def record_measured(record: EvaluationRecord, run: MeasuredRun, gen: int) -> EvaluationRecord:
     """The row once measured at generation ``gen``, its estimate kept beside the measurement
     (and the worker that measured it)."""
     measured = run.measurement
@@ -164,7 +164,7 @@ def with_measurement(record: EvaluationRecord, run: MeasuredRun, gen: int) -> Ev
                    latency_seconds=record.latency_seconds + run.seconds, extra=extra)
 
 
-def with_failed_measurement(record: EvaluationRecord, reason: str, gen: int) -> EvaluationRecord:
+def record_measurement_failed(record: EvaluationRecord, reason: str, gen: int) -> EvaluationRecord:
     """The row whose measurement failed at ``gen``: it keeps its estimate, and says why."""
     return replace(record, extra={**record.extra, MEASURED_GEN: gen, FAILED: reason})
 
@@ -313,6 +313,6 @@ class FrontMeasurer:
         except ConfigError:
             raise
         except Exception as exc:  # noqa: BLE001 - one failed run keeps that candidate's estimate
-            return self.store.set_latency(with_failed_measurement(record, describe_failure(exc), gen))
+            return self.store.set_latency(record_measurement_failed(record, describe_failure(exc), gen))
         self.pool.learn(run)
-        return self.store.set_latency(with_measurement(record, run, gen))
+        return self.store.set_latency(record_measured(record, run, gen))

@@ -14,11 +14,16 @@ import pytest
 from fmas_hw.costmodel.online_model import STATE_SUFFIX
 from fmas_hw.search import SearchConfig, run
 from fmas_hw.search.backends import ACCURACY, MEASURE, worker_resources
-from fmas_hw.search.measuring import MeasuredRun, measure_task, worker_measurer, worker_options
+from fmas_hw.search.measure.measurer import (
+    MeasuredRun,
+    measure_task,
+    worker_measurer,
+    worker_options,
+)
 from fmas_hw.space import get_space
 from fmas_hw.store import Store
 
-from .fakes import FAKE
+from ..fakes import FAKE
 
 
 def _config(tmp_path: Path, **overrides) -> SearchConfig:
@@ -73,7 +78,7 @@ def test_measurements_run_on_the_measure_workers_and_accuracy_on_the_accuracy_wo
 
 
 def test_measure_front_measures_on_the_measure_workers_too(resource_cluster, tmp_path):
-    from fmas_hw.search.measure_front import MEASURED_GEN
+    from fmas_hw.search.measure.front import MEASURED_GEN
 
     roles = _worker_ids(resource_cluster)
     result = run(_config(tmp_path, scheduler=resource_cluster, measure="front", generations=3))
@@ -107,8 +112,8 @@ def test_measure_workers_without_an_accuracy_worker_say_where_accuracy_may_run(t
     import distributed
 
     from fmas_hw.search.backends import DaskBackend
-    from fmas_hw.search.measurement_pool import MeasurementPool
-    from fmas_hw.search.measuring_backend import measurement_source
+    from fmas_hw.search.measure.measure_all import measurement_source
+    from fmas_hw.search.measure.pool import MeasurementPool
 
     with distributed.LocalCluster(n_workers=1, processes=False, threads_per_worker=1,
                                   dashboard_address=":0", resources={MEASURE: 1}) as cluster:
@@ -133,7 +138,7 @@ def test_a_failed_run_on_a_measure_worker_reaches_the_search_as_that_candidates_
     import distributed
 
     from fmas_hw.search.backends import DaskBackend
-    from fmas_hw.search.dask_measurements import DaskMeasurements
+    from fmas_hw.search.measure.dask_pool import DaskMeasurements
 
     blocker = tmp_path / "a-file"
     blocker.write_text("")  # the projects cannot be written under a file
@@ -153,7 +158,7 @@ def test_a_failed_run_on_a_measure_worker_reaches_the_search_as_that_candidates_
 def test_a_measurement_made_ahead_on_the_cluster_is_the_one_the_search_then_takes(resource_cluster, tmp_path):
     from distributed import Client
 
-    from fmas_hw.search.dask_measurements import DaskMeasurements
+    from fmas_hw.search.measure.dask_pool import DaskMeasurements
 
     config = _config(tmp_path, scheduler=resource_cluster).resolved()
     roles = _worker_ids(resource_cluster)

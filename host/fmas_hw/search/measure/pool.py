@@ -4,12 +4,12 @@ On such a target a candidate's accuracy costs seconds and its measurement minute
 run on separate pools: the accuracy workers (:mod:`.backends`) score the error, and as soon as a
 candidate's accuracy is in, its measurement goes to one of N measurement workers here. A
 generation's candidates thus stream through both pools at once. (On a Dask cluster whose workers
-declare a ``measure`` resource the measurements go there instead: :mod:`.dask_measurements`.)
+declare a ``measure`` resource the measurements go there instead: :mod:`.dask_pool`.)
 
 A measurement worker is a thread of the search process that owns one target instance: the work
 is a ``make run`` subprocess (GVSoC) or a serial read (board), so threads overlap it fully, and
 each board port gets its own worker (``ports``). The workers share one
-:class:`~.measuring.Measurer` (one :class:`~fmas_hw.gap8.generated_projects.GeneratedProjects`, which
+:class:`~.measurer.Measurer` (one :class:`~fmas_hw.gap8.generated_projects.GeneratedProjects`, which
 generates one project at a time).
 
 The longest measurements start first: queued candidates wait in the order of their estimated
@@ -31,16 +31,16 @@ import threading
 from concurrent.futures import Future
 from pathlib import Path
 
-from ..costmodel.online_model import OnlineCycleModel
-from ..errors import FmasError
-from ..space import Arch
-from ..targets.base import Measurement
-from ..targets.estimate import EstimateTarget
-from ..targets.registry import TargetOptions
+from ...costmodel.online_model import OnlineCycleModel
+from ...errors import FmasError
+from ...space import Arch
+from ...targets.base import Measurement
+from ...targets.estimate import EstimateTarget
+from ...targets.registry import TargetOptions
+from ..config import SearchConfig
 from .ahead import Ahead
-from .config import SearchConfig
 from .learner import Learner
-from .measuring import MeasuredRun, Measurer
+from .measurer import MeasuredRun, Measurer
 
 
 class MeasurementPool:
@@ -48,6 +48,8 @@ class MeasurementPool:
 
     Args:
         config: a resolved search config whose target runs projects.
+        learn_on_finish: teach the online model each run as it finishes (False: the caller
+            hands the runs to :meth:`learn` in the order it wants them learnt).
 
     Raises:
         ConfigError: the config has no store (the projects live next to it), or a target
@@ -55,13 +57,12 @@ class MeasurementPool:
         WeightsError: the weights' manifest is unreadable or names another backbone.
     """
 
-    def __init__(self, config: SearchConfig) -> None:
+    def __init__(self, config: SearchConfig, learn_on_finish: bool = True) -> None:
         options = [TargetOptions(port=p) for p in config.ports] or [TargetOptions()] * config.measure_workers
         self.measurer = Measurer(config, options)
         self.workers = len(options)
         self.learner = Learner(str(config.store), self.workers)
-        # --measure front hands the runs to the learner itself, in the order it learns them.
-        self._learn_on_finish = not config.measures_front
+        self._learn_on_finish = learn_on_finish
         self._base = EstimateTarget()
         self.ahead = Ahead()
         self._queue: list[tuple[bool, float, int, Arch, Future[MeasuredRun]]] = []

@@ -3,7 +3,7 @@
 One :class:`~fmas_hw.costmodel.online_model.OnlineCycleModel` per search, in the search process,
 kept beside the store (``<store>.layers.json``) and reloaded when the search resumes: the local
 measurement threads and the Dask measurement workers all hand it their runs' calibration records
-(:class:`~.measuring.MeasuredRun`), so it learns from all of them and one process writes its file.
+(:class:`~.measurer.MeasuredRun`), so it learns from all of them and one process writes its file.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..costmodel.cycle_model import load_cycle_model, model_identity
-from ..costmodel.online_model import STATE_SUFFIX, OnlineCycleModel, RefitPolicy
-from ..errors import FmasError
-from ..gap8.candidate_file import CandidateSpec
-from ..targets.base import Measurement
-from ..targets.estimate import EstimateTarget
-from .measuring import MeasuredRun
+from ...costmodel.cycle_model import load_cycle_model, model_identity
+from ...costmodel.online_model import STATE_SUFFIX, OnlineCycleModel, RefitPolicy
+from ...errors import FmasError
+from ...gap8.candidate_file import CandidateSpec
+from ...targets.base import Measurement
+from ...targets.estimate import EstimateTarget
+from .measurer import MeasuredRun
 
 log = logging.getLogger(__name__)
 

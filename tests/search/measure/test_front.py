@@ -12,7 +12,7 @@ import pytest
 
 from fmas_hw.errors import ConfigError
 from fmas_hw.search import SearchConfig, run
-from fmas_hw.search.measure_front import (
+from fmas_hw.search.measure.front import (
     ESTIMATE,
     ESTIMATE_MODEL,
     MARGIN_WINDOW,
@@ -29,7 +29,7 @@ from fmas_hw.targets.base import Measurement, Target
 from fmas_hw.targets.estimate import EstimateTarget
 from fmas_hw.targets.registry import TargetOptions
 
-from .fakes import FAKE
+from ..fakes import FAKE
 
 
 def _truth_factor(key: str) -> float:
@@ -157,20 +157,18 @@ def test_measure_front_needs_a_target_that_runs_projects():
 def test_measurements_finish_in_the_background_and_the_ga_then_ranks_on_them(truth, tmp_path, monkeypatch):
     monkeypatch.setattr(TruthTarget, "SECONDS", 0.1)
     seen: list[tuple[int, str, float, float]] = []  # (gen, key, objective the GA holds, measured one)
-    learn = SearchLoop.learn_measurements
+    rank_again = SearchLoop.rank_again  # called when measurements of the population were learnt
 
     def checked(loop, gen):
-        learn(loop, gen)
-        if loop.algorithm.pop is None:
-            return  # generation 0: no population yet
-        learnt = set(loop.front.learnt_at(gen, loop.population_keys))
+        rank_again(loop, gen)
+        learnt = set(loop.strategy.front.learnt_at(gen, loop.population_keys))
         rows = loop.store.get_many(learnt, loop.digest)
         for x, f in zip(loop.algorithm.pop.get("X"), loop.algorithm.pop.get("F"), strict=True):
             key = loop.space.decode(x).key
             if key in learnt:
                 seen.append((gen, key, f[1], loop.problem.objectives(rows[key])[1]))
 
-    monkeypatch.setattr(SearchLoop, "learn_measurements", checked)
+    monkeypatch.setattr(SearchLoop, "rank_again", checked)
     result = run(_config(tmp_path, generations=5, measure_workers=1))
     rows = _rows(result.store_path)
     later = [r for r in rows if r.extra.get(MEASURED_GEN, -1) > r.generation]

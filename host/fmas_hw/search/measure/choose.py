@@ -1,0 +1,37 @@
+"""Build the measurement strategy a search config asks for (:func:`.strategy.plan_measurement`),
+with its accuracy backend and, for the modes that measure, its measurement workers."""
+
+from __future__ import annotations
+
+from ...store import Store
+from ..backends import accuracy_backend
+from ..config import SearchConfig
+from .front_strategy import MeasureFrontStrategy
+from .measure_all import MeasureAllStrategy, measurement_source
+from .strategy import ALL, FRONT, InlineStrategy, MeasurementStrategy, plan_measurement
+
+
+def choose_strategy(config: SearchConfig, store: Store, supernet_key: str) -> MeasurementStrategy:
+    """The strategy of ``config``, its workers started.
+
+    Args:
+        config: the resolved search config.
+        store: the search's open store.
+        supernet_key: the arch key of the supernet (always measured).
+
+    Raises:
+        ConfigError: a scheduler that cannot be reached, or a measurement set-up problem.
+        WeightsError: the weights' manifest is unreadable (measurement workers).
+    """
+    plan = plan_measurement(config)
+    accuracy = accuracy_backend(config, plan.orders)
+    try:
+        if plan.mode == ALL:
+            return MeasureAllStrategy(config, plan.orders, accuracy, measurement_source(config, accuracy))
+        if plan.mode == FRONT:
+            pool = measurement_source(config, accuracy, learn_on_finish=False)
+            return MeasureFrontStrategy(config, plan.orders, accuracy, pool, store, supernet_key)
+    except BaseException:
+        accuracy.close()
+        raise
+    return InlineStrategy(config, plan.orders, accuracy)
