@@ -98,7 +98,7 @@ def test_the_import_graph_sees_function_level_imports():
 
 
 #: The modules that import user plugins by name (an evaluator factory "package.module:callable").
-PLUGIN_LOADERS = {"fmas_hw.search.evaluation", "fmas_hw.search.runner"}
+PLUGIN_LOADERS = {"fmas_hw.search.evaluation", "fmas_hw.search.session"}
 IMPORT_CALLS = {"importlib.import_module", "__import__", "importlib.util.find_spec", "import_module"}
 
 

@@ -1,1 +1,1 @@
-"""Tests of the search: config, evaluation interface, runner, parallel backends, resume."""
+"""Tests of the search: config, evaluation interface, session and loop, parallel backends, resume."""

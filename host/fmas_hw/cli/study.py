@@ -92,7 +92,7 @@ def _formats(value: str) -> tuple[str, ...]:
 
 def _from_store(store: str, data, weights, input_size, classes, alpha):
     """The store's search settings, each overridden by what was given."""
-    from ..search.runner import stored_config
+    from ..search.stored_config import stored_config
 
     cfg = stored_config(store)
     return (cfg.backbone, data or cfg.data, weights or cfg.weights, input_size or cfg.input_size,

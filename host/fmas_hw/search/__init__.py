@@ -11,14 +11,17 @@ Modules: ``config`` (the configuration), ``settings`` (what decides a score besi
 architecture), ``evaluation`` (the evaluator interface), ``supernet_evaluator`` (the built-in one),
 ``constraints``, ``problem`` (genome -> objectives), ``operators`` (NSGA-II set-up),
 ``indicators`` (front, hypervolume), ``worker`` / ``backends`` (where candidates are evaluated),
-``runner`` (the ask/tell loop), ``progress`` and ``result``.
+``measure/`` (what gets measured and when, and the measurement workers), ``session`` (set-up,
+store, resume), ``stored_config``, ``loop`` (the ask/tell loop), ``ga`` (the only code touching
+pymoo's NSGA-II), ``progress`` and ``result``.
 """
 
 from .config import SearchConfig
 from .evaluation import CandidateEvaluator, CandidateResult, evaluate_candidate, make_evaluator
 from .result import SearchResult
-from .runner import run, stored_config
+from .session import run
 from .settings import EvalSettings
+from .stored_config import stored_config
 
 __all__ = [
     "SearchConfig", "SearchResult", "run", "stored_config", "EvalSettings", "CandidateResult",

@@ -22,7 +22,7 @@ from ..space import Arch, arch_from_dict, get_space
 from ..store import FullSetRow, Store
 from ..store.front import stored_front
 from .config import SearchConfig, file_hash
-from .runner import stored_config
+from .stored_config import stored_config
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ search writes three tables:
 Every finished evaluation is committed at once (WAL journal, ``synchronous=FULL``), so a search
 killed at any moment loses no finished evaluation. The store does not need any pymoo state to
 resume: the search is seeded, so replaying it against the store reproduces it (see
-:mod:`fmas_hw.search.runner`). The fine-tuning's table lives in the same file and is reached
+:mod:`fmas_hw.search.loop`). The fine-tuning's table lives in the same file and is reached
 through :attr:`Store.finetune` (see :mod:`fmas_hw.store.finetune`), the full-validation-set scores
 of the final front through :attr:`Store.full_set` (see :mod:`fmas_hw.store.full_set`).
 """

@@ -113,7 +113,7 @@ def finetune(cfg: FinetuneConfig, log=print) -> list[FinetuneRow]:
         StoreError: the store is missing, unreadable or has no finished generation.
         ConfigError: no data set.
     """
-    from ..search.runner import stored_config
+    from ..search.stored_config import stored_config
 
     search_cfg = stored_config(cfg.store)
     tf.keras.utils.set_random_seed(cfg.seed)

@@ -11,12 +11,10 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
-from pymoo.core.evaluator import Evaluator
 
 from fmas_hw.search import SearchConfig, run
-from fmas_hw.search.measure.ahead import likely_next
+from fmas_hw.search.ga import GeneticAlgorithm
 from fmas_hw.search.measure.pool import MeasurementPool
-from fmas_hw.search.operators import IsolatedRandom, build_algorithm
 from fmas_hw.search.problem import SearchProblem
 from fmas_hw.space import format_genome, get_space
 from fmas_hw.store import EvaluationRecord, Store
@@ -92,24 +90,21 @@ def _record(space, x) -> EvaluationRecord:
 def test_a_guess_on_the_true_figures_is_the_next_generation_and_leaves_the_ga_as_it_was():
     space = get_space("mobilenetv2")
     config = SearchConfig(population=8, evaluator=FAKE, objectives=("latency",), input_size=64)
-    problem, rng = SearchProblem(space, config), IsolatedRandom()
+    problem = SearchProblem(space, config)
     supernet = space.supernet().key
-    with rng.active():
-        algorithm = build_algorithm(space, problem, 8, 0)
-        pop = algorithm.ask()
+    ga = GeneticAlgorithm(space, problem, 8, 0)
+    pop = ga.ask()
     for gen in range(3):
         records = {r.arch_key: r for r in (_record(space, x) for x in pop.get("X"))}
         records.setdefault(supernet, _record(space, space.encode(space.supernet())))
-        before = rng.digest()
-        guess = likely_next(algorithm, problem, rng, pop, records, space, supernet)
-        assert rng.digest() == before  # the GA's random state is untouched...
+        before = ga.rng_digest()
+        guess = ga.guess_next(pop, records, supernet)
+        assert ga.rng_digest() == before  # the GA's random state is untouched...
         if gen == 0:
             assert problem.scale is None  # ...and so is its problem (the copy took the supernet's scale)
             problem.set_scale(records[supernet])
-        with rng.active():
-            Evaluator().eval(problem, pop, records=records)
-            algorithm.tell(infills=pop)
-            pop = algorithm.ask()
+        ga.tell(pop, records)
+        pop = ga.ask()
         assert [a.key for a in guess] == [space.decode(x).key for x in pop.get("X")]
 
 
@@ -179,14 +174,12 @@ def test_a_measurement_made_ahead_waits_behind_the_others_and_moves_up_when_aske
 
 
 def test_a_guess_that_fails_only_costs_the_time_it_would_save(jitter, ahead_reports, tmp_path, monkeypatch, caplog):
-    from fmas_hw.search import runner
-
     def broken(*args, **kwargs):
         raise ValueError("no copy of this GA")
 
     expected = _search(_config(tmp_path, "plain"))[:2]
-    monkeypatch.setattr(runner, "likely_next", broken)
+    monkeypatch.setattr(GeneticAlgorithm, "guess_next", broken)
     monkeypatch.setattr(JitterTarget, "SECONDS", 0.02)  # runs long enough for a worker to idle
-    with caplog.at_level("WARNING", logger="fmas_hw.search.runner"):
+    with caplog.at_level("WARNING", logger="fmas_hw.search.loop"):
         assert _search(_config(tmp_path, "broken", measure_workers=3)) == (*expected, {})
     assert re.search(r"could not guess generation \d ahead \(ValueError: no copy of this GA\)", caplog.text)

@@ -12,6 +12,7 @@ import pytest
 
 from fmas_hw.errors import ConfigError
 from fmas_hw.search import SearchConfig, run
+from fmas_hw.search.loop import SearchLoop
 from fmas_hw.search.measure.front import (
     ESTIMATE,
     ESTIMATE_MODEL,
@@ -22,7 +23,6 @@ from fmas_hw.search.measure.front import (
     surely_feasible,
     worth_measuring,
 )
-from fmas_hw.search.runner import SearchLoop
 from fmas_hw.store import EvaluationRecord, Store
 from fmas_hw.targets import registry
 from fmas_hw.targets.base import Measurement, Target
@@ -163,7 +163,7 @@ def test_measurements_finish_in_the_background_and_the_ga_then_ranks_on_them(tru
         rank_again(loop, gen)
         learnt = set(loop.strategy.front.learnt_at(gen, loop.population_keys))
         rows = loop.store.get_many(learnt, loop.digest)
-        for x, f in zip(loop.algorithm.pop.get("X"), loop.algorithm.pop.get("F"), strict=True):
+        for x, f in zip(loop.ga.algorithm.pop.get("X"), loop.ga.algorithm.pop.get("F"), strict=True):
             key = loop.space.decode(x).key
             if key in learnt:
                 seen.append((gen, key, f[1], loop.problem.objectives(rows[key])[1]))

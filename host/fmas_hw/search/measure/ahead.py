@@ -4,7 +4,7 @@ NSGA-II ranks a generation only once every candidate of it is measured, so with 
 workers the last runs of a generation leave the other workers idle: with 12 candidates on 8
 workers, the generation's second round half-fills them. While those last runs finish, the search
 asks a copy of the GA what it would ask next if the unfinished candidates' figures were their
-estimates (:func:`likely_next`), and the idle workers measure those candidates, behind every
+estimates (:meth:`~fmas_hw.search.ga.GeneticAlgorithm.guess_next`), and the idle workers measure those candidates, behind every
 measurement the search waits for. When the real next generation is asked, each candidate
 measured ahead is taken as it stands (running or finished); the others are dropped.
 
@@ -15,38 +15,15 @@ a wrong guess costs is worker time, counted and logged (:class:`Ahead`).
 
 from __future__ import annotations
 
-import copy
 import logging
 import threading
 from collections.abc import Iterable
 from concurrent.futures import Future
-from typing import Any
 
-from pymoo.core.evaluator import Evaluator
-
-from ...space import Arch, SearchSpace
-from ...store import EvaluationRecord
-from ..operators import IsolatedRandom
-from ..problem import SearchProblem
+from ...space import Arch
 from .measurer import MeasuredRun
 
 log = logging.getLogger(__name__)
-
-
-def likely_next(algorithm: Any, problem: SearchProblem, rng: IsolatedRandom, pop: Any,
-                records: dict[str, EvaluationRecord], space: SearchSpace, supernet_key: str) -> list[Arch]:
-    """The candidates the GA would ask for next if told ``records`` for ``pop`` (what it asked).
-
-    Runs on copies: the GA, its problem and its random state are left exactly as they were.
-    """
-    algorithm, problem, rng, pop = copy.deepcopy((algorithm, problem, rng, pop))
-    if problem.scale is None:
-        problem.set_scale(records[supernet_key])
-    with rng.active():
-        Evaluator().eval(problem, pop, records=records)
-        algorithm.tell(infills=pop)
-        offspring = algorithm.ask()
-    return [] if offspring is None else [space.decode(x) for x in offspring.get("X")]
 
 
 class Ahead:

@@ -1,4 +1,4 @@
-"""The ask/tell search loop with in-process fake evaluators: determinism, store as cache,
+"""A search session and its ask/tell loop with in-process fake evaluators: determinism, store as cache,
 constraints, failures, resume by replay."""
 
 from __future__ import annotations

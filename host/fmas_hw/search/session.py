@@ -1,0 +1,163 @@
+"""A search session: check what can fail at set-up, create or reopen the store, run the loop.
+
+:func:`run` is the Python API behind ``fmas-hw search``. Everything that can be checked before a
+store exists (the config, the evaluator, the data, the weights, the target) is checked first
+(:func:`prepare_config`, :mod:`.preflight`), so a wrong command leaves nothing behind; a resumed
+store is checked against the config and the evaluation settings it was written under
+(:func:`open_store`) before the loop replays it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..costmodel.online_model import STATE_SUFFIX
+from ..errors import ConfigError, StoreError
+from ..space import get_space
+from ..store import Store
+from .config import SearchConfig
+from .indicators import reference_point
+from .loop import SearchLoop
+from .measure.choose import choose_strategy
+from .preflight import check_ready, validation_digest
+from .progress import Progress
+from .result import SearchResult
+from .settings import EvalSettings, data_changes
+from .stored_config import upgraded
+
+log = logging.getLogger(__name__)
+
+
+def run(config: SearchConfig | dict[str, Any], resume: str | Path | None = None, *,
+        progress: bool | None = False, on_start: Callable[[Path], None] | None = None) -> SearchResult:
+    """Run (or resume) a search; the Python API behind ``fmas-hw search``.
+
+    Args:
+        config: the search config (a :class:`SearchConfig` or its dict form).
+        resume: a store to continue; its saved config is checked against ``config``.
+        progress: show tqdm bars on stderr (None: only when stderr is a terminal).
+        on_start: called with the store path once the store is open.
+
+    Returns:
+        The :class:`SearchResult`.
+
+    Raises:
+        ConfigError: invalid config, evaluator or constraint hook missing, scheduler unreachable,
+            no weights (without ``random_init``) or no data for the built-in evaluator.
+        StoreError: store exists (new search) / missing, damaged, of another config (resume).
+        DataError / WeightsError / MeasurementError: data, weights or target not ready
+            (checked before the store is created: see :mod:`.preflight`).
+        FmasError: the supernet itself cannot be evaluated.
+    """
+    config = prepare_config(config, resume)
+    store = open_store(config, resume)
+    try:
+        if on_start is not None:
+            on_start(store.path)
+        strategy = choose_strategy(config, store, get_space(config.backbone).supernet().key)
+        try:
+            return SearchLoop(config, store, strategy, Progress(config.generations or 0, progress)).run()
+        finally:
+            strategy.close()
+    finally:
+        store.close()
+
+
+def prepare_config(config: SearchConfig | dict[str, Any], resume: str | Path | None) -> SearchConfig:
+    """Resolve defaults and check, before anything is started, what can fail at set-up.
+
+    Raises:
+        ConfigError: invalid values, conflicting ``store``/``resume``, evaluator module or the
+            GAP8 memory hook missing, no weights or data (see :func:`.preflight.check_ready`).
+        DataError / WeightsError / MeasurementError: see :func:`.preflight.check_ready`.
+    """
+    if isinstance(config, dict):
+        config = SearchConfig.from_dict(config)
+    if resume is not None:
+        if config.store and Path(config.store).resolve() != Path(resume).resolve():
+            raise ConfigError(f"--store {config.store} and --resume {resume} name different stores")
+        config = config.merge({"store": str(resume)})
+    config = config.resolved()
+    module = (config.evaluator or "").partition(":")[0]
+    try:
+        found = not module or importlib.util.find_spec(module) is not None
+    except ImportError:  # a parent package of the module is missing
+        found = False
+    if not found:
+        raise ConfigError(f"evaluator module {module!r} not found (evaluator {config.evaluator!r})")
+    check_ready(config)
+    return config
+
+
+def open_store(config: SearchConfig, resume: str | Path | None) -> Store:
+    """Create the store of a new search, or open and check the store of a resumed one.
+
+    A store that holds no finished evaluation (what a start that failed leaves) is started over,
+    with this config, whether the command resumes it or names it as a new ``--store``.
+
+    Raises:
+        StoreError: see :meth:`Store.create`, :meth:`Store.open`, :meth:`Store.check_config`, or
+            the evaluation settings (e.g. the weights file's content) changed since.
+    """
+    settings = replace(config.settings, data_digest=validation_digest(config))
+    if Path(config.store).exists() and Store.delete_if_unstarted(config.store):  # type: ignore[arg-type]
+        log.warning("store %s held no finished evaluation (a start that failed): starting it over", config.store)
+        _discard_side_files(config)
+        resume = None
+    if resume is None:
+        return Store.create(config.store, {  # type: ignore[arg-type]
+            "config": config.to_dict(), "settings": settings.to_dict(), "settings_digest": settings.digest,
+            "reference_point": reference_point(len(config.objectives)), "fmas_hw_version": __version__,
+        })
+    store = Store.open(config.store)  # type: ignore[arg-type]
+    try:
+        store.check_config(config.identity(), stored=upgraded(store.meta().get("config", {})))
+        stored = store.meta().get("settings", {})
+        changed = sorted(k for k, v in settings.to_dict().items() if k != "data_digest" and stored.get(k) != v)
+        if changed:
+            raise StoreError(f"cannot resume {store.path}: the evaluation settings changed ({', '.join(changed)}), "
+                             "e.g. the weights file was replaced; start a new --store")
+        check_data_unchanged(store, stored, settings)
+        done = len(store.generations())
+        if (config.generations or 0) < done:
+            raise StoreError(f"store {store.path} already holds {done} generations: resume with "
+                             f"--generations {done} or more")
+        store.set_meta(config=config.to_dict())
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def check_data_unchanged(store: Store, stored: dict[str, Any], settings: EvalSettings) -> None:
+    """Refuse to resume on validation data other than the stored rows were scored on; a store
+    written before the data was named records it now.
+
+    Raises:
+        StoreError: naming what changed (the subset's ids, its images, its masks).
+    """
+    changes = data_changes(stored.get("data_digest"), settings.data_digest)
+    if changes:
+        raise StoreError(
+            f"cannot resume {store.path}: the validation data changed since its rows were scored "
+            f"({'; '.join(changes)} under {settings.data}); new rows would be scored on other images. "
+            "Restore the data set as it was, or start a new --store")
+    if not stored.get("data_digest") and settings.data_digest:
+        store.set_meta(settings={**stored, "data_digest": settings.data_digest})
+
+
+def _discard_side_files(config: SearchConfig) -> None:
+    """The projects and the learnt cycle model of a store being started over: made under the
+    failed start's settings, they must not be reused under the new ones."""
+    if config.projects_dir is not None and config.projects_dir.is_dir():
+        shutil.rmtree(config.projects_dir)
+    Path(str(config.store) + STATE_SUFFIX).unlink(missing_ok=True)
+
+
