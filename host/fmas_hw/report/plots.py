@@ -32,9 +32,10 @@ from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from ..store.columns import cost as stored_cost
 from ..targets.figures import source_title
 from .fidelity import GAP_BAND_POINTS, Fidelity, FrontFidelity
-from .source import COST_COLUMNS, SearchData
+from .source import SearchData
 
 #: Sequential colormap of the generations; its palest end is skipped so gen 0 stays visible.
 CMAP = "viridis_r"
@@ -86,7 +87,7 @@ def cost_points(data: SearchData, keys: Iterable[str], objective: str) -> np.nda
     points = []
     for key in keys:
         record = data.evaluations.get(key)
-        cost = None if record is None else getattr(record, COST_COLUMNS[objective])
+        cost = None if record is None else stored_cost(record, objective)
         if record is not None and record.error is not None and cost is not None:
             points.append((cost / divisor, 100 * record.error))
     return np.array(points, dtype=float).reshape(-1, 2)

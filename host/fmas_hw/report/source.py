@@ -17,9 +17,6 @@ from ..space import Arch, arch_from_dict, get_space
 from ..store import EvaluationRecord, FinetuneRow, FullSetRow, GenerationRecord, Store
 from ..store.front import Limits, archive_front, hypervolume_by_generation
 
-#: Store column of each cost objective (``latency`` is measured in GAP8 cycles).
-COST_COLUMNS = {"flops": "flops", "params": "params", "latency": "cycles"}
-
 
 @dataclass
 class SearchData:

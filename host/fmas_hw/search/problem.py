@@ -20,14 +20,12 @@ from pymoo.core.problem import Problem
 from ..errors import FmasError
 from ..space import SearchSpace
 from ..store import EvaluationRecord
+from ..store.columns import COST_COLUMNS, cost
 from .config import SearchConfig
 from .constraints import constraint_names, violations
 
 #: Normalised cost of a failed or rejected candidate: ten times the supernet.
 FAILED_COST = 10.0
-#: Store column measured for each cost objective.
-COST_COLUMNS = {"flops": "flops", "params": "params", "latency": "cycles"}
-
 
 class SearchProblem(Problem):
     """NSGA-II problem over the binary genome of ``space``.
@@ -57,7 +55,7 @@ class SearchProblem(Problem):
                             "fix the evaluator set-up before searching")
         scale = {}
         for name in self.config.objectives:
-            value = getattr(supernet, COST_COLUMNS[name])
+            value = cost(supernet, name)
             if not value:
                 raise FmasError(f"the evaluator returned no {COST_COLUMNS[name]} for the supernet, "
                                 f"so the {name!r} objective cannot be used")
@@ -73,7 +71,7 @@ class SearchProblem(Problem):
             return [1.0] + [FAILED_COST] * len(self.config.objectives)
         costs = []
         for name in self.config.objectives:
-            value = getattr(record, COST_COLUMNS[name])
+            value = cost(record, name)
             costs.append(FAILED_COST if value is None else value / self.scale[name])
         return [float(record.error)] + costs
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..store import EvaluationRecord
-from .problem import COST_COLUMNS
+from ..store.columns import cost
 
 
 @dataclass
@@ -61,7 +61,7 @@ def front_entry(record: EvaluationRecord, objectives: tuple[str, ...]) -> dict[s
     """A front member as plain values: genome, key, error, each objective, every cost, GAP8 fit."""
     entry: dict[str, Any] = {"genome": record.genome, "key": record.arch_key, "error": record.error}
     for name in objectives:
-        entry[name] = getattr(record, COST_COLUMNS[name])
+        entry[name] = cost(record, name)
     entry.update(flops=record.flops, params=record.params, cycles=record.cycles,
                  cycles_source=record.cycles_source, fits_gap8=record.extra.get("fits_gap8"))
     return entry

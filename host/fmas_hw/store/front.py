@@ -20,10 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from .columns import cost
 from .search import EvaluationRecord, Store
-
-#: Store column of each cost objective (``latency`` is measured in GAP8 cycles).
-COST_COLUMNS = {"flops": "flops", "params": "params", "latency": "cycles"}
 
 
 @dataclass(frozen=True)
@@ -85,8 +83,8 @@ class Limits:
 
 def objective_values(record: EvaluationRecord, objectives: tuple[str, ...]) -> list[float] | None:
     """``[error, cost...]`` of a row in store units, or None when any of them is missing."""
-    values = [record.error, *(getattr(record, COST_COLUMNS[o]) for o in objectives)]
-    return None if any(v is None for v in values) else [float(v) for v in values]
+    values = [record.error, *(cost(record, o) for o in objectives)]
+    return [float(v) for v in values if v is not None] if None not in values else None
 
 
 def non_dominated(F: np.ndarray) -> np.ndarray:

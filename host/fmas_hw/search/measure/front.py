@@ -32,6 +32,7 @@ import numpy as np
 from ...errors import ConfigError
 from ...space import arch_from_dict
 from ...store import EvaluationRecord, Store
+from ...store.columns import cost
 from ...store.front import Limits, archive_front
 from ..config import SearchConfig
 from ..evaluation import provenance
@@ -43,8 +44,6 @@ ESTIMATE = "estimate"
 FAILED = "measurement_failed"
 #: The online cycle model (``<base>+refit<n>``) whose estimate a row holds.
 ESTIMATE_MODEL = "estimate_model"
-#: Record field of each objective (the error is always the first).
-FIELDS = {"flops": "flops", "params": "params", "latency": "cycles"}
 
 
 def is_measured(record: EvaluationRecord) -> bool:
@@ -77,7 +76,7 @@ def estimate_margin(records: Iterable[EvaluationRecord], gen: int, floor: float)
 
 def _bounds(record: EvaluationRecord, objectives: tuple[str, ...], margin: float) -> tuple[np.ndarray, np.ndarray]:
     """(optimistic, pessimistic) objective vectors: only an estimated latency is an interval."""
-    values = np.array([record.error, *(getattr(record, FIELDS[o]) for o in objectives)], dtype=float)
+    values = np.array([record.error, *(cost(record, o) for o in objectives)], dtype=float)
     low, high = values.copy(), values.copy()
     if "latency" in objectives and not is_measured(record):
         i = 1 + objectives.index("latency")
