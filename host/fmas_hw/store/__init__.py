@@ -13,7 +13,8 @@ through one :class:`Store`, which owns the file's only connection and its single
 
 from .finetune import FinetuneRow, FinetuneTable
 from .full_set import FullSetRow, FullSetTable
-from .search import SCHEMA_VERSION, EvaluationRecord, GenerationRecord, Store
+from .records import EvaluationRecord, GenerationRecord
+from .search import SCHEMA_VERSION, Store
 
 __all__ = ["Store", "EvaluationRecord", "GenerationRecord", "FinetuneRow", "FinetuneTable", "FullSetRow",
            "FullSetTable", "SCHEMA_VERSION"]

@@ -30,7 +30,6 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +37,9 @@ from ..errors import StoreError
 from .database import Database
 from .finetune import FinetuneTable
 from .full_set import FullSetTable
+from .records import STATUSES, EvaluationRecord, GenerationRecord
 
 SCHEMA_VERSION = 1
-STATUSES = ("ok", "failed", "rejected")
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -68,81 +67,6 @@ CREATE TABLE generations (
     wall_seconds REAL NOT NULL, rng_digest TEXT NOT NULL, created REAL NOT NULL
 );
 """
-
-
-@dataclass(frozen=True)
-class EvaluationRecord:
-    """One row of ``evaluations``: what the store knows about one candidate.
-
-    ``error`` is None for 'failed' and 'rejected' rows; costs are None where not measured.
-    """
-
-    arch_key: str
-    settings_digest: str
-    genome: str
-    arch: dict[str, Any]
-    status: str
-    reason: str | None = None
-    error: float | None = None
-    flops: int | None = None
-    params: int | None = None
-    cycles: int | None = None
-    cycles_source: str | None = None
-    accuracy_seconds: float = 0.0
-    latency_seconds: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
-    generation: int | None = None
-    worker: str | None = None
-    created: float = 0.0
-
-    @property
-    def device_seconds(self) -> float:
-        """Accuracy plus latency seconds (GPU and GAP8 time, whether overlapped or not)."""
-        return self.accuracy_seconds + self.latency_seconds
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-serialisable form."""
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class GenerationRecord:
-    """One row of ``generations``.
-
-    Attributes:
-        gen: generation index, 0 = the initial population.
-        asked: [genome, key] of every candidate the GA asked for in this generation.
-        population: [genome, key] of the population after survival.
-        front: keys of the feasible non-dominated members of ``population`` (the GA's working
-            set: the search's own front is that of every evaluation, see :mod:`.front`).
-        hypervolume: of ``front`` in normalised objective space (see the search runner).
-        n_evaluated / n_hits / n_failed: misses evaluated, store hits, failed or rejected.
-        accuracy_seconds / latency_seconds / device_seconds: spent on candidates first asked for
-            in this generation (whichever run evaluated them).
-        cumulative_seconds: device seconds of generations 0..gen.
-        wall_seconds: wall-clock time of the generation in the run that finished it.
-        rng_digest: digest of the GA's random state after the generation.
-    """
-
-    gen: int
-    asked: list[list[str]]
-    population: list[list[str]]
-    front: list[str]
-    hypervolume: float
-    n_evaluated: int
-    n_hits: int
-    n_failed: int
-    accuracy_seconds: float
-    latency_seconds: float
-    device_seconds: float
-    cumulative_seconds: float
-    wall_seconds: float
-    rng_digest: str
-    created: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-serialisable form."""
-        return asdict(self)
 
 
 _JSON_EVAL = ("arch", "extra")
