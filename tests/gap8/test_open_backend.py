@@ -19,10 +19,11 @@ import pytest
 
 from fmas_hw.errors import ExportError
 from fmas_hw.gap8 import emulate
+from fmas_hw.gap8.bands import reads_padding_on_both_sides
 from fmas_hw.gap8.netdef_graph import netdef_graph
 from fmas_hw.gap8.open_codegen import BACKEND_VERSION
 from fmas_hw.gap8.project_writer import write_project
-from fmas_hw.gap8.tile_plan import Budgets, TilingError, reads_padding_on_both_sides
+from fmas_hw.gap8.tile_plan import Budgets, TilingError
 from fmas_hw.space import MobileNetV2Space
 from fmas_hw.targets.hardware import OPEN_BACKEND
 from tests.conftest import random_genomes

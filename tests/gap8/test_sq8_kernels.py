@@ -37,12 +37,12 @@ import numpy as np
 import pytest
 
 from fmas_hw.gap8.adapt import adapt
+from fmas_hw.gap8.bands import reads_padding_on_both_sides
 from fmas_hw.gap8.graph import extract_graph
 from fmas_hw.gap8.int8_reference import merged_crops, run_int8
 from fmas_hw.gap8.netdef_graph import netdef_graph
 from fmas_hw.gap8.project_writer import RANDOM_CALIBRATION, write_project
 from fmas_hw.gap8.quantize import INFOS_DIM, INFOS_LAYOUT, _infos, quantize_graph, quantize_input
-from fmas_hw.gap8.tile_plan import reads_padding_on_both_sides
 from fmas_hw.space import MobileNetV2Space
 from tests.conftest import random_genomes
 

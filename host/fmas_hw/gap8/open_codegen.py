@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ExportError
+from .bands import reads_padding_on_both_sides
 from .codegen import AtModel
 from .graph import Gap8Graph
 from .open_layout import Layout, layout
 from .quantize import QuantizedGraph
-from .tile_plan import Budgets, LayerTiles, macs, plan_tiles, reads_padding_on_both_sides
+from .tile_plan import Budgets, LayerTiles, macs, plan_tiles
 
 #: Version of the open backend's generated code: part of the hardware targets' identity, so
 #: that a search never mixes figures of two backends.

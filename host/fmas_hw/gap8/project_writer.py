@@ -37,6 +37,7 @@ from ..hw import load as load_hw
 from ..resources import firmware_dir
 from ..space import Arch
 from .adapt import adapt
+from .bands import reads_padding_on_both_sides
 from .candidate_file import GAP8_INPUT_SIZE, CandidateSpec, candidate_record, write_candidate
 from .checksum import fnv1a32
 from .codegen import AtModel, lower
@@ -49,7 +50,7 @@ from .naming import c_comment, c_string, check_prefix
 from .open_codegen import BACKEND_VERSION, OpenModel, build_open_model, open_context
 from .quantize import QuantizedGraph, quantize_graph, quantize_input, write_tensor
 from .render import OPEN_OUTPUTS, model_context, render_outputs
-from .tile_plan import Budgets, reads_padding_on_both_sides
+from .tile_plan import Budgets
 from .tool_log import output_to_log
 
 #: Code-generation routes: ``open`` (fmas-hw's own tiler, no licensed part; the default), and the

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ExportError
 from ..hw import load as load_hw
+from .bands import band_span, reads_padding_on_both_sides, resize_span
 
 if TYPE_CHECKING:
     from .graph import Gap8Graph, Node
@@ -146,47 +147,6 @@ class LayerTiles:
 FLAT_KINDS = ("add", "act")
 
 
-# ---- geometry shared with the generated C -----------------------------------------------------
-
-
-def band_rows(node: Node, y0: int, rows: int, explicit_pad: bool = False) -> tuple[int, int, int, int]:
-    """``(first input row, input rows loaded, pad top, pad bottom)`` of output rows ``y0..y0+rows``.
-
-    The input rows outside the map are the band's padding (the kernel pads them, or they are
-    zeros in an explicitly padded tile).
-    """
-    top = node.padding[0] if node.op in ("conv", "depthwise") else 0
-    span = node.dilation[0] * (node.kernel[0] - 1) + 1
-    return _band(node.in_shape[0], top, span, node.stride[0], y0, rows)
-
-
-def _band(h: int, top: int, span: int, stride: int, y0: int, rows: int) -> tuple[int, int, int, int]:
-    start = y0 * stride - top
-    end = (y0 + rows - 1) * stride - top + span
-    pad_top, pad_bottom = max(0, -start), max(0, end - h)
-    return start + pad_top, end - start - pad_top - pad_bottom, pad_top, pad_bottom
-
-
-def resize_source_row(y: int, h_in: int, h_out: int, interpolation: str) -> int:
-    """Input row that output row ``y`` of a resize reads first (fmas_resize.c's arithmetic)."""
-    if interpolation == "nearest":
-        step = ((h_in - 1) << 16) // (h_out - 1) if h_out > 1 else 0
-        return (y * step + (1 << 15)) >> 16
-    return (y * (((h_in - 1) << 16) // h_out)) >> 16
-
-
-def resize_band(node: Node, h_out: int, y0: int, rows: int) -> tuple[int, int]:
-    """``(first input row, input rows)`` a resize band of output rows ``y0..y0+rows`` reads."""
-    return _resize_band(node.in_shape[0], h_out, node.interpolation, y0, rows)
-
-
-def _resize_band(h_in: int, h_out: int, interpolation: str, y0: int, rows: int) -> tuple[int, int]:
-    first = resize_source_row(y0, h_in, h_out, interpolation)
-    last = resize_source_row(y0 + rows - 1, h_in, h_out, interpolation)
-    extra = 1 if interpolation == "bilinear" and h_in > 1 else 0
-    return first, min(last + extra, h_in - 1) - first + 1
-
-
 def _geometry(node: Node, kind: str, out_h: int) -> tuple:
     """What the input rows of a row-tiled kernel's bands depend on (a cache key)."""
     return (kind, node.in_shape[0], out_h, node.stride[0], node.padding[0] if kind in ("conv", "dw") else 0,
@@ -198,8 +158,8 @@ def _band_stats(geometry: tuple, rows: int) -> tuple[int, int]:
     """``(most, total)`` input rows the bands of ``rows`` output rows load (cached: every
     candidate of a search has the same layers again and again)."""
     kind, h, out_h, stride, top, span, interpolation = geometry
-    counts = [_resize_band(h, out_h, interpolation, y0, min(rows, out_h - y0))[1] if kind == "resize"
-              else _band(h, top, span, stride, y0, min(rows, out_h - y0))[1] for y0 in range(0, out_h, rows)]
+    counts = [resize_span(h, out_h, interpolation, y0, min(rows, out_h - y0))[1] if kind == "resize"
+              else band_span(h, top, span, stride, y0, min(rows, out_h - y0))[1] for y0 in range(0, out_h, rows)]
     return max(counts), sum(counts)
 
 
@@ -285,29 +245,6 @@ INFOS_L1_BYTES = 13
 
 
 # ---- the search -------------------------------------------------------------------------------
-
-
-def reads_padding_on_both_sides(node: Node) -> bool:
-    """Whether some output of a convolution reads zero padding on both sides of one axis.
-
-    The SQ8 convolutions' border code (``CNN_Conv_SQ8.c``, ``CNN_Conv_DW_SQ8.c``,
-    ``CNN_Conv_DW_Red_SQ8.c`` of the pinned SDK) assumes it never does; a dilated filter wider
-    than its feature map breaks that, and the real kernels then compute wrong values there
-    (``tests/gap8/test_sq8_kernels.py`` runs them). The open route zero-pads such a layer's tiles
-    in L1 instead. It happens on small maps only: no MobileNetV2 candidate at the GAP8 input size
-    of 384 px does it.
-    """
-    if node.op not in ("conv", "depthwise"):
-        return False
-    top, bottom, left, right = node.padding
-    axes = ((node.in_shape[0], node.kernel[0], node.stride[0], node.dilation[0], top, bottom),
-            (node.in_shape[1], node.kernel[1], node.stride[1], node.dilation[1], left, right))
-    for size, kernel, stride, dilation, before, after in axes:
-        span = dilation * (kernel - 1) + 1
-        outputs = (size - span + before + after) // stride + 1
-        if any(o * stride < before and o * stride - before + span > size for o in range(outputs)):
-            return True
-    return False
 
 
 def smallest_tile_bytes(node: Node, out_shape: tuple[int, int, int] | None = None) -> int:

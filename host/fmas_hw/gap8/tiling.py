@@ -81,13 +81,8 @@ def plan_tile(node: Node, budget: int) -> Tile | None:
         The tile, or ``None`` for a node without a kernel (a concatenation) or when not even the
         minimal tile fits (the plan then reports an L1 failure).
     """
-    from .tile_plan import (
-        Budgets,
-        TilingError,
-        kernel_kind,
-        plan_layer,
-        reads_padding_on_both_sides,
-    )
+    from .bands import reads_padding_on_both_sides
+    from .tile_plan import Budgets, TilingError, kernel_kind, plan_layer
 
     if not kernel_kind(node):
         return None
