@@ -1,5 +1,6 @@
 """A fake GAP SDK for the toolchain and target tests: config script, AutoTiler library, toolchain
 folder and a stand-in ``make`` that records its arguments and fails, sleeps or prints on request.
+The conftests of the tests that need them import the fixtures :func:`fake_sdk` and :func:`project`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def executable(path: Path, text: str) -> Path:
     return path
 
 
-def install_fake_sdk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+@pytest.fixture
+def fake_sdk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A GAP_SDK_HOME with config script, AutoTiler library and toolchain, and a fake make."""
     home = tmp_path / "gap_sdk"
     executable(home / "configs" / "gapuino_v3.sh", "export FMAS_FAKE_SOURCED=yes\n")
@@ -52,7 +54,8 @@ def install_fake_sdk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-def empty_project(tmp_path: Path) -> Path:
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
     """An (empty) generated GAP8 project folder."""
     path = tmp_path / "cand-0001"
     path.mkdir()

@@ -8,25 +8,13 @@ from pathlib import Path
 import pytest
 from fmas_targets_testkit import LAYERS, FakeBoard, render_run
 
-from tests.fake_sdk import empty_project, install_fake_sdk
+from tests.fake_sdk import fake_sdk, project  # noqa: F401 - fixtures
 
 
 @pytest.fixture
 def run_bytes() -> bytes:
     """A complete, valid run as the firmware prints it."""
     return "".join(render_run(LAYERS)).encode()
-
-
-@pytest.fixture
-def fake_sdk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A GAP_SDK_HOME with config script, AutoTiler library and toolchain, and a fake make."""
-    return install_fake_sdk(tmp_path, monkeypatch)
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """An (empty) generated GAP8 project folder."""
-    return empty_project(tmp_path)
 
 
 @pytest.fixture
