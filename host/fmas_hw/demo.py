@@ -27,11 +27,11 @@ DATA = dict(train=2000, val=1000, size=80, num_classes=8, seed=0)
 
 @dataclass
 class DemoConfig:
-    """Sizes of the demo run (the defaults took 8m17s on 2 idle CPU cores).
+    """Sizes of the demo run (its measured times are in the README).
 
     The search uses the paper's MobileNetV2 settings (population 12, 25 generations) on a
-    200-image subset (about 3 minutes); the proxy study's 51 passes over 1000 images take about
-    2.5 minutes and fine-tuning 3 candidates for one epoch about 3.
+    200-image subset, the proxy study makes 51 passes over 1000 images, and 3 candidates are
+    fine-tuned for one epoch.
     """
 
     out: str = "demo-out"

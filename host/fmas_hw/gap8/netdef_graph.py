@@ -2,9 +2,8 @@
 
 The memory plan and the cycle model need only shapes and layer parameters, not weights. Building
 the GAP8-adapted Keras network and fusing it (:func:`~fmas_hw.gap8.graph.extract_graph`) costs
-about a second (MobileNetV2) to six (Xception); interpreting the network definition costs a few
-milliseconds (medians at 384 px: 1.5 and 3.6 ms) and gives the same
-:class:`~fmas_hw.gap8.graph.Gap8Graph`, node for node and name for name (tests check it on many
+seconds; interpreting the network definition costs milliseconds (docs/design.md, "The layer graph
+without Keras") and gives the same :class:`~fmas_hw.gap8.graph.Gap8Graph`, node for node and name for name (tests check it on many
 genomes of both search spaces). Weights are zero-stride placeholders with the right shapes.
 
 It runs in three steps, each mirroring what Keras and :func:`extract_graph` do:
