@@ -170,7 +170,7 @@ LAYERS = (
     ("fmas_hw.report",),
     ("fmas_hw.search",),
     ("fmas_hw.training",),
-    ("fmas_hw.demo",),
+    ("fmas_hw.demo", "fmas_hw.dashboard"),
     ("fmas_hw.cli",),
 )
 

@@ -76,3 +76,8 @@ class ReportError(FmasError):
 class OutputError(FmasError):
     """A command's output file or folder cannot be written (read-only place, a file in the way,
     a full disk)."""
+
+
+class DashboardError(FmasError):
+    """The dashboard cannot serve (its port is taken, its address unavailable) or its Optuna
+    study file cannot be written or holds something other than this search's mirror."""

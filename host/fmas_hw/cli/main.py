@@ -31,6 +31,8 @@ COMMANDS: dict[str, str] = {
     "regress": "Check reference models' cycles against a committed baseline.",
     "finetune": "Fine-tune the final Pareto candidates of a search.",
     "report": "Tables and plots of a search store.",
+    "dashboard": "Watch a search live in optuna-dashboard, with its report beside it.",
+    "optuna-export": "Write a search store as an Optuna study file (no server).",
     "study": "Studies of the method: the validation subset as a proxy (study proxy).",
     "demo": "The end-to-end demo on synthetic data (what `make demo` runs).",
 }
@@ -69,6 +71,10 @@ def load_command(name: str) -> click.Command:
             from .finetune import finetune as command
         case "report":
             from .report import report as command
+        case "dashboard":
+            from .dashboard import dashboard as command
+        case "optuna-export":
+            from .optuna_export import optuna_export as command
         case "study":
             from .study import study as command
         case "demo":
