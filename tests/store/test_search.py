@@ -180,3 +180,15 @@ def test_check_config_compares_with_the_stored_config_as_read_today(store):
     store.check_config({"seed": 0, "random_init": False}, stored={**META["config"], "random_init": False})
     with pytest.raises(StoreError, match="random_init: store has None, now False"):
         store.check_config({"seed": 0, "random_init": False})  # as saved: the key is missing
+
+
+def test_search_evaluations_are_those_under_the_stores_own_settings(tmp_path):
+    store = Store.create(tmp_path / "s.sqlite", {"settings_digest": "mine"})
+    try:
+        store.add_evaluation(EvaluationRecord("a", "mine", "0", {}, "ok", error=0.5))
+        store.add_evaluation(EvaluationRecord("b", "other", "1", {}, "ok", error=0.4))
+        assert [r.arch_key for r in store.search_evaluations()] == ["a"]
+        store.set_meta(settings_digest=None)  # written before the digest was recorded: all of them
+        assert [r.arch_key for r in store.search_evaluations()] == ["a", "b"]
+    finally:
+        store.close()

@@ -109,18 +109,14 @@ def read(store_path: str | Path) -> Search:
         StoreError: missing file, not an fmas-hw search store, damaged, or without a config.
     """
     path = Path(store_path)
-    if not path.is_file():
-        raise StoreError(f"store {path} does not exist: give the .sqlite file that `fmas-hw search` writes "
-                         "(it prints `store: PATH` when it starts)")
     with Store.open(path, writable=False) as store:
         meta = store.meta()
-        records = store.evaluations()
+        rows = store.search_evaluations()
         generations = len(store.generations())
     config = meta.get("config") or {}
     if "backbone" not in config:
         raise StoreError(f"store {path} holds no search config: was it written by `fmas-hw search`?")
     digest = meta.get("settings_digest")
-    rows = [r for r in records if digest is None or r.settings_digest == digest]
     limits = Limits.from_config(config)
     return Search(
         path=path, identity={"created": meta.get("created"), "settings_digest": digest},

@@ -118,12 +118,9 @@ def load(store_path: str | Path) -> SearchData:
             generation yet.
     """
     path = Path(store_path)
-    if not path.is_file():
-        raise StoreError(f"store {path} does not exist: give the .sqlite file that `fmas-hw search` wrote "
-                         "(it prints `store: PATH` when it starts)")
     with Store.open(path, writable=False) as store:
         meta = store.meta()
-        records = _this_search(store.evaluations(), meta.get("settings_digest"))
+        records = {r.arch_key: r for r in store.search_evaluations()}
         generations = store.generations()
         finetune = {row.arch_key: row for row in store.finetune.rows()}
         full_set = {row.arch_key: row for row in store.full_set.rows()}
@@ -142,9 +139,3 @@ def load(store_path: str | Path) -> SearchData:
         supernet_key=get_space(backbone).supernet().key, scale=dict(meta.get("scale") or {}),
         finetune_weights=dict(meta.get("finetune_weights") or {}),
     )
-
-
-def _this_search(records: list[EvaluationRecord], digest: str | None) -> dict[str, EvaluationRecord]:
-    """Evaluations under the store's own settings digest (a store holds one search)."""
-    return {r.arch_key: r for r in records if digest is None or r.settings_digest == digest}
-

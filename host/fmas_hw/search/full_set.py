@@ -63,8 +63,6 @@ def score_front_full_set(store_path: str | Path, log: Callable[[str], None] = pr
             ``--random-init`` scored it), or its weights file is gone or changed since the search.
         WeightsError / DataError: the recorded weights or data cannot be read.
     """
-    if not Path(store_path).is_file():
-        raise StoreError(f"store {store_path} does not exist: give the .sqlite file that `fmas-hw search` wrote")
     config = stored_config(store_path)
     with Store.open(store_path, writable=True) as store:
         data = _check_scorable(config, store.meta(), store.path)

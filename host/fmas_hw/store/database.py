@@ -69,7 +69,8 @@ class Database:
             StoreError: missing file, not an SQLite file, or a damaged one.
         """
         if not path.is_file():
-            raise StoreError(f"store {path} does not exist (check the path given to --resume)")
+            raise StoreError(f"store {path} does not exist: give the .sqlite file that `fmas-hw search` "
+                             "writes (it prints `store: PATH` when it starts)")
         try:
             conn = _connect(path, readonly=not writable)
             check = conn.execute("PRAGMA quick_check").fetchone()[0]

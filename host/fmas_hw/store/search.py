@@ -268,6 +268,12 @@ class Store:
             return self._select_evaluations("1", ())
         return self._select_evaluations("status = ?", (status,))
 
+    def search_evaluations(self) -> list[EvaluationRecord]:
+        """The evaluations of the store's own search (its settings digest; a store written before
+        the digest was recorded: all of them), in insertion order."""
+        digest = self.meta().get("settings_digest")
+        return [r for r in self.evaluations() if digest is None or r.settings_digest == digest]
+
     def count(self) -> int:
         """Number of stored evaluations."""
         return self._db.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0]
