@@ -117,7 +117,7 @@ class SearchLoop:
         misses: list[Miss] = [(k, a) for k, a in archs.items() if k not in records]
         self.progress.start(gen, len(archs), len(records))
         self.result.store_hits += len(records)
-        candidates = [(arch.to_dict(), key == self.supernet_key) for key, arch in misses]
+        candidates = [(arch, key == self.supernet_key) for key, arch in misses]
         last = gen + 1 >= (self.config.generations or 0)
         guess = None if last else self._next_guess(gen, pop, misses, records)
         for index, outcome in self.strategy.evaluate(candidates, guess):

@@ -16,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import replace
 
 from ...errors import ConfigError
-from ...space import Arch, arch_from_dict
+from ...space import Arch
 from ..backends import MEASURE, Backend, DaskBackend
 from ..config import SearchConfig
 from ..evaluation import provenance
@@ -67,19 +67,19 @@ class MeasureAllStrategy(MeasurementStrategy):
     def __init__(self, config: SearchConfig, orders: WorkerOrders, accuracy: Backend,
                  pool: MeasurementSource) -> None:
         super().__init__(config, orders)
-        self.accuracy, self.pool, self.backbone = accuracy, pool, config.backbone
+        self.accuracy, self.pool = accuracy, pool
 
     def evaluate(self, candidates: list[Candidate],
                  guess: NextGuess | None = None) -> Iterator[tuple[int, Outcome]]:
         """Score ``candidates``; yields (index, outcome) as each one's accuracy and measurement
         are in. Once every accuracy is in and fewer measurements are left than workers (one
         idles), the candidates ``guess`` names are measured ahead by the idle workers."""
-        self.pool.ahead.drop(keep=(arch_from_dict(self.backbone, arch).key for arch, _ in candidates))
+        self.pool.ahead.drop(keep=(arch.key for arch, _ in candidates))
         waiting: dict[Future, tuple[int, Outcome]] = {}
         try:
             for index, outcome in self.accuracy.run(self.tasks(candidates)):
                 if outcome.status == "ok":
-                    waiting[self.pool.submit(arch_from_dict(self.backbone, candidates[index][0]))] = (index, outcome)
+                    waiting[self.pool.submit(candidates[index][0])] = (index, outcome)
                 else:
                     yield index, outcome
                 yield from self._finished(waiting, [f for f in waiting if f.done()])

@@ -31,8 +31,8 @@ from ..worker import Outcome, WorkerOrders
 
 INLINE, ALL, FRONT = "inline", "all", "front"
 
-#: A candidate to evaluate: its ``Arch.to_dict()`` and whether it is the reference (the supernet).
-Candidate = tuple[dict[str, Any], bool]
+#: A candidate to evaluate and whether it is the reference (the supernet).
+Candidate = tuple[Arch, bool]
 #: The search's guess at its next generation, from the candidates still measured (index ->
 #: accuracy outcome) given their estimates by the function passed in: see :mod:`.ahead`.
 NextGuess = Callable[[dict[int, Outcome], Callable[[Arch], Measurement]], list[Arch]]
@@ -81,7 +81,7 @@ class MeasurementStrategy(ABC):
     def tasks(self, candidates: list[Candidate]) -> list[tuple[Any, ...]]:
         """The accuracy tasks of ``candidates``: :func:`~fmas_hw.search.worker.run_task`'s arguments."""
         orders = self.orders.to_dict()
-        return [(self.config_data, arch, reference, orders) for arch, reference in candidates]
+        return [(self.config_data, arch.to_dict(), reference, orders) for arch, reference in candidates]
 
     def before_ask(self, gen: int, population: list[str]) -> bool:
         """Called before generation ``gen`` is asked for; True when figures of the current
