@@ -36,7 +36,8 @@ def chromium():
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing (.ci/run installs Debian's chromium)")
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
+        pytest.skip(f"the dashboard's browser test needs a real browser and {CHROMIUM} is missing "
+                    "on this machine: `apt-get install chromium` (under CI it fails instead)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

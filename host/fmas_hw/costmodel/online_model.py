@@ -1,8 +1,8 @@
 """The cycle model a search refits from its own measurements.
 
 Every candidate measured on GVSoC, a board or the simulated target yields per-kernel cycles
-(:func:`~fmas_hw.targets.project_records.project_records`: the run log joined with the model's features through
-``model/layers.json``). :class:`OnlineCycleModel` takes those records after each run
+(:func:`~fmas_hw.targets.project_records.project_records`: the run log joined with the model's
+features through ``model/layers.json``). :class:`OnlineCycleModel` takes those records after each run
 (:meth:`~OnlineCycleModel.observe`) and
 
 * keeps them in a :class:`~.layer_cache.LayerCycleCache`, so that a layer whose configuration
@@ -17,9 +17,8 @@ When it refits (:class:`RefitPolicy`): while the cache holds fewer than ``record
 (about a millisecond, after every run): a handful of layers cannot pin down 12-14 constants, and a
 scale fit cannot over-fit. From then on the constants are refitted, after every ``every``-th run
 (default 1: a refit is far cheaper than one GVSoC run, docs/design.md, "Refitting online"; raise
-``every`` when runs are fast). Each
-refit starts from the base model, so the fitted model depends on the measurements, not on the
-order they came in.
+``every`` when runs are fast). Each refit starts from the base model, so the fitted model depends
+on the measurements, not on the order they came in.
 
 Each refit bumps :attr:`~OnlineCycleModel.version`; :meth:`~OnlineCycleModel.identity` is the
 base model's identity plus it (``gap8_cycle_model.toml@<digest>+refit3``), which is what the

@@ -25,8 +25,9 @@ from .constraints import precheck
 from .evaluation import CandidateEvaluator, CandidateResult, evaluate_candidate, make_evaluator
 from .threads import limit_threads
 
-#: The evaluator of this process, keyed by config digest and latency target. One slot only: an evaluator holds a
-#: supernet and a data subset, so a notebook running several searches keeps just the latest.
+#: The evaluator of this process, keyed by config digest and latency target. One slot only: an
+#: evaluator holds a supernet and a data subset, so a notebook running several searches keeps
+#: just the latest.
 _EVALUATORS: dict[tuple[str, str], CandidateEvaluator] = {}
 
 

@@ -14,7 +14,7 @@ Two ways in:
   (:mod:`fmas_hw.gap8.candidate_file`) is read. ``run`` keeps its result as
   ``<project>/logs/estimate.json`` (measurement + per-layer features).
 
-By default the figures come from the cycle-model file alone, as they always have. Given an
+By default the figures come from the cycle-model file alone. Given an
 :class:`~fmas_hw.costmodel.online_model.OnlineCycleModel` (``EstimateTarget(online=...)``), a search's
 estimate learns from what it measured: layers measured before take their measured cycles, the
 others the refitted model's; each measurement's ``tool_versions`` then names the online model's

@@ -4,8 +4,8 @@ NSGA-II ranks a generation only once every candidate of it is measured, so with 
 workers the last runs of a generation leave the other workers idle: with 12 candidates on 8
 workers, the generation's second round half-fills them. While those last runs finish, the search
 asks a copy of the GA what it would ask next if the unfinished candidates' figures were their
-estimates (:meth:`~fmas_hw.search.ga.GeneticAlgorithm.guess_next`), and the idle workers measure those candidates, behind every
-measurement the search waits for. When the real next generation is asked, each candidate
+estimates (:meth:`~fmas_hw.search.ga.GeneticAlgorithm.guess_next`), and the idle workers measure
+those candidates, behind every measurement the search waits for. When the real next generation is asked, each candidate
 measured ahead is taken as it stands (running or finished); the others are dropped.
 
 A measurement is a fact about an architecture, whenever it is made, and the real GA is never

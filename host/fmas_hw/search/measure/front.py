@@ -193,7 +193,7 @@ class FrontMeasurer:
     generation g + :data:`MEASURE_LAG` (waiting for it then, if it has not finished): it is
     stored with that generation as its ``measured_generation``, it teaches the online estimate
     (in the order the candidates were sent), and from then on the search knows the measured
-    figure (the runner ranks its population again on it). The supernet is measured at once, as
+    figure (the loop ranks its population again on it). The supernet is measured at once, as
     it normalises the latency objective.
 
     Everything the search is told is thus in the store (estimates with their model, measured
