@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -42,8 +42,6 @@ from fmas_hw.search import SearchConfig, run  # noqa: E402
 from fmas_hw.search.indicators import hypervolume, reference_point  # noqa: E402
 from fmas_hw.space import get_space  # noqa: E402
 from fmas_hw.store import Store  # noqa: E402
-from fmas_hw.targets import registry  # noqa: E402
-from fmas_hw.targets.registry import TargetOptions  # noqa: E402
 from fmas_hw.targets.simulated import SimulatedTarget  # noqa: E402
 
 FAKE = "bench.measure_scale:build_estimating_fake"
@@ -76,16 +74,6 @@ def build_estimating_fake(config) -> EstimatingFake:
     return EstimatingFake(config)
 
 
-class DelayedSimulatedTarget(SimulatedTarget):
-    """The simulated target with the bench's delay per Mcycle (the CLI has no option for it)."""
-
-    delay: ClassVar[float] = 0.0
-
-    @classmethod
-    def from_options(cls, options: TargetOptions) -> DelayedSimulatedTarget:
-        return cls(delay_s_per_mcycle=cls.delay)
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -109,7 +97,7 @@ def search(args: argparse.Namespace, workers: int, folder: Path, measure: str = 
                           measure=measure, measure_margin=margin,
                           store=str(folder / f"m{workers}-{measure}-{margin:g}.sqlite"))
     started = time.perf_counter()
-    result = run(config)
+    result = run(config, target=SimulatedTarget(delay_s_per_mcycle=args.delay))  # the CLI has no delay option
     wall = time.perf_counter() - started
     with Store.open(result.store_path, writable=False) as store:
         rows = store.evaluations("ok")
@@ -140,8 +128,6 @@ def barrier_bound(store_path: Path, workers: int) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    DelayedSimulatedTarget.delay = args.delay
-    registry.register_target(DelayedSimulatedTarget)  # under the name "simulated", in this process
     print(f"simulated target, {args.delay * 1e3:g} ms per Mcycle; search M={args.population} "
           f"G={args.generations}, fake accuracy")
     with tempfile.TemporaryDirectory() as tmp:

@@ -91,7 +91,8 @@ def test_a_row_the_store_rewrites_is_rebuilt_in_place_and_only_when_allowed(sear
     study_db = tmp_path / "study.db"
     export(searched, study_db)
     study_id = _load(study_db)._study_id
-    with Store.open(searched) as store:  # what a measurement after the estimate does
+    with Store.open(searched) as store:  # what a measurement after the estimate does (a front search on gvsoc)
+        store.set_meta(config={**store.meta()["config"], "target": "gvsoc"})
         row = next(r for r in store.evaluations("ok") if r.cycles)
         store.set_latency(replace(row, cycles=row.cycles // 2, cycles_source="gvsoc",
                                   extra={**row.extra, "measurement": {"label": "measured (gvsoc)"}}))

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from fmas_hw.space import Arch, MobileNetV2Arch, XceptionArch
-from fmas_hw.targets.base import Measurement
+from fmas_hw.targets.measurement import Measurement
 
 #: The instant fake, as a search config names it.
 FAKE = "tests.search.fakes:build_fake_evaluator"

@@ -86,7 +86,7 @@ def test_bad_toml_and_missing_file(tmp_path):
 @pytest.mark.parametrize("key, value, message", [
     ("backbone", "resnet", "backbone 'resnet' unknown"),
     ("objectives", ("flops", "energy"), r"objective\(s\) \['energy'\]"),
-    ("target", "fpga", "target 'fpga' unknown"),
+    ("target", "", "target must be a target's name"),
     ("population", 2, "population must be an integer >= 4"),
     ("generations", 0, "generations must be an integer >= 1"),
     ("val_fraction", 0.0, r"val_fraction must be in \(0, 1\]"),
@@ -101,6 +101,12 @@ def test_bad_toml_and_missing_file(tmp_path):
 def test_invalid_values(key, value, message):
     with pytest.raises(ConfigError, match=message):
         SearchConfig(**{key: value})
+
+
+def test_a_target_name_is_checked_when_the_config_is_resolved():
+    with pytest.raises(ConfigError, match="target 'fpga' unknown"):
+        SearchConfig(target="fpga").resolved()
+    assert SearchConfig(target="simulated").resolved().target_identity.startswith("simulated:")
 
 
 def test_identity_ignores_runtime_keys():

@@ -13,9 +13,8 @@ from fmas_hw.errors import ConfigError, StoreError, WeightsError
 from fmas_hw.search import SearchConfig, constraints, run, stored_config
 from fmas_hw.space import get_space
 from fmas_hw.store import Store
-from fmas_hw.targets import registry
-from fmas_hw.targets.base import Measurement
 from fmas_hw.targets.gvsoc import GvsocTarget
+from fmas_hw.targets.measurement import Measurement
 
 from .fakes import read_log
 
@@ -220,7 +219,7 @@ class _InstantGvsoc(GvsocTarget):
         pass  # its runs need no SDK
 
     def measure_candidate(self, spec, projects=None, timeout_s=None) -> Measurement:
-        return Measurement(int(spec.genome, 2) + 1, [], 175_000_000, "gvsoc", False, self.tool_versions())
+        return Measurement(int(spec.genome, 2) + 1, [], 175_000_000, "gvsoc", False, self.runner.tool_versions())
 
 
 def _git(sdk, *args):
@@ -229,7 +228,6 @@ def _git(sdk, *args):
 
 
 def test_a_gvsoc_search_refuses_to_resume_across_an_sdk_change(make_config, monkeypatch, tmp_path):
-    monkeypatch.setattr(registry, "_TARGETS", {**registry._TARGETS, "gvsoc": _InstantGvsoc})
     sdk = tmp_path / "gap_sdk"
     makefile = sdk / "tools" / "autotiler_v3" / "Makefile"
     makefile.parent.mkdir(parents=True)
@@ -240,14 +238,14 @@ def test_a_gvsoc_search_refuses_to_resume_across_an_sdk_change(make_config, monk
     _git(sdk, "tag", "release-v4.21.0")
     monkeypatch.setenv("GAP_SDK_HOME", str(sdk))
     config = make_config(target="gvsoc", objectives=("latency",))
-    run(config)
-    run(config.merge({"generations": 4}), resume=config.store)  # same SDK: resumes
+    run(config, target=_InstantGvsoc())
+    run(config.merge({"generations": 4}), resume=config.store, target=_InstantGvsoc())  # same SDK: resumes
     makefile.write_text("TILER_VER=4.4.0\n")
     _git(sdk, "commit", "-q", "-am", "tiler")
     _git(sdk, "tag", "release-v4.22.0")
     with pytest.raises(StoreError, match=r"target_identity: store has 'gvsoc:gap_sdk=release-v4\.21\.0,route=open,"
                                          r"backend=open-1,protocol=1', now 'gvsoc:gap_sdk=release-v4\.22\.0,"):
-        run(config.merge({"generations": 5}), resume=config.store)
+        run(config.merge({"generations": 5}), resume=config.store, target=_InstantGvsoc())
 
 
 def test_a_store_from_before_target_identities_names_the_difference(make_config):

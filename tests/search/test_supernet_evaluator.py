@@ -11,13 +11,14 @@ from fmas_hw.eval.evaluator import SubsetEvaluator
 from fmas_hw.search.evaluation import evaluate_candidate
 from fmas_hw.search.supernet_evaluator import SupernetEvaluator
 from fmas_hw.space import MobileNetV2Space
+from fmas_hw.targets.registry import open_target
 
 MB = MobileNetV2Space()
 
 
 def _evaluator(supernet, data, target="estimate", work_dir=None) -> SupernetEvaluator:
     images, labels = load_split_arrays(VocDataset(data, 5), "val", 64, 0.2)
-    return SupernetEvaluator(supernet, SubsetEvaluator(supernet, images, labels), target, work_dir)
+    return SupernetEvaluator(supernet, SubsetEvaluator(supernet, images, labels), open_target(target), work_dir)
 
 
 def test_search_evaluation_builds_no_keras_model(tiny_mnv2_supernet, synth_voc, monkeypatch):

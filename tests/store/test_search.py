@@ -76,6 +76,18 @@ def test_unknown_status_is_refused(store):
         store.add_evaluation(_record(status="maybe"))
 
 
+def test_a_search_store_takes_only_its_targets_figures_and_the_estimates(tmp_path):
+    with Store.create(tmp_path / "g.sqlite", {**META, "config": {**META["config"], "target": "gvsoc"}}) as gvsoc:
+        gvsoc.add_evaluation(_record("k1", cycles_source="estimate"))
+        row = gvsoc.set_latency(_record("k1", cycles=700, cycles_source="gvsoc"))
+        assert (row.cycles, row.cycles_source) == (700, "gvsoc")
+        with pytest.raises(StoreError, match="cycles from the 'board' target do not belong in store .*'gvsoc'"):
+            gvsoc.add_evaluation(_record("k2", cycles_source="board"))
+        with pytest.raises(StoreError, match="'simulated' target do not belong"):
+            gvsoc.set_latency(_record("k1", cycles_source="simulated"))
+        assert gvsoc.get("k1", "d1").cycles_source == "gvsoc" and gvsoc.get("k2", "d1") is None
+
+
 def test_generations_round_trip(store):
     store.add_generation(_generation(0))
     store.add_generation(_generation(1))

@@ -12,15 +12,17 @@ from fmas_hw.errors import ConfigError, DeviceNotFoundError, MeasurementError, S
 from fmas_hw.gap8.candidate_file import CandidateSpec
 from fmas_hw.space import MobileNetV2Space
 from fmas_hw.targets import registry
-from fmas_hw.targets.base import LayerCycles, Measurement, Target
+from fmas_hw.targets.base import ProjectTarget
 from fmas_hw.targets.hardware_settings import BoardSettings
+from fmas_hw.targets.measurement import LayerCycles, Measurement
+from fmas_hw.targets.options import TargetOptions
 from fmas_hw.targets.registry import (
-    TargetOptions,
     get_target,
     open_target,
     target_class,
     target_names,
 )
+from fmas_hw.targets.runner import ProjectRunner
 
 
 def _measurement(**overrides) -> Measurement:
@@ -57,14 +59,25 @@ def test_label_says_where_figures_come_from(source: str, estimated: bool, label:
 
 
 @pytest.mark.parametrize(
-    "overrides",
-    [{"source": "estimate", "estimated": False}, {"source": "fpga"}, {"total_cycles": -1},
-     {"cluster_freq_hz": 0}],
-    ids=["estimate-as-measurement", "unknown-source", "negative-cycles", "zero-clock"],
+    "overrides", [{"source": ""}, {"total_cycles": -1}, {"cluster_freq_hz": 0}],
+    ids=["no-source", "negative-cycles", "zero-clock"],
 )
 def test_invalid_measurements_are_rejected(overrides: dict) -> None:
     with pytest.raises(MeasurementError):
         _measurement(**overrides)
+
+
+@pytest.mark.parametrize(
+    ("target", "overrides", "message"),
+    [("estimate", {"source": "estimate", "estimated": False}, "must be estimated=True"),
+     ("estimate", {"source": "fpga"}, "labelled 'fpga'"),
+     ("gvsoc", {"source": "board"}, "labelled 'board'")],
+    ids=["estimate-as-measurement", "unknown-source", "another-target"],
+)
+def test_figures_enter_only_under_their_own_honest_label(target: str, overrides: dict, message: str) -> None:
+    with pytest.raises(MeasurementError, match=message):
+        open_target(target).checked(_measurement(**overrides))
+    assert open_target("gvsoc").checked(_measurement()) == _measurement()
 
 
 def test_from_dict_rejects_other_schema_and_missing_fields() -> None:
@@ -83,40 +96,52 @@ def test_total_operations_unknown_when_a_layer_lacks_them() -> None:
     assert LayerCycles("z", 0, 3).ops_per_cycle is None
 
 
-class _Recorder(Target):
+class _RecordingRunner(ProjectRunner):
     name = "recorder"
     title = "recorder"
-    measures_hardware = False
 
     def __init__(self, factor: int = 1) -> None:
         self.calls: list[str] = []
         self.factor = factor
 
-    @classmethod
-    def from_options(cls, options: TargetOptions) -> _Recorder:
-        return cls()
-
-    def identity(self) -> str:
-        return f"recorder:x{self.factor}"
-
-    def measure_candidate(self, spec, projects=None, timeout_s=None) -> Measurement:
-        return self.measure("/nowhere", timeout_s)
-
     def prepare(self, project_dir: str | Path) -> None:
-        self.calls.append("prepare")
+        self.calls.append(f"prepare {Path(project_dir).name}")
 
     def run(self, project_dir: str | Path, timeout_s: float | None = None) -> Measurement:
         self.calls.append(f"run {timeout_s}")
-        return _measurement(source="estimate", estimated=True, total_cycles=self.factor)
+        return _measurement(source="recorder", estimated=True, total_cycles=self.factor)
 
 
-def test_measure_is_prepare_then_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(registry, "_TARGETS", dict(registry._TARGETS))
-    registry.register_target(_Recorder)  # one line per target
-    target = get_target("recorder", factor=7)
-    assert target.measure("/nowhere", timeout_s=3).total_cycles == 7
-    assert target.calls == ["prepare", "run 3"]
-    assert "recorder" in target_names() and target_class("recorder") is _Recorder
+class _RecordingTarget(ProjectTarget):
+    name = "recorder"
+    title = "recorder"
+    measures_hardware = False
+
+    def identity(self) -> str:
+        return "recorder:1"
+
+
+class _Folders:
+    """A project source that generates nothing: a folder per candidate key."""
+
+    def folder(self, spec: CandidateSpec) -> Path:
+        return Path("/projects") / spec.arch.key
+
+    project_for = folder
+
+
+def test_measure_is_prepare_then_run() -> None:
+    runner = _RecordingRunner(factor=7)
+    assert runner.measure("/nowhere", timeout_s=3).total_cycles == 7
+    assert runner.calls == ["prepare nowhere", "run 3"]
+
+
+def test_a_project_target_runs_the_candidates_project_with_its_runner() -> None:
+    spec = CandidateSpec(MobileNetV2Space().supernet())
+    target = _RecordingTarget(_RecordingRunner(factor=5))
+    assert target.measure_candidate(spec, _Folders(), timeout_s=2).total_cycles == 5
+    assert target.runner.calls == [f"prepare {spec.arch.key}", "run 2"]  # type: ignore[attr-defined]
+    assert target.measure_project("/p/x").total_cycles == 5 and target.on_port("/dev/ttyUSB0") is target
 
 
 def test_registry_knows_every_target_once() -> None:
@@ -126,6 +151,8 @@ def test_registry_knows_every_target_once() -> None:
     assert [target_class(n).measures_hardware for n in target_names()] == [False, True, True, False]
     assert [target_class(n).needs_project for n in target_names()] == [False, True, True, True]
     assert all(target_class(n).summary for n in target_names())
+    with pytest.raises(TypeError):
+        registry.TARGETS["double"] = _RecordingTarget  # type: ignore[index]  # fixed: pass instances instead
 
 
 def test_targets_take_the_command_line_settings_that_concern_them(tmp_path: Path) -> None:

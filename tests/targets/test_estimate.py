@@ -137,7 +137,7 @@ def _candidate(tmp_path, **changes):
 
 
 def test_measure_a_project_reads_candidate_json(tiny, tmp_path):
-    m = get_target("estimate").measure(_candidate(tmp_path))
+    m = get_target("estimate").measure_project(_candidate(tmp_path))
     assert m.total_cycles == _cycles(tiny, SUPER)
     log = json.loads((tmp_path / "logs" / "estimate.json").read_text())
     assert m.log_path.endswith("estimate.json") and log["measurement"]["total_cycles"] == m.total_cycles
@@ -154,7 +154,7 @@ def test_bad_candidate_json_says_what_to_do(tmp_path, content, match):
     if content is not None:
         (tmp_path / "candidate.json").write_text(content)
     with pytest.raises(MeasurementError, match=match):
-        EstimateTarget().prepare(tmp_path)
+        EstimateTarget().measure_project(tmp_path)
 
 
 def test_a_refitted_model_file_and_the_env_override(tiny, tmp_path, monkeypatch):

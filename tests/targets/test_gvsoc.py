@@ -10,9 +10,9 @@ import pytest
 from fmas_targets_testkit import FIXTURES, LAYERS, render_run
 
 from fmas_hw.errors import BuildError, MeasurementError, RunTimeoutError, SdkMissingError
-from fmas_hw.targets.base import Measurement
-from fmas_hw.targets.gvsoc import GvsocTarget
+from fmas_hw.targets.gvsoc import GvsocRunner
 from fmas_hw.targets.hardware_settings import GvsocSettings
+from fmas_hw.targets.measurement import Measurement
 from fmas_hw.targets.protocol import FirmwareStatusError
 from fmas_hw.targets.run_result import TimerNotStartedError
 from fmas_hw.toolchain import project_build
@@ -45,7 +45,7 @@ def test_exact_argv_of_build_and_run(fake_sdk: Path, project: Path, monkeypatch)
         return 0
 
     monkeypatch.setattr(project_build, "run_logged", fake_run_logged)
-    target = GvsocTarget()
+    target = GvsocRunner()
     target.measure(project)
     config = fake_sdk / "configs" / "gapuino_v3.sh"
     assert seen == [
@@ -56,7 +56,7 @@ def test_exact_argv_of_build_and_run(fake_sdk: Path, project: Path, monkeypatch)
 
 def test_make_really_runs_in_project_with_sdk_sourced(fake_sdk, project, tmp_path, monkeypatch):
     monkeypatch.setenv("FMAS_FAKE_OUTPUT", str(FIXTURES / "gvsoc_fmas.log"))
-    GvsocTarget(GvsocSettings.from_hw(build_args=["build", "platform=gvsoc"])).prepare(project)
+    GvsocRunner(GvsocSettings.from_hw(build_args=["build", "platform=gvsoc"])).prepare(project)
     assert _args_seen(tmp_path) == [str(project), "build", "platform=gvsoc"]
     build_log = next((project / "logs").glob("gvsoc-build-*.log"))
     assert "config sourced: yes" in build_log.read_text()
@@ -70,7 +70,7 @@ def test_make_really_runs_in_project_with_sdk_sourced(fake_sdk, project, tmp_pat
 )
 def test_run_parses_recorded_output(fake_sdk, project, monkeypatch, fixture, fmt, checksum):
     monkeypatch.setenv("FMAS_FAKE_OUTPUT", str(FIXTURES / fixture))
-    m = GvsocTarget().run(project, timeout_s=30)
+    m = GvsocRunner().run(project, timeout_s=30)
     assert (m.source, m.estimated, m.label) == ("gvsoc", False, "measured (gvsoc)")
     assert m.total_cycles == 47_356_715 and len(m.per_layer) == 10
     assert m.cluster_freq_hz == 175_000_000  # from the firmware line or hw/gap8.toml
@@ -84,13 +84,13 @@ def test_run_parses_recorded_output(fake_sdk, project, monkeypatch, fixture, fmt
 
 def test_configured_clock_used_when_output_has_none(fake_sdk, project, monkeypatch):
     monkeypatch.setenv("FMAS_FAKE_OUTPUT", str(FIXTURES / "gvsoc_at_old.log"))
-    assert GvsocTarget(GvsocSettings.from_hw(cluster_freq_hz=50_000_000)).run(project).cluster_freq_hz == 50_000_000
+    assert GvsocRunner(GvsocSettings.from_hw(cluster_freq_hz=50_000_000)).run(project).cluster_freq_hz == 50_000_000
 
 
 def test_all_zero_output_is_rejected_with_log(fake_sdk, project, monkeypatch):
     monkeypatch.setenv("FMAS_FAKE_OUTPUT", str(FIXTURES / "gvsoc_at_zero.log"))
     with pytest.raises(TimerNotStartedError, match=r"gap_cl_starttimer.*\(log: .*gvsoc-"):
-        GvsocTarget().run(project)
+        GvsocRunner().run(project)
 
 
 def test_failed_run_reports_firmware_status(fake_sdk, project, tmp_path, monkeypatch):
@@ -99,7 +99,7 @@ def test_failed_run_reports_firmware_status(fake_sdk, project, tmp_path, monkeyp
     monkeypatch.setenv("FMAS_FAKE_OUTPUT", str(out))
     monkeypatch.setenv("FMAS_FAKE_STATUS", "3")
     with pytest.raises(FirmwareStatusError, match="status 3: .*512 KB L2"):
-        GvsocTarget().run(project)
+        GvsocRunner().run(project)
 
 
 def test_failed_run_without_status_is_a_build_error(fake_sdk, project, tmp_path, monkeypatch):
@@ -108,15 +108,15 @@ def test_failed_run_without_status_is_a_build_error(fake_sdk, project, tmp_path,
     monkeypatch.setenv("FMAS_FAKE_OUTPUT", str(out))
     monkeypatch.setenv("FMAS_FAKE_STATUS", "1")
     with pytest.raises(BuildError, match=r"(?s)'make run platform=gvsoc' exited with status 1.*illegal"):
-        GvsocTarget().run(project)
+        GvsocRunner().run(project)
 
 
 def test_sdk_missing_before_anything_runs(project, monkeypatch) -> None:
     monkeypatch.delenv("GAP_SDK_HOME", raising=False)
     with pytest.raises(SdkMissingError, match="(?s)GAP_SDK_HOME is not set.*Dockerfile.gapsdk"):
-        GvsocTarget().prepare(project)
+        GvsocRunner().prepare(project)
     with pytest.raises(SdkMissingError, match="GAP_SDK_HOME"):
-        GvsocTarget().run(project)
+        GvsocRunner().run(project)
     assert not (project / "logs").exists()
 
 
@@ -124,7 +124,7 @@ def test_run_timeout(fake_sdk, project, monkeypatch) -> None:
     monkeypatch.setenv("FMAS_FAKE_SLEEP", "30")
     monkeypatch.setenv("FMAS_FAKE_CHILD", str(project / "child.pid"))
     with pytest.raises(RunTimeoutError, match="GVSoC run did not finish within 0.3 s"):
-        GvsocTarget().run(project, timeout_s=0.3)
+        GvsocRunner().run(project, timeout_s=0.3)
 
 
 @pytest.mark.parametrize(("expected", "ok"), [(0x5A17C0DE, True), (0x12345678, False), (None, None)],
@@ -135,7 +135,7 @@ def test_measured_checksum_is_compared_with_the_expected_one(fake_sdk, project, 
         (project / "model").mkdir()
         (project / "model" / "expected.json").write_text(json.dumps({"output_checksum": expected}))
     monkeypatch.setenv("FMAS_FAKE_OUTPUT", str(FIXTURES / "gvsoc_fmas.log"))
-    m = GvsocTarget().run(project, timeout_s=30)
+    m = GvsocRunner().run(project, timeout_s=30)
     assert (m.checksum, m.expected_checksum, m.output_ok) == (0x5A17C0DE, expected, ok)
     assert Measurement.from_dict(json.loads(json.dumps(m.to_dict()))) == m
     warned = [r.getMessage() for r in caplog.records if "differs from the expected" in r.getMessage()]
@@ -149,7 +149,7 @@ def test_unreadable_expected_file_is_a_measurement_error(fake_sdk, project, monk
     (project / "model" / "expected.json").write_text("{")
     monkeypatch.setenv("FMAS_FAKE_OUTPUT", str(FIXTURES / "gvsoc_fmas.log"))
     with pytest.raises(MeasurementError, match="expected.json is unreadable.*fmas-hw export"):
-        GvsocTarget().run(project, timeout_s=30)
+        GvsocRunner().run(project, timeout_s=30)
 
 
 @pytest.mark.sdk
@@ -161,7 +161,7 @@ def test_live_gvsoc(tiny_mnv2_supernet, tmp_path) -> None:
     except SdkMissingError as exc:
         pytest.skip(f"needs a complete GAP SDK: {exc}")
     project = live_project(tiny_mnv2_supernet, tmp_path)
-    m = GvsocTarget().measure(project)
+    m = GvsocRunner().measure(project)
     assert m.total_cycles > 0 and m.source == "gvsoc" and Path(m.log_path).is_file()
     assert m.expected_checksum is not None and m.checksum == m.expected_checksum, (
         f"GVSoC output checksum {m.checksum} != expected {m.expected_checksum} (host int8 reference)")
@@ -173,5 +173,5 @@ def test_no_expected_checksum_for_a_project_built_by_nntool_by_default(fake_sdk,
     (project / "model" / "expected.json").write_text(json.dumps({"output_checksum": 0x12345678}))
     (project / "candidate.json").write_text(json.dumps({"route": "nntool"}))
     monkeypatch.setenv("FMAS_FAKE_OUTPUT", str(FIXTURES / "gvsoc_fmas.log"))
-    m = GvsocTarget().run(project, timeout_s=30)
+    m = GvsocRunner().run(project, timeout_s=30)
     assert (m.checksum, m.expected_checksum, m.output_ok) == (0x5A17C0DE, None, None)

@@ -88,8 +88,10 @@ def test_an_edited_hardware_file_is_reported(monkeypatch) -> None:
 
 def test_targets_take_their_settings() -> None:
     gvsoc = GvsocTarget(GvsocSettings.from_hw(default_timeout_s=30))
-    assert gvsoc.default_timeout_s == 30.0 and GvsocTarget().settings == GvsocSettings.from_hw()
+    assert gvsoc.runner.default_timeout_s == 30.0 and GvsocTarget().settings == GvsocSettings.from_hw()
     board = BoardTarget(BoardSettings.from_hw(default_timeout_s=5, trigger="reset"))
-    assert board.default_timeout_s == 5.0 and board.trigger == "reset"
+    assert board.runner.default_timeout_s == 5.0 and board.runner.trigger == "reset"
     callback = print
-    assert BoardTarget(trigger=callback).trigger is callback  # what TOML cannot hold
+    assert BoardTarget(trigger=callback).runner.trigger is callback  # what TOML cannot hold
+    on_usb1 = BoardTarget(trigger=callback).on_port("/dev/ttyUSB1")
+    assert on_usb1.settings.port == "/dev/ttyUSB1" and on_usb1.runner.trigger is callback

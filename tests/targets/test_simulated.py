@@ -24,12 +24,12 @@ from fmas_hw.search.config import SearchConfig
 from fmas_hw.search.measure.strategy import plan_measurement
 from fmas_hw.space import MobileNetV2Space
 from fmas_hw.targets import simulated
-from fmas_hw.targets.base import LayerCycles, Measurement
 from fmas_hw.targets.estimate import EstimateTarget
+from fmas_hw.targets.measurement import LayerCycles, Measurement
 from fmas_hw.targets.project_records import RUN_LOG, latest_run_log, project_records
 from fmas_hw.targets.protocol import parse_log
 from fmas_hw.targets.registry import open_target, target_class, target_names
-from fmas_hw.targets.simulated import Perturbation, SimulatedTarget
+from fmas_hw.targets.simulated import Perturbation, SimulatedRunner, SimulatedTarget
 from tests.conftest import random_genomes
 
 MB = MobileNetV2Space()
@@ -40,9 +40,10 @@ SUPERNET = CandidateSpec(MB.decode(MB.supernet_genome))  # 384 px, 21 classes
 
 def _node_ratios(target: SimulatedTarget, spec: CandidateSpec) -> dict[str, float]:
     """True cycles over the unperturbed model's, per node that runs a kernel."""
-    features, _ = target.estimate.features(spec.arch, spec.classes, spec.alpha, spec.input_size)
-    base = dict(network_cycles(features, target.estimate.model))
-    true = target.node_cycles(spec)
+    runner = target.runner
+    features, _ = runner.estimate.features(spec.arch, spec.classes, spec.alpha, spec.input_size)
+    base = dict(network_cycles(features, runner.estimate.model))
+    true = runner.node_cycles(spec)
     return {f.name: true[f.name][0] / base[f.name] for f in features if f.runs}
 
 
@@ -55,7 +56,7 @@ def test_registered_as_simulated_and_labelled_an_estimate():
     m = Measurement(10, [LayerCycles("a", 10)], 175_000_000, "simulated", True)
     assert m.label == "estimated (simulated)"
     with pytest.raises(MeasurementError, match="must be estimated=True"):
-        Measurement(10, [], 175_000_000, "simulated", False)
+        SimulatedTarget().checked(Measurement(10, [], 175_000_000, "simulated", False))
 
 
 def test_target_help_says_what_the_simulated_target_is_for(capsys):
@@ -96,7 +97,7 @@ def test_cycles_are_deterministic_and_follow_the_seed():
 def test_perturbation_differs_per_layer_within_the_spread_bounds():
     target = SimulatedTarget(spread=0.25)
     ratios = _node_ratios(target, SUPERNET)
-    low, high = target.perturbation.bounds()
+    low, high = target.runner.perturbation.bounds()
     assert (low, high) == pytest.approx((0.875 / 1.25, 1.125 / 0.75))
     assert all(low - 1e-3 <= r <= high + 1e-3 for r in ratios.values()), ratios
     assert len({round(r, 3) for r in ratios.values()}) > len(ratios) // 2  # layer-dependent
@@ -148,14 +149,14 @@ def test_delay_is_asked_per_mcycle_and_the_timeout_holds(tmp_path, monkeypatch):
     slept: list[float] = []
     monkeypatch.setattr(simulated.time, "sleep", slept.append)
     project = write_light_project(TINY, tmp_path / "p")
-    m = SimulatedTarget(delay_s_per_mcycle=0.5).measure(project)
+    m = SimulatedRunner(delay_s_per_mcycle=0.5).measure(project)
     assert slept == [pytest.approx(0.5 * m.total_cycles / 1e6)]
     slept.clear()
-    SimulatedTarget().measure(project)
+    SimulatedRunner().measure(project)
     assert slept == []  # no delay asked, no sleep
     limit = 0.25 * m.total_cycles / 1e6
     with pytest.raises(RunTimeoutError, match="over the"):
-        SimulatedTarget(delay_s_per_mcycle=0.5).measure(project, timeout_s=limit)
+        SimulatedRunner(delay_s_per_mcycle=0.5).measure(project, timeout_s=limit)
     assert slept == [pytest.approx(limit)]
 
 
@@ -166,7 +167,7 @@ def test_unknown_nodes_in_the_kernel_table_are_refused(tmp_path):
     rows[0]["ir"] = ["not_a_node"]
     table.write_text(json.dumps(rows))
     with pytest.raises(MeasurementError, match="regenerate the project"):
-        SimulatedTarget().measure(project)
+        SimulatedRunner().measure(project)
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +193,7 @@ def test_light_kernel_table_is_the_full_exports(full_project, tmp_path):
 
 def test_a_full_export_is_measured_as_it_is(full_project):
     kernels = json.loads((full_project / "model" / "layers.json").read_text())
-    m = SimulatedTarget().measure(full_project)
+    m = SimulatedRunner().measure(full_project)
     assert [layer.name for layer in m.per_layer] == [k["name"] for k in kernels]
     assert m.total_cycles == SimulatedTarget().true_cycles(TINY)
     assert (full_project / "Makefile").is_file()  # not replaced by a light project
@@ -228,5 +229,6 @@ def test_calibrate_on_simulated_projects_reduces_the_estimates_error(tmp_path, c
 
 
 def test_a_search_on_the_simulated_target_records_cycles_only_when_asked():
-    assert not plan_measurement(SearchConfig(target="simulated", objectives=("flops",))).orders.measured
-    assert plan_measurement(SearchConfig(target="simulated", objectives=("latency",))).orders.measured
+    target = SimulatedTarget()
+    assert not plan_measurement(SearchConfig(target="simulated", objectives=("flops",)), target).orders.measured
+    assert plan_measurement(SearchConfig(target="simulated", objectives=("latency",)), target).orders.measured

@@ -10,7 +10,7 @@ prints is still that of ``model/expected.json``. While it flashes, the board's p
 so a measurement on the same board waits instead of colliding with it.
 
 ``--check reset|none`` then reads one run of the flashed firmware from the UART, as the board
-target does (:meth:`~fmas_hw.targets.board.BoardTarget.run`, no build, no JTAG load): started by
+runner does (:meth:`~fmas_hw.targets.board.BoardRunner.run`, no build, no JTAG load): started by
 a DTR/RTS reset or by the user power-cycling the board, it must end with the expected checksum.
 """
 
@@ -23,11 +23,11 @@ from pathlib import Path
 import click
 
 from ..errors import DeviceNotFoundError, MeasurementError
-from ..targets.base import Measurement
-from ..targets.board import BoardTarget
+from ..targets.board import BoardRunner
 from ..targets.board_port import PortLock, find_port
 from ..targets.hardware import project_sdk_parts
 from ..targets.hardware_settings import BoardSettings
+from ..targets.measurement import Measurement
 from ..toolchain.project_build import build_project
 
 FLASH_ARGS: tuple[str, ...] = ("flash", "platform=board", "io=uart")
@@ -79,13 +79,13 @@ def flash(project: Path, no_build: bool, port: str | None, flash_args: str, time
 
 
 def check_flashed(project: Path, port: str | None, start: str) -> Measurement:
-    """One run of the flashed firmware read from the UART (the board target's run, no build).
+    """One run of the flashed firmware read from the UART (the board runner's run, no build).
 
     Raises:
-        MeasurementError: the run failed (the board target's errors), or its output checksum is
+        MeasurementError: the run failed (the board runner's errors), or its output checksum is
             not ``model/expected.json``'s.
     """
-    measurement = BoardTarget(BoardSettings.from_hw(port=port, trigger=start)).run(project)
+    measurement = BoardRunner(BoardSettings.from_hw(port=port, trigger=start)).run(project)
     if measurement.output_ok is False:
         raise MeasurementError(
             f"the flashed board printed output checksum {measurement.checksum:#010x}, expected "

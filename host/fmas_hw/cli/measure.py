@@ -61,7 +61,8 @@ def measure(target_name: str, backbone: str, genome: GivenGenome, project: Path 
             cycle_model: str | None, port: str | None, timeout_s: float | None, route: str | None) -> None:
     """Measure (or estimate) the GAP8 cycles of one candidate (default: the supernet)."""
     from ..gap8.candidate_file import OPEN_ROUTE, project_route
-    from ..targets.registry import TargetOptions, open_target
+    from ..targets.options import TargetOptions
+    from ..targets.registry import open_target
 
     route = route or (project_route(project) if project is not None else OPEN_ROUTE)
     target = open_target(target_name, TargetOptions(cycle_model=cycle_model, port=port, route=route))
@@ -69,7 +70,8 @@ def measure(target_name: str, backbone: str, genome: GivenGenome, project: Path 
     if project is not None:
         if click.get_current_context().get_parameter_source("genome") is ParameterSource.COMMANDLINE:
             raise click.BadParameter("give either --project or --genome, not both", param_hint="--genome")
-        result, where, features = target.measure(project, timeout_s=timeout_s), str(project), None
+        result = target.checked(target.measure_project(project, timeout_s=timeout_s))
+        where, features = str(project), None
         verdict = _project_fit(project)
     else:
         net = network_options(backbone, weights, classes, alpha, None)
@@ -106,7 +108,7 @@ def _measure_candidate(target, spec: CandidateSpec, weights: str | None, work_di
     from ..gap8.generated_projects import GeneratedProjects
 
     projects = GeneratedProjects(work_dir, weights=weights, route=route)
-    result = target.measure_candidate(spec, projects, timeout_s)
+    result = target.checked(target.measure_candidate(spec, projects, timeout_s))
     where = spec.describe()
     if target.needs_project:
         where += f", project {work_dir / spec.arch.key}"

@@ -29,7 +29,8 @@ from .options import cycle_model_option, target_option
 def regress(target_name: str, tolerance: float, update: bool, baseline_file: Path | None,
             models: Path | None, work_dir: Path, cycle_model: str | None) -> None:
     """Compare the cycles of the reference models with the committed baseline."""
-    from ..targets.registry import TargetOptions, open_target
+    from ..targets.options import TargetOptions
+    from ..targets.registry import open_target
     from ..targets.regress import RegressionError, format_table, run_regress
 
     target = open_target(target_name, TargetOptions(cycle_model=cycle_model))

@@ -31,7 +31,7 @@ from .threads import limit_threads, worker_share
 from .worker import Outcome, WorkerOrders, run_task, start_worker
 
 #: (config, arch, reference, orders): :func:`~.worker.run_task`'s arguments.
-Task = tuple[dict[str, Any], dict[str, Any], bool, dict[str, Any]]
+Task = tuple[dict[str, Any], dict[str, Any], bool, WorkerOrders]
 #: The Dask worker resources a search routes its tasks by (see the module docstring).
 ACCURACY, MEASURE = "accuracy", "measure"
 
@@ -90,7 +90,7 @@ class ProcessPoolBackend:
 
     def __init__(self, config: SearchConfig, orders: WorkerOrders, workers: int,
                  threads: int | None = None) -> None:
-        self._config_data, self._orders_data = config.to_dict(), orders.to_dict()
+        self._config_data, self._orders = config.to_dict(), orders
         self._workers = workers
         self.threads = threads if threads is not None else worker_share(workers, config.threads_per_worker)
         log.info("%d local workers, %s thread(s) each", workers, self.threads)
@@ -99,7 +99,7 @@ class ProcessPoolBackend:
     def _start(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
             max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=start_worker, initargs=(self._config_data, self._orders_data, self.threads, os.getpid()),
+            initializer=start_worker, initargs=(self._config_data, self._orders, self.threads, os.getpid()),
         )
 
     def run(self, tasks: list[Task]) -> Iterator[tuple[int, Outcome]]:

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ..space import SPACES
-from ..targets.registry import DEFAULT_TARGET, open_target, target_class, target_names
+from ..targets.base import Target
+from ..targets.registry import DEFAULT_TARGET, open_target
 from .settings import EvalSettings
 
 if TYPE_CHECKING:  # the model package imports TensorFlow: only when a config is resolved
@@ -134,13 +135,18 @@ class SearchConfig:
             raise ConfigError(f"unknown search config key(s) {unknown}: expected some of {sorted(known)}")
         return dataclasses.replace(self, **clean)
 
-    def resolved(self) -> SearchConfig:
-        """Fill in the backbone's generations, the network settings (:meth:`network`) and a new
-        store path.
+    def resolved(self, target: Target | None = None) -> SearchConfig:
+        """Fill in the backbone's generations, the network settings (:meth:`network`), a new
+        store path, and the target's name and identity.
+
+        Args:
+            target: the target the search measures on (default: the one :attr:`target` names).
 
         Raises:
+            ConfigError: :attr:`target` names no target (and none is given).
             WeightsError: the weights' manifest is unreadable or names another backbone.
         """
+        target = target or open_target(self.target)
         store = self.store or str(default_store_path(self))
         net = self.network()
         return dataclasses.replace(
@@ -150,7 +156,7 @@ class SearchConfig:
             store=str(Path(store).expanduser().resolve()),
             data=_absolute(self.data),
             weights=_absolute(self.weights),
-            target_identity=open_target(self.target).identity(),
+            target=target.name, target_identity=target.identity(),
         )
 
     def network(self) -> NetworkSettings:
@@ -281,7 +287,7 @@ def _is_int(value: Any) -> bool:
 
 def _validate(c: SearchConfig) -> None:
     _check(c.backbone in SPACES, f"backbone {c.backbone!r} unknown: expected one of {sorted(SPACES)}")
-    _check(c.target in target_names(), f"target {c.target!r} unknown: expected one of {list(target_names())}")
+    _check(isinstance(c.target, str) and bool(c.target), f"target must be a target's name, got {c.target!r}")
     _check(_is_int(c.population) and c.population >= 4, f"population must be an integer >= 4, got {c.population!r}")
     _check(c.generations is None or (_is_int(c.generations) and c.generations >= 1),
            f"generations must be an integer >= 1, got {c.generations!r}")
@@ -311,13 +317,8 @@ def _validate(c: SearchConfig) -> None:
     _check(isinstance(c.ports, tuple) and all(isinstance(p, str) and p for p in c.ports),
            f"ports must be a list of serial ports, got {c.ports!r}")
     _check(c.measure in MEASURE_MODES, f"measure must be one of {list(MEASURE_MODES)}, got {c.measure!r}")
-    _check(c.measure == "all" or target_class(c.target).needs_project,
-           f"--measure front estimates first and measures the promising candidates: it needs a target "
-           f"that runs projects (gvsoc, board), not {c.target!r}")
     _check(isinstance(c.measure_margin, int | float) and 0 <= c.measure_margin < 2,
            f"measure_margin must be in [0, 2) (a log-error), got {c.measure_margin!r}")
-    _check(not c.ports or target_class(c.target).needs_exclusive_device,
-           f"ports name the devices of a target that runs on one; the {c.target!r} target takes none")
     for key in ("data", "weights"):
         value = getattr(c, key)
         _check(value is None or Path(value).expanduser().exists(), f"{key} path {value} does not exist")

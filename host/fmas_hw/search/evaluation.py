@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..errors import ConfigError
 from ..space import Arch
-from ..targets.base import Measurement
+from ..targets.base import Target
+from ..targets.measurement import Measurement
 
 if TYPE_CHECKING:
     from .config import SearchConfig
@@ -172,9 +173,9 @@ def resolve_factory(spec: str) -> Callable[..., Any]:
     return factory
 
 
-def make_evaluator(config: SearchConfig, target: str | None = None) -> CandidateEvaluator:
-    """The evaluator of ``config``: the supernet evaluator (scoring latency on ``target``, by
-    default the search's), or ``factory(config)`` for a config that names a factory in
+def make_evaluator(config: SearchConfig, target: Target | None = None) -> CandidateEvaluator:
+    """The evaluator of ``config``: the supernet evaluator (scoring latency on ``target``; None:
+    it scores none), or ``factory(config)`` for a config that names a factory in
     ``config.evaluator``.
 
     Raises:
@@ -185,7 +186,7 @@ def make_evaluator(config: SearchConfig, target: str | None = None) -> Candidate
     if config.evaluator is None:
         from .supernet_evaluator import build_supernet_evaluator  # TensorFlow: only when searching
 
-        return build_supernet_evaluator(config, target or config.target)
+        return build_supernet_evaluator(config, target)
     evaluator = resolve_factory(config.evaluator)(config)
     if not isinstance(evaluator, CandidateEvaluator):
         raise ConfigError(

@@ -30,7 +30,7 @@ from ..space import Arch, get_space
 from ..store import EvaluationRecord, GenerationRecord, Store
 from ..store.front import Limits, archive_front, hypervolume_by_generation
 from ..store.front import hypervolume as archive_hypervolume
-from ..targets.base import Measurement
+from ..targets.measurement import Measurement
 from .config import SearchConfig
 from .ga import GeneticAlgorithm
 from .indicators import hypervolume

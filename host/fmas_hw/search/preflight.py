@@ -18,7 +18,8 @@ which have their own SDK and boards, so its target is not checked on this host.
 from __future__ import annotations
 
 from ..errors import ConfigError
-from ..targets.registry import TargetOptions, open_target
+from ..targets.base import Target
+from ..targets.registry import open_target
 from .config import SearchConfig
 
 _NO_WEIGHTS = ("the search has no --weights: a randomly initialised supernet scores every candidate near "
@@ -27,8 +28,9 @@ _NO_WEIGHTS = ("the search has no --weights: a randomly initialised supernet sco
                "anyway (the store and its report are labelled so)")
 
 
-def check_ready(config: SearchConfig) -> None:
-    """Check a resolved config's weights, data and target before the search starts.
+def check_ready(config: SearchConfig, target: Target | None = None) -> None:
+    """Check a resolved config's weights, data and target (default: the one it names) before the
+    search starts.
 
     Raises:
         ConfigError: no weights and no ``random_init`` (or both), no data set.
@@ -40,7 +42,7 @@ def check_ready(config: SearchConfig) -> None:
         check_weights(config)
         check_data(config)
     if config.scheduler is None:
-        check_target(config)
+        check_target(config, target or open_target(config.target))
 
 
 def check_weights(config: SearchConfig) -> None:
@@ -81,7 +83,7 @@ def validation_digest(config: SearchConfig) -> dict[str, str] | None:
     return load_raw_split(dataset, "val", config.network().input_size, config.val_fraction).digests
 
 
-def check_target(config: SearchConfig) -> None:
+def check_target(config: SearchConfig, target: Target) -> None:
     """Every measurement target the search will open is ready (one per board port)."""
-    for options in [TargetOptions(port=p) for p in config.ports] or [TargetOptions()]:
-        open_target(config.target, options).check_ready()
+    for port in config.ports or [None]:
+        target.on_port(port).check_ready()

@@ -22,10 +22,13 @@ from ..costmodel.online_model import STATE_SUFFIX
 from ..errors import ConfigError, StoreError
 from ..space import get_space
 from ..store import Store
+from ..targets.base import Target
+from ..targets.registry import open_target
 from .config import SearchConfig
 from .indicators import reference_point
 from .loop import SearchLoop
 from .measure.choose import choose_strategy
+from .measure.strategy import plan_measurement
 from .preflight import check_ready, validation_digest
 from .progress import Progress
 from .result import SearchResult
@@ -36,12 +39,15 @@ log = logging.getLogger(__name__)
 
 
 def run(config: SearchConfig | dict[str, Any], resume: str | Path | None = None, *,
-        progress: bool | None = False, on_start: Callable[[Path], None] | None = None) -> SearchResult:
+        target: Target | None = None, progress: bool | None = False,
+        on_start: Callable[[Path], None] | None = None) -> SearchResult:
     """Run (or resume) a search; the Python API behind ``fmas-hw search``.
 
     Args:
         config: the search config (a :class:`SearchConfig` or its dict form).
         resume: a store to continue; its saved config is checked against ``config``.
+        target: the target to measure on (e.g. a configured board, a test double); its name
+            replaces ``config.target``. Default: the target ``config.target`` names.
         progress: show tqdm bars on stderr (None: only when stderr is a terminal).
         on_start: called with the store path once the store is open.
 
@@ -56,12 +62,12 @@ def run(config: SearchConfig | dict[str, Any], resume: str | Path | None = None,
             (checked before the store is created: see :mod:`.preflight`).
         FmasError: the supernet itself cannot be evaluated.
     """
-    config = prepare_config(config, resume)
+    config, target = prepare_config(config, resume, target)
     store = open_store(config, resume)
     try:
         if on_start is not None:
             on_start(store.path)
-        strategy = choose_strategy(config, store, get_space(config.backbone).supernet().key)
+        strategy = choose_strategy(config, target, store, get_space(config.backbone).supernet().key)
         try:
             return SearchLoop(config, store, strategy, Progress(config.generations or 0, progress)).run()
         finally:
@@ -70,12 +76,17 @@ def run(config: SearchConfig | dict[str, Any], resume: str | Path | None = None,
         store.close()
 
 
-def prepare_config(config: SearchConfig | dict[str, Any], resume: str | Path | None) -> SearchConfig:
+def prepare_config(config: SearchConfig | dict[str, Any], resume: str | Path | None,
+                   target: Target | None = None) -> tuple[SearchConfig, Target]:
     """Resolve defaults and check, before anything is started, what can fail at set-up.
 
+    Returns:
+        The resolved config and the search's target (``target``, else the one the config names).
+
     Raises:
-        ConfigError: invalid values, conflicting ``store``/``resume``, evaluator module or the
-            GAP8 memory hook missing, no weights or data (see :func:`.preflight.check_ready`).
+        ConfigError: invalid values, an unknown target name, conflicting ``store``/``resume``,
+            evaluator module or the GAP8 memory hook missing, no weights or data (see
+            :func:`.preflight.check_ready`), a measurement mode the target cannot serve.
         DataError / WeightsError / MeasurementError: see :func:`.preflight.check_ready`.
     """
     if isinstance(config, dict):
@@ -84,7 +95,9 @@ def prepare_config(config: SearchConfig | dict[str, Any], resume: str | Path | N
         if config.store and Path(config.store).resolve() != Path(resume).resolve():
             raise ConfigError(f"--store {config.store} and --resume {resume} name different stores")
         config = config.merge({"store": str(resume)})
-    config = config.resolved()
+    target = target or open_target(config.target)
+    config = config.resolved(target)
+    plan_measurement(config, target)  # its set-up errors, before anything exists
     module = (config.evaluator or "").partition(":")[0]
     try:
         found = not module or importlib.util.find_spec(module) is not None
@@ -92,8 +105,8 @@ def prepare_config(config: SearchConfig | dict[str, Any], resume: str | Path | N
         found = False
     if not found:
         raise ConfigError(f"evaluator module {module!r} not found (evaluator {config.evaluator!r})")
-    check_ready(config)
-    return config
+    check_ready(config, target)
+    return config, target
 
 
 def open_store(config: SearchConfig, resume: str | Path | None) -> Store:

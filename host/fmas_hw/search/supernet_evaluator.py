@@ -19,8 +19,8 @@ from ..gap8.generated_projects import GeneratedProjects
 from ..model.manifest import build_options
 from ..model.supernet import Supernet
 from ..space import Arch
-from ..targets.base import Measurement
-from ..targets.registry import DEFAULT_TARGET, open_target
+from ..targets.base import Target
+from ..targets.measurement import Measurement
 
 
 class SupernetEvaluator:
@@ -29,14 +29,14 @@ class SupernetEvaluator:
     Args:
         supernet: the in-memory supernet.
         subset: evaluator over the fixed validation subset.
-        target: measurement target name (see :mod:`fmas_hw.targets.registry`).
+        target: the target latency is scored on; None: this evaluator scores no latency.
         work_dir: where per-candidate GAP8 projects are written for a target that runs firmware.
     """
 
-    def __init__(self, supernet: Supernet, subset: SubsetEvaluator, target: str = DEFAULT_TARGET,
+    def __init__(self, supernet: Supernet, subset: SubsetEvaluator, target: Target | None = None,
                  work_dir: str | Path | None = None):
         self.supernet, self.subset = supernet, subset
-        self.target = open_target(target)
+        self.target = target
         self.projects = GeneratedProjects(work_dir, supernet) if work_dir else None
 
     def costs(self, arch: Arch) -> dict[str, int]:
@@ -54,19 +54,24 @@ class SupernetEvaluator:
         """The target's measurement of the GAP8-adapted candidate, and its seconds.
 
         Raises:
-            ConfigError: a target that runs firmware and no work folder for the projects.
+            ConfigError: no target to score latency on, or a target that runs firmware and no
+                work folder for the projects.
+            MeasurementError: the target's figures are not its own or not honestly labelled.
         """
+        if self.target is None:
+            raise ConfigError("this evaluator was built to score no latency: give it a target")
         t0 = time.perf_counter()
         spec = CandidateSpec(arch, self.supernet.classes, self.supernet.alpha)
-        return self.target.measure_candidate(spec, self.projects), time.perf_counter() - t0
+        measured = self.target.checked(self.target.measure_candidate(spec, self.projects))
+        return measured, time.perf_counter() - t0
 
 
-def build_supernet_evaluator(config, target: str) -> SupernetEvaluator:
+def build_supernet_evaluator(config, target: Target | None) -> SupernetEvaluator:
     """The evaluator of a search: build the supernet, load the subset, open the target.
 
     Args:
         config: a resolved :class:`~fmas_hw.search.config.SearchConfig`.
-        target: the target its latency is scored on.
+        target: the target its latency is scored on (None: none).
 
     Raises:
         ConfigError: no data set given.

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..space import Arch, arch_from_dict
+from ..targets.base import Target
 from .config import SearchConfig
 from .constraints import precheck
 from .evaluation import CandidateEvaluator, CandidateResult, evaluate_candidate, make_evaluator
@@ -35,24 +36,22 @@ _EVALUATORS: dict[tuple[str, str], CandidateEvaluator] = {}
 class WorkerOrders:
     """What an accuracy worker does about a candidate's GAP8 cycles.
 
+    Sent with each task as it is (a target pickles: its settings, its cycle model).
+
     Attributes:
-        latency_target: the target the worker scores the cycles with, next to the accuracy;
-            None: it does not (they are measured elsewhere, or not at all).
+        latency_target: the target the worker scores the cycles with, next to the accuracy (one
+            that needs no project); None: it does not (they are measured elsewhere, or not at all).
         measured: the candidate's cycles are measured, here or elsewhere, so its GAP8 memory fit
             is recorded with them.
     """
 
-    latency_target: str | None = None
+    latency_target: Target | None = None
     measured: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain form, sent with each task."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> WorkerOrders:
-        """Inverse of :meth:`to_dict`."""
-        return cls(data.get("latency_target"), bool(data.get("measured", False)))
+    @property
+    def key(self) -> str:
+        """What an evaluator built for these orders depends on: the latency target's identity."""
+        return "" if self.latency_target is None else self.latency_target.identity()
 
 
 @dataclass
@@ -94,16 +93,16 @@ def worker_id() -> str:
 
 
 def get_evaluator(config: SearchConfig, orders: WorkerOrders) -> CandidateEvaluator:
-    """This process's evaluator for ``config``, built on first use; its target is the one the
-    orders score latency with (else the search's)."""
-    target = orders.latency_target or config.target
-    if (config.digest, target) not in _EVALUATORS:
+    """This process's evaluator for ``config``, built on first use; it scores latency with the
+    orders' target (none: it scores none)."""
+    key = (config.digest, orders.key)
+    if key not in _EVALUATORS:
         _EVALUATORS.clear()
-        _EVALUATORS[config.digest, target] = make_evaluator(config, target)
-    return _EVALUATORS[config.digest, target]
+        _EVALUATORS[key] = make_evaluator(config, orders.latency_target)
+    return _EVALUATORS[key]
 
 
-def start_worker(config_data: dict[str, Any], orders_data: dict[str, Any], threads: int | None,
+def start_worker(config_data: dict[str, Any], orders: WorkerOrders, threads: int | None,
                  parent: int | None = None) -> None:
     """Process-pool initializer: leave with the search, hold the process to its thread share,
     then build the evaluator.
@@ -112,7 +111,7 @@ def start_worker(config_data: dict[str, Any], orders_data: dict[str, Any], threa
 
     Args:
         config_data: ``SearchConfig.to_dict()``.
-        orders_data: ``WorkerOrders.to_dict()`` of the search's tasks.
+        orders: the :class:`WorkerOrders` of the search's tasks.
         threads: this worker's threads (:func:`fmas_hw.search.threads.worker_share`); None leaves
             TensorFlow's own choice (every core).
         parent: pid of the search process (see :func:`exit_with_parent`); None: not watched.
@@ -121,7 +120,7 @@ def start_worker(config_data: dict[str, Any], orders_data: dict[str, Any], threa
         exit_with_parent(parent)
     if threads is not None:
         limit_threads(threads)
-    warm_worker(config_data, orders_data)
+    warm_worker(config_data, orders)
 
 
 #: Seconds between two looks at whether the search process is still there.
@@ -146,20 +145,20 @@ def exit_with_parent(parent: int, poll_s: float = PARENT_POLL_S) -> threading.Th
     return watcher
 
 
-def warm_worker(config_data: dict[str, Any], orders_data: dict[str, Any]) -> None:
+def warm_worker(config_data: dict[str, Any], orders: WorkerOrders) -> None:
     """Process-pool initializer: build the evaluator before the first task arrives.
 
     Errors are swallowed here on purpose: the first :func:`run_task` builds it again and its
     exception then reaches the search with a clear message instead of a broken pool.
     """
     try:
-        get_evaluator(SearchConfig.from_dict(config_data), WorkerOrders.from_dict(orders_data))
+        get_evaluator(SearchConfig.from_dict(config_data), orders)
     except Exception:  # noqa: BLE001 - reported by run_task
         pass
 
 
 def run_task(config_data: dict[str, Any], arch_data: dict[str, Any], reference: bool,
-             orders_data: dict[str, Any]) -> dict[str, Any]:
+             orders: WorkerOrders) -> dict[str, Any]:
     """Score one candidate on this worker.
 
     Args:
@@ -167,7 +166,7 @@ def run_task(config_data: dict[str, Any], arch_data: dict[str, Any], reference: 
         arch_data: ``Arch.to_dict()`` of the candidate.
         reference: the candidate is the supernet: always evaluate it fully (it normalises the
             objectives), even if a cheap constraint would reject it.
-        orders_data: ``WorkerOrders.to_dict()``: what to do about its cycles.
+        orders: what to do about its cycles.
 
     Returns:
         ``Outcome.to_dict()``.
@@ -175,7 +174,7 @@ def run_task(config_data: dict[str, Any], arch_data: dict[str, Any], reference: 
     Raises:
         FmasError: the evaluator cannot be built (a set-up problem that stops the search).
     """
-    config, orders = SearchConfig.from_dict(config_data), WorkerOrders.from_dict(orders_data)
+    config = SearchConfig.from_dict(config_data)
     evaluator = get_evaluator(config, orders)
     outcome = score(evaluator, config, arch_from_dict(config.backbone, arch_data), reference, orders)
     outcome.worker = worker_id()

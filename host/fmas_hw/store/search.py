@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
+from ..targets.registry import DEFAULT_TARGET
 from .database import Database
 from .finetune import FinetuneTable
 from .full_set import FullSetTable
@@ -215,6 +216,7 @@ class Store:
         """
         if record.status not in STATUSES:
             raise StoreError(f"unknown evaluation status {record.status!r}: expected one of {STATUSES}")
+        self._check_source(record)
         row = record.to_dict()
         row["created"] = row["created"] or time.time()
         for key in _JSON_EVAL:
@@ -236,8 +238,10 @@ class Store:
         ``cycles``, ``cycles_source``, ``latency_seconds`` and ``extra`` of ``record``'s row.
 
         Raises:
-            StoreError: the row is not in the store, or the write failed.
+            StoreError: the row is not in the store, its figures come from another target than
+                the search's, or the write failed.
         """
+        self._check_source(record)
         with self._db.transaction() as conn:
             done = conn.execute(
                 "UPDATE evaluations SET cycles = ?, cycles_source = ?, latency_seconds = ?, extra = ? "
@@ -247,6 +251,19 @@ class Store:
         if done.rowcount != 1:
             raise StoreError(f"{record.arch_key} is not in store {self.path}: nothing to update")
         return self.get(record.arch_key, record.settings_digest)  # type: ignore[return-value]
+
+    def _check_source(self, record: EvaluationRecord) -> None:
+        """A search's rows hold figures of its own target or of the estimate, nothing else.
+
+        Raises:
+            StoreError: ``record``'s cycles come from another target.
+        """
+        target = self.meta().get("config", {}).get("target")
+        if record.cycles_source is None or target is None:
+            return
+        if record.cycles_source not in (target, DEFAULT_TARGET):
+            raise StoreError(f"{record.arch_key}: cycles from the {record.cycles_source!r} target do not "
+                             f"belong in store {self.path}, whose search measures on {target!r}")
 
     def get(self, arch_key: str, settings_digest: str) -> EvaluationRecord | None:
         """The stored evaluation of ``arch_key`` under ``settings_digest``, or None."""

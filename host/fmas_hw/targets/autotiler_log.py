@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..errors import ProtocolError
-from .base import LayerCycles
+from .measurement import LayerCycles
 from .run_result import U32, RunResult, check_cycles, sum_ops, to_lines
 
 # Both formats of gap8-toolchain.md §3.3; Cyc%/Op% only in the new one. %d of a u32 above 2^31

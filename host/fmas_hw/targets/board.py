@@ -1,7 +1,7 @@
 """The ``board`` target: build with the GAP SDK, run on a GAP8 board, read cycles from its UART.
 
-``prepare`` builds with ``make clean all platform=board io=uart`` (as GVSoC does,
-:class:`~.hardware.HardwareTarget`). ``run`` locks the board's port (one measurement per board at
+The runner's ``prepare`` builds with ``make clean all platform=board io=uart`` (as GVSoC's does,
+:class:`~.hardware.HardwareRunner`). ``run`` locks the board's port (one measurement per board at
 a time), opens the UART (115200 8N1, port given or found by USB VID:PID), starts the firmware
 through a pluggable :class:`~.triggers.Trigger` and reads one fmas protocol run
 (:func:`~fmas_hw.targets.serial_link.read_run`). Transient failures (silence, lost or corrupted
@@ -16,18 +16,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO, ClassVar
 
 from ..errors import MeasurementError, RunTimeoutError
 from ..gap8.candidate_file import OPEN_ROUTE
 from ..toolchain.processes import new_log_path
-from .base import Measurement
 from .board_port import PortLock, check_port, find_port
-from .hardware import HardwareTarget
+from .hardware import HardwareRunner, HardwareTarget
 from .hardware_settings import BoardSettings
+from .measurement import Measurement
+from .options import TargetOptions
 from .project_records import checked_output, expected_checksum
-from .registry import TargetOptions
 from .run_result import RunResult, is_transient
 from .serial_link import LinkLostError, ReadTimeouts, SerialLink, read_run
 from .triggers import Trigger, TriggerSpec, make_trigger
@@ -43,6 +44,7 @@ class BoardTarget(HardwareTarget):
             ``f(link)`` or a :class:`~.triggers.Trigger`) or to override ``settings.trigger``;
             None uses ``settings.trigger``.
         env: environment to find the SDK in and run make with; ``None`` uses ``os.environ``.
+        route: how the candidates' projects are generated.
     """
 
     name: ClassVar[str] = "board"
@@ -50,7 +52,7 @@ class BoardTarget(HardwareTarget):
     summary: ClassVar[str] = "a GAP8 board over UART (needs the GAP SDK and a board)"
     measures_hardware: ClassVar[bool] = True
     needs_exclusive_device: ClassVar[bool] = True
-    settings: BoardSettings
+    runner: BoardRunner
 
     @classmethod
     def from_options(cls, options: TargetOptions) -> BoardTarget:
@@ -59,8 +61,12 @@ class BoardTarget(HardwareTarget):
 
     def __init__(self, settings: BoardSettings | None = None, *, trigger: TriggerSpec | None = None,
                  env: Mapping[str, str] | None = None, route: str = OPEN_ROUTE) -> None:
-        super().__init__(settings or BoardSettings.from_hw(), env, route)
-        self.trigger: TriggerSpec = self.settings.trigger if trigger is None else trigger
+        super().__init__(BoardRunner(settings, trigger=trigger, env=env), route)
+
+    def on_port(self, port: str | None) -> BoardTarget:
+        """The same board settings on ``port`` (None: found by USB id)."""
+        r = self.runner
+        return BoardTarget(replace(r.settings, port=port), trigger=r.trigger, env=r.env, route=self.route)
 
     def check_ready(self) -> None:
         """The GAP SDK is installed and the board's port is there (the given one, else one found
@@ -72,11 +78,27 @@ class BoardTarget(HardwareTarget):
                 lists the ports seen.
         """
         super().check_ready()
-        s = self.settings
+        s = self.runner.settings
         if s.port:
             check_port(s.port)
         else:
             find_port(s.usb_vid, s.usb_pid, s.uart_interface)
+
+
+class BoardRunner(HardwareRunner):
+    """Builds a project, runs its firmware on the board and reads the cycles from the UART.
+
+    Args: as :class:`BoardTarget`'s ``settings``, ``trigger`` and ``env``.
+    """
+
+    name: ClassVar[str] = "board"
+    title: ClassVar[str] = "board"
+    settings: BoardSettings
+
+    def __init__(self, settings: BoardSettings | None = None, *, trigger: TriggerSpec | None = None,
+                 env: Mapping[str, str] | None = None) -> None:
+        super().__init__(settings or BoardSettings.from_hw(), env)
+        self.trigger: TriggerSpec = self.settings.trigger if trigger is None else trigger
 
     def run(self, project_dir: str | Path, timeout_s: float | None = None) -> Measurement:
         """Run the built firmware on the board and read its cycles from the UART.

@@ -9,9 +9,8 @@ identity is the cycle model's file and content digest.
 Two ways in:
 
 * :meth:`EstimateTarget.measure_candidate` — from a candidate (what the search asks);
-* :meth:`EstimateTarget.measure` / :meth:`~EstimateTarget.run` — the common :class:`Target`
-  interface, on a generated project folder: only its ``candidate.json``
-  (:mod:`fmas_hw.gap8.candidate_file`) is read. ``run`` keeps its result as
+* :meth:`EstimateTarget.measure_project` — on a generated project folder: only its
+  ``candidate.json`` (:mod:`fmas_hw.gap8.candidate_file`) is read, and the result is kept as
   ``<project>/logs/estimate.json`` (measurement + per-layer features).
 
 By default the figures come from the cycle-model file alone. Given an
@@ -44,8 +43,9 @@ from ..gap8.candidate_file import GAP8_INPUT_SIZE, CandidateSpec, read_candidate
 from ..gap8.memory import MemoryPlan
 from ..hw import load as load_hw
 from ..space import Arch
-from .base import LayerCycles, Measurement, ProjectSource, Target
-from .registry import TargetOptions
+from .base import ProjectSource, Target
+from .measurement import LayerCycles, Measurement
+from .options import TargetOptions
 
 RESULT_FILE = "logs/estimate.json"
 
@@ -70,7 +70,6 @@ class EstimateTarget(Target):
     title: ClassVar[str] = "estimate"
     summary: ClassVar[str] = "the analytical GAP8 cycle model (needs nothing)"
     measures_hardware: ClassVar[bool] = False
-    default_timeout_s: float = 120.0
 
     def __init__(self, model_file: str | Path | None = None, input_size: int = GAP8_INPUT_SIZE,
                  cluster_freq_hz: int | None = None, online: OnlineCycleModel | None = None) -> None:
@@ -181,25 +180,13 @@ class EstimateTarget(Target):
         return Measurement(sum(p.cycles for p in predicted), per_layer, self.cluster_freq_hz, "estimate",
                            True, versions)
 
-    # -- the Target interface --------------------------------------------------------------------
-
-    def prepare(self, project_dir: str | Path) -> None:
-        """Check that the project describes its candidate (nothing to build for an estimate).
-
-        Raises:
-            MeasurementError: ``candidate.json`` is missing or malformed.
-        """
-        read_candidate(project_dir)
-
-    def run(self, project_dir: str | Path, timeout_s: float | None = None) -> Measurement:
-        """Estimate the candidate described by ``<project_dir>/candidate.json``.
+    def measure_project(self, project_dir: str | Path, timeout_s: float | None = None) -> Measurement:
+        """Estimate the candidate described by ``<project_dir>/candidate.json``, keeping the
+        figures and the per-layer features in ``<project>/logs/estimate.json``.
 
         Args:
             project_dir: a project written by ``fmas-hw export`` (only ``candidate.json`` is read).
             timeout_s: unused (an estimate takes seconds at most).
-
-        Returns:
-            The estimate; its ``log_path`` is ``<project>/logs/estimate.json``.
 
         Raises:
             MeasurementError: ``candidate.json`` is missing or malformed.

@@ -1,7 +1,7 @@
 """The ``gvsoc`` target: build a generated project with the GAP SDK and run it on GVSoC.
 
-``prepare`` runs ``make clean all platform=gvsoc`` (NNTool, AutoTiler, firmware; as the board
-does, :class:`~.hardware.HardwareTarget`), ``run`` runs ``make run platform=gvsoc`` and parses the
+The runner's ``prepare`` runs ``make clean all platform=gvsoc`` (as the board's does,
+:class:`~.hardware.HardwareRunner`), ``run`` runs ``make run platform=gvsoc`` and parses the
 cycles the firmware prints: fmas protocol lines when present, else AutoTiler per-layer lines
 (gap8-toolchain.md §3.3). Every build and run log is kept under ``<project>/logs/``
 (``gvsoc-build-<timestamp>.log``, ``gvsoc-<timestamp>.log``).
@@ -21,12 +21,12 @@ from ..errors import ProtocolError
 from ..gap8.candidate_file import OPEN_ROUTE
 from ..toolchain.project_build import make_failure, run_make
 from ..toolchain.sdk_env import check_sdk, sdk_versions
-from .base import Measurement
-from .hardware import HardwareTarget
+from .hardware import HardwareRunner, HardwareTarget
 from .hardware_settings import GvsocSettings
+from .measurement import Measurement
+from .options import TargetOptions
 from .project_records import checked_output, expected_checksum
 from .protocol import FirmwareStatusError, has_fmas_lines, parse_log
-from .registry import TargetOptions
 
 
 class GvsocTarget(HardwareTarget):
@@ -36,22 +36,40 @@ class GvsocTarget(HardwareTarget):
         settings: make arguments, limits and clock; default :meth:`GvsocSettings.from_hw()
             <.hardware_settings.HardwareSettings.from_hw>`.
         env: environment to find the SDK in and run make with; ``None`` uses ``os.environ``.
+        route: how the candidates' projects are generated.
+        runner: the runner to use instead of a :class:`GvsocRunner` of ``settings`` and ``env``.
     """
 
     name: ClassVar[str] = "gvsoc"
     title: ClassVar[str] = "GVSoC"
     summary: ClassVar[str] = "the GAP SDK's GVSoC simulator (needs the GAP SDK)"
     measures_hardware: ClassVar[bool] = True
-    settings: GvsocSettings
 
     @classmethod
     def from_options(cls, options: TargetOptions) -> GvsocTarget:
         """GVSoC with its defaults, building ``options.route``."""
         return cls(route=options.route)
 
-    def __init__(self, settings: GvsocSettings | None = None, *,
-                 env: Mapping[str, str] | None = None, route: str = OPEN_ROUTE) -> None:
-        super().__init__(settings or GvsocSettings.from_hw(), env, route)
+    def __init__(self, settings: GvsocSettings | None = None, *, env: Mapping[str, str] | None = None,
+                 route: str = OPEN_ROUTE, runner: HardwareRunner | None = None) -> None:
+        super().__init__(runner or GvsocRunner(settings, env=env), route)
+
+
+class GvsocRunner(HardwareRunner):
+    """Builds a project and runs it on GVSoC once.
+
+    Args:
+        settings: make arguments, limits and clock; default :meth:`GvsocSettings.from_hw()
+            <.hardware_settings.HardwareSettings.from_hw>`.
+        env: environment to find the SDK in and run make with; ``None`` uses ``os.environ``.
+    """
+
+    name: ClassVar[str] = "gvsoc"
+    title: ClassVar[str] = "GVSoC"
+    settings: GvsocSettings
+
+    def __init__(self, settings: GvsocSettings | None = None, *, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(settings or GvsocSettings.from_hw(), env)
 
     def run(self, project_dir: str | Path, timeout_s: float | None = None) -> Measurement:
         """Run the built project on GVSoC once (``make run platform=gvsoc``).

@@ -20,8 +20,8 @@ from ..costmodel.calibrate import Record, record_from_dict
 from ..errors import MeasurementError
 from ..gap8.candidate_file import project_route, read_candidate
 from ..gap8.kernel_table import read_kernel_table
-from .base import Measurement
 from .estimate import EstimateTarget
+from .measurement import Measurement
 from .protocol import parse_log
 
 log = logging.getLogger(__name__)

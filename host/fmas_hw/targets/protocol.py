@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import MeasurementError, ProtocolError
 from .autotiler_log import AT_LINE_RE, parse_autotiler
-from .base import LayerCycles
+from .measurement import LayerCycles
 from .run_result import (
     CorruptOutputError,
     IncompleteRunError,

@@ -1,62 +1,47 @@
-"""The one list of measurement targets: name -> :class:`~.base.Target` class.
+"""The command line's measurement targets: name -> :class:`~.base.Target` class.
 
-Everything that offers a choice of target (the CLI's ``--target``, the search config, the report's
-labels, a measurement's ``source``) reads it from here. The targets themselves are registered by
-the package (``fmas_hw/targets/__init__.py``), so the list is complete as soon as anything from
-:mod:`fmas_hw.targets` is imported, and this module needs none of them.
+What offers a choice of target by name (``--target``, a search config, a stored search, the
+report's labels) reads it here. The mapping is fixed: code that measures on another target
+(a test double, a benchmark's slowed-down simulator) passes the instance itself to the Python
+API (:func:`fmas_hw.search.run`), and nothing is registered at run time.
 """
 
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import Any
 
 from ..errors import ConfigError
+from .base import Target
+from .board import BoardTarget
+from .estimate import EstimateTarget
+from .gvsoc import GvsocTarget
+from .options import TargetOptions
+from .simulated import SimulatedTarget
 
-if TYPE_CHECKING:
-    from .base import Target
-
-_TARGETS: dict[str, type[Target]] = {}
-@dataclass(frozen=True)
-class TargetOptions:
-    """The command-line settings a target may take; each target reads those that concern it.
-
-    Attributes:
-        cycle_model: cycle-model TOML of the estimate (``fmas-hw calibrate`` output).
-        port: serial port of the board (default: found by USB id).
-        route: how the hardware targets' projects are generated and built (``open``: fmas-hw's
-            own tiled C; ``autotiler``/``nntool``: with the AutoTiler library).
-    """
-
-    cycle_model: str | None = None
-    port: str | None = None
-    route: str = "open"
-
+TARGETS: MappingProxyType[str, type[Target]] = MappingProxyType(
+    {cls.name: cls for cls in (EstimateTarget, GvsocTarget, BoardTarget, SimulatedTarget)})
 
 #: The target a search, ``fmas-hw measure`` and ``fmas-hw regress`` use unless told otherwise.
-DEFAULT_TARGET = "estimate"
-
-
-def register_target(cls: type[Target]) -> None:
-    """Add (or replace) a target class under its ``name`` (e.g. a test double)."""
-    _TARGETS[cls.name] = cls
+DEFAULT_TARGET = EstimateTarget.name
 
 
 def target_names() -> tuple[str, ...]:
-    """The registered names, in registration order (estimate, gvsoc, board, ...)."""
-    return tuple(_TARGETS)
+    """The command line's target names (estimate, gvsoc, board, simulated)."""
+    return tuple(TARGETS)
 
 
 def target_class(name: str) -> type[Target]:
-    """The class registered as ``name``.
+    """The class of the target called ``name``.
 
     Raises:
         ConfigError: the name is unknown.
     """
-    cls = _TARGETS.get(name)
+    cls = TARGETS.get(name)
     if cls is None:
-        raise ConfigError(f"unknown measurement target {name!r}: choose one of {', '.join(target_names())}")
+        raise ConfigError(f"target {name!r} unknown: choose one of {', '.join(target_names())} "
+                          "(or pass a Target instance to the Python API)")
     return cls
 
 

@@ -28,7 +28,8 @@ from ..gap8.candidate_file import GAP8_INPUT_SIZE, CandidateSpec
 from ..gap8.generated_projects import GeneratedProjects
 from ..resources import models_dir
 from ..space import Arch, get_space
-from .base import Measurement, Target
+from .base import Target
+from .measurement import Measurement
 
 SCHEMA = 1
 REFERENCE_KEYS = ("name", "backbone", "genome", "classes", "alpha", "note")
@@ -234,14 +235,15 @@ def measure_reference(ref: Reference, target: Target, work_dir: str | Path | Non
 
     Raises:
         ConfigError: a target that needs a project and no work folder.
-        MeasurementError: the target failed (see :meth:`Target.measure`).
+        MeasurementError: the target failed (see :meth:`Target.measure_candidate`).
     """
     if work_dir is None:
         if target.needs_project:
             raise ConfigError(f"measuring on {target.name} generates a GAP8 project per reference: "
                               "pass --work-dir DIR")
-        return target.measure_candidate(ref.spec)
-    return target.measure_candidate(ref.spec, GeneratedProjects(work_dir, names={ref.arch.key: ref.name}))
+        return target.checked(target.measure_candidate(ref.spec))
+    projects = GeneratedProjects(work_dir, names={ref.arch.key: ref.name})
+    return target.checked(target.measure_candidate(ref.spec, projects))
 
 
 @dataclass

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..errors import ProtocolError
-from .base import LayerCycles, Measurement
+from .measurement import LayerCycles, Measurement
 
 U32 = 1 << 32
 

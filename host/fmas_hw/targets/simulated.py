@@ -51,10 +51,12 @@ from ..gap8.kernel_table import read_kernel_table, write_light_project
 from ..gap8.memory import effective_nodes
 from ..resources import hw_file
 from ..toolchain.processes import new_log_path
-from .base import LayerCycles, Measurement, ProjectSource, Target
+from .base import ProjectSource, ProjectTarget
 from .estimate import EstimateTarget
+from .measurement import LayerCycles, Measurement
+from .options import TargetOptions
 from .protocol import PROTOCOL_VERSION, parse_log
-from .registry import TargetOptions
+from .runner import ProjectRunner
 
 if TYPE_CHECKING:
     from ..gap8.graph import Node
@@ -110,8 +112,8 @@ class Perturbation:
         return (1.0 - half) / (1.0 + self.spread), (1.0 + half) / (1.0 - self.spread)
 
 
-class SimulatedTarget(Target):
-    """A simulated GAP8 for tests and benchmarks only: cycle-model figures, never hardware.
+class SimulatedRunner(ProjectRunner):
+    """A simulated GAP8 for tests and benchmarks only: runs a project on the perturbed cycle model.
 
     Args:
         spread: how far the truth strays from the cycle model (:class:`Perturbation`).
@@ -130,10 +132,6 @@ class SimulatedTarget(Target):
 
     name: ClassVar[str] = "simulated"
     title: ClassVar[str] = "simulated GAP8"
-    summary: ClassVar[str] = ("a simulated GAP8 for tests and benchmarks only: the cycle model "
-                              "under perturbed constants, labelled estimated")
-    measures_hardware: ClassVar[bool] = False
-    needs_project: ClassVar[bool] = True
 
     def __init__(self, spread: float = 0.25, seed: int = 0, delay_s_per_mcycle: float = 0.0,
                  model_file: str | Path | None = None, cluster_freq_hz: int | None = None) -> None:
@@ -145,17 +143,6 @@ class SimulatedTarget(Target):
         self.estimate = EstimateTarget(self.model_file, cluster_freq_hz=cluster_freq_hz)
         self.truth: CycleModel = self.perturbation.model(self.estimate.model)
         self.cluster_freq_hz = self.estimate.cluster_freq_hz
-
-    @classmethod
-    def from_options(cls, options: TargetOptions) -> SimulatedTarget:
-        """The simulated target with its defaults (``options.cycle_model`` is the estimate's and
-        is not used: the truth does not follow a recalibration)."""
-        return cls()
-
-    def identity(self) -> str:
-        """``simulated:<cycle-model file>@<digest>,spread=<s>,seed=<n>`` (the delay changes no figure)."""
-        p = self.perturbation
-        return f"{self.name}:{model_identity(self.model_file)},spread={p.spread:g},seed={p.seed}"
 
     def tool_versions(self) -> dict[str, str]:
         """What the figures come from: the simulator, its perturbation and the base model."""
@@ -211,28 +198,7 @@ class SimulatedTarget(Target):
                                       sum(nodes[n][1] for n in row["ir"])))
         return layers
 
-    # -- the Target interface ------------------------------------------------------------------------
-
-    def measure_candidate(self, spec: CandidateSpec, projects: ProjectSource | None = None,
-                          timeout_s: float | None = None) -> Measurement:
-        """Simulate ``spec`` in its project folder, writing a light project there when it holds none.
-
-        Raises:
-            ConfigError: no ``projects`` to get the project folder from.
-            AdaptationError: the candidate cannot run on GAP8.
-            The errors of :meth:`run`.
-        """
-        if projects is None:
-            raise ConfigError(f"measuring on {self.name} writes a project per candidate: "
-                              "give a work folder for the projects")
-        folder = projects.folder(spec)
-        if not has_candidate(folder):
-            write_light_project(spec, folder)
-        return self.measure(folder, timeout_s=timeout_s)
-
-    def layer_features(self, spec: CandidateSpec) -> list[dict[str, Any]]:
-        """The cycle model's features of the layers of ``spec`` that run a kernel."""
-        return self.estimate.layer_features(spec)
+    # -- the ProjectRunner interface ----------------------------------------------------------------
 
     def prepare(self, project_dir: str | Path) -> None:
         """Check that the project describes its candidate and kernels (nothing to build).
@@ -299,3 +265,48 @@ class SimulatedTarget(Target):
                   f"freq_cl={self.cluster_freq_hz}",
                   f"FMAS:END status=0 layers={len(layers)}"]
         return lines
+
+
+class SimulatedTarget(ProjectTarget):
+    """A simulated GAP8 for tests and benchmarks only: cycle-model figures, never hardware.
+
+    Args: those of :class:`SimulatedRunner`; or ``runner``, one built already.
+    """
+
+    name: ClassVar[str] = "simulated"
+    title: ClassVar[str] = "simulated GAP8"
+    summary: ClassVar[str] = ("a simulated GAP8 for tests and benchmarks only: the cycle model "
+                              "under perturbed constants, labelled estimated")
+    measures_hardware: ClassVar[bool] = False
+    runner: SimulatedRunner
+
+    def __init__(self, spread: float = 0.25, seed: int = 0, delay_s_per_mcycle: float = 0.0,
+                 model_file: str | Path | None = None, cluster_freq_hz: int | None = None, *,
+                 runner: SimulatedRunner | None = None) -> None:
+        super().__init__(runner or SimulatedRunner(spread, seed, delay_s_per_mcycle, model_file, cluster_freq_hz))
+
+    @classmethod
+    def from_options(cls, options: TargetOptions) -> SimulatedTarget:
+        """The simulated target with its defaults (``options.cycle_model`` is the estimate's and
+        is not used: the truth does not follow a recalibration)."""
+        return cls()
+
+    def identity(self) -> str:
+        """``simulated:<cycle-model file>@<digest>,spread=<s>,seed=<n>`` (the delay changes no figure)."""
+        p = self.runner.perturbation
+        return f"{self.name}:{model_identity(self.runner.model_file)},spread={p.spread:g},seed={p.seed}"
+
+    def project(self, spec: CandidateSpec, projects: ProjectSource) -> Path:
+        """The candidate's project folder, with a light project written when it holds none."""
+        folder = projects.folder(spec)
+        if not has_candidate(folder):
+            write_light_project(spec, folder)
+        return folder
+
+    def layer_features(self, spec: CandidateSpec) -> list[dict[str, Any]]:
+        """The cycle model's features of the layers of ``spec`` that run a kernel."""
+        return self.runner.estimate.layer_features(spec)
+
+    def true_cycles(self, spec: CandidateSpec) -> int:
+        """The simulated "true" total cycles of ``spec`` (:meth:`SimulatedRunner.true_cycles`)."""
+        return self.runner.true_cycles(spec)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import random
 import re
 import threading
 import time
-from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -18,60 +15,21 @@ from fmas_hw.search.measure.pool import MeasurementPool
 from fmas_hw.search.problem import SearchProblem
 from fmas_hw.space import format_genome, get_space
 from fmas_hw.store import EvaluationRecord, Store
-from fmas_hw.targets import registry
-from fmas_hw.targets.base import Measurement, Target
 from fmas_hw.targets.estimate import EstimateTarget
-from fmas_hw.targets.registry import TargetOptions
 
+from ...target_double import DoubleTarget, scaled_estimate, unit
 from ..fakes import FAKE
 
 
-def _unit(key: str, salt: str) -> float:
-    return int(hashlib.sha1((salt + key).encode()).hexdigest()[:6], 16) / 0xFFFFFF
-
-
-class JitterTarget(Target):
-    """A project-running double: cycles fixed per candidate, each run of a random length."""
-
-    name: ClassVar[str] = "jitter"
-    title: ClassVar[str] = "jitter test target"
-    measures_hardware: ClassVar[bool] = False
-    needs_project: ClassVar[bool] = True
-    SECONDS: ClassVar[float] = 0.0
-    SPREAD: ClassVar[float] = 0.2  # the cycles are the estimate x (1 +- SPREAD / 2), per candidate
-    measured: ClassVar[list[str]] = []
-    gate: ClassVar[threading.Event | None] = None
-
-    @classmethod
-    def from_options(cls, options: TargetOptions) -> JitterTarget:
-        return cls()
-
-    def identity(self) -> str:
-        return "jitter:1"
-
-    def measure_candidate(self, spec, projects=None, timeout_s=None) -> Measurement:
-        cls = type(self)
-        if cls.gate is not None:
-            cls.gate.wait(10)
-        cls.measured.append(spec.arch.key)
-        time.sleep(cls.SECONDS * random.random())
-        cycles = int(EstimateTarget().measure_candidate(spec).total_cycles * (1 + cls.SPREAD * (_unit(spec.arch.key, "c") - 0.5)))
-        return Measurement(cycles, [], 175_000_000, self.name, True, {"jitter": "1"})
-
-    def prepare(self, project_dir) -> None:
-        raise NotImplementedError
-
-    def run(self, project_dir, timeout_s=None) -> Measurement:
-        raise NotImplementedError
+def _spread(key: str) -> float:
+    """The double's hardware is the estimate x (1 +- 0.1), per candidate."""
+    return 1 + 0.2 * (unit(key, "c") - 0.5)
 
 
 @pytest.fixture
-def jitter(monkeypatch):
-    monkeypatch.setattr(registry, "_TARGETS", dict(registry._TARGETS))
-    registry.register_target(JitterTarget)
-    monkeypatch.setattr(JitterTarget, "measured", [])
-    monkeypatch.setattr(JitterTarget, "gate", None)
-    return JitterTarget
+def jitter() -> DoubleTarget:
+    """Cycles fixed per candidate, each run of a random length (none until a test sets one)."""
+    return DoubleTarget("jitter", cycles=scaled_estimate(_spread), jitter=True)
 
 
 def _config(tmp_path, name: str, **overrides) -> SearchConfig:
@@ -83,8 +41,8 @@ def _config(tmp_path, name: str, **overrides) -> SearchConfig:
 
 def _record(space, x) -> EvaluationRecord:
     arch = space.decode(x)
-    return EvaluationRecord(arch.key, "d", format_genome(x), arch.to_dict(), "ok", error=_unit(arch.key, "e"),
-                            cycles=int(1e9 * (0.2 + _unit(arch.key, "c"))))
+    return EvaluationRecord(arch.key, "d", format_genome(x), arch.to_dict(), "ok", error=unit(arch.key, "e"),
+                            cycles=int(1e9 * (0.2 + unit(arch.key, "c"))))
 
 
 def test_a_guess_on_the_true_figures_is_the_next_generation_and_leaves_the_ga_as_it_was():
@@ -108,20 +66,20 @@ def test_a_guess_on_the_true_figures_is_the_next_generation_and_leaves_the_ga_as
         assert [a.key for a in guess] == [space.decode(x).key for x in pop.get("X")]
 
 
-def _search(config: SearchConfig) -> tuple[list, dict, dict]:
-    result = run(config)
+def _search(config: SearchConfig, target: DoubleTarget) -> tuple[list, dict, dict]:
+    result = run(config, target=target)
     with Store.open(result.store_path, writable=False) as store:
         generations = [(g.asked, g.population, g.front, g.rng_digest) for g in store.generations()]
         cycles = {r.arch_key: (r.cycles, r.cycles_source, r.generation) for r in store.evaluations()}
     return generations, cycles, result.measured_ahead
 
 
-def test_measuring_ahead_changes_nothing_but_the_time(jitter, ahead_reports, tmp_path, monkeypatch):
-    sequential = _search(_config(tmp_path, "one"))
+def test_measuring_ahead_changes_nothing_but_the_time(jitter, ahead_reports, tmp_path):
+    sequential = _search(_config(tmp_path, "one"), jitter)
     assert ahead_reports[-1].made == 0  # one worker never idles while the generation waits
-    monkeypatch.setattr(JitterTarget, "SECONDS", 0.02)
+    jitter.seconds = 0.02
     jitter.measured.clear()
-    ahead = _search(_config(tmp_path, "three", measure_workers=3))
+    ahead = _search(_config(tmp_path, "three", measure_workers=3), jitter)
     assert ahead[:2] == sequential[:2]  # same generations, random states, rows and figures
     made = ahead_reports[-1]
     assert sequential[2] == {} and ahead[2] == made.counts()  # the result says what was measured ahead
@@ -131,16 +89,16 @@ def test_measuring_ahead_changes_nothing_but_the_time(jitter, ahead_reports, tmp
     assert len(jitter.measured) == len(sequential[1]) + made.wasted
 
 
-def test_with_an_exact_estimate_every_guess_is_the_next_generation(jitter, ahead_reports, tmp_path, monkeypatch):
-    monkeypatch.setattr(JitterTarget, "SPREAD", 0.0)  # the hardware is the estimate
-    monkeypatch.setattr(JitterTarget, "SECONDS", 0.02)
-    _, rows, counts = _search(_config(tmp_path, "exact", measure_workers=3))
+def test_with_an_exact_estimate_every_guess_is_the_next_generation(jitter, ahead_reports, tmp_path):
+    jitter.cycles = scaled_estimate(lambda key: 1.0)  # the hardware is the estimate
+    jitter.seconds = 0.02
+    _, rows, counts = _search(_config(tmp_path, "exact", measure_workers=3), jitter)
     assert counts["made"] > 0 and counts["used"] == counts["made"] and counts["wasted"] == 0
     assert len(jitter.measured) == len(rows)
 
 
 def test_no_guess_is_made_for_the_generation_after_the_last(jitter, ahead_reports, tmp_path):
-    assert _search(_config(tmp_path, "last", generations=1, measure_workers=3))[2] == {}
+    assert _search(_config(tmp_path, "last", generations=1, measure_workers=3), jitter)[2] == {}
     assert ahead_reports[-1].made == 0
 
 
@@ -149,7 +107,7 @@ def test_a_measurement_made_ahead_waits_behind_the_others_and_moves_up_when_aske
     archs = list({a.key: a for a in (space.decode(space.random_genome(rng)) for _ in range(6))}.values())[:4]
     busy, guessed, dropped, real = archs
     jitter.gate = threading.Event()
-    pool = MeasurementPool(_config(tmp_path, "pool"))
+    pool = MeasurementPool(_config(tmp_path, "pool").resolved(jitter), jitter)
     try:
         first = pool.submit(busy)
         while not first.running():
@@ -177,9 +135,9 @@ def test_a_guess_that_fails_only_costs_the_time_it_would_save(jitter, ahead_repo
     def broken(*args, **kwargs):
         raise ValueError("no copy of this GA")
 
-    expected = _search(_config(tmp_path, "plain"))[:2]
+    expected = _search(_config(tmp_path, "plain"), jitter)[:2]
     monkeypatch.setattr(GeneticAlgorithm, "guess_next", broken)
-    monkeypatch.setattr(JitterTarget, "SECONDS", 0.02)  # runs long enough for a worker to idle
+    jitter.seconds = 0.02  # runs long enough for a worker to idle
     with caplog.at_level("WARNING", logger="fmas_hw.search.loop"):
-        assert _search(_config(tmp_path, "broken", measure_workers=3)) == (*expected, {})
+        assert _search(_config(tmp_path, "broken", measure_workers=3), jitter) == (*expected, {})
     assert re.search(r"could not guess generation \d ahead \(ValueError: no copy of this GA\)", caplog.text)

@@ -18,10 +18,11 @@ from fmas_hw.search.measure.measurer import (
     MeasuredRun,
     measure_task,
     worker_measurer,
-    worker_options,
+    worker_port,
 )
 from fmas_hw.space import get_space
 from fmas_hw.store import Store
+from fmas_hw.targets import BoardTarget, SimulatedTarget
 
 from ..fakes import FAKE
 
@@ -124,7 +125,7 @@ def test_measure_workers_without_an_accuracy_worker_say_where_accuracy_may_run(t
                 # --port names boards of the search host: their measurements stay here
                 boards = SearchConfig(target="board", objectives=("latency",), ports=("/dev/ttyUSB0",),
                                       store=str(tmp_path / "b.sqlite"))
-                source = measurement_source(boards, backend)
+                source = measurement_source(boards, BoardTarget(), backend)
                 assert isinstance(source, MeasurementPool)
                 source.close()
             finally:
@@ -146,7 +147,7 @@ def test_a_failed_run_on_a_measure_worker_reaches_the_search_as_that_candidates_
     with distributed.LocalCluster(n_workers=1, processes=False, threads_per_worker=1,
                                   dashboard_address=":0", resources={MEASURE: 1}) as cluster:
         backend = DaskBackend(config, cluster.scheduler_address)
-        source = DaskMeasurements(backend.client, config, backend.slots(MEASURE))
+        source = DaskMeasurements(backend.client, config, SimulatedTarget(), backend.slots(MEASURE))
         try:
             error = source.submit(get_space("mobilenetv2").supernet()).exception(timeout=60)
         finally:
@@ -164,7 +165,7 @@ def test_a_measurement_made_ahead_on_the_cluster_is_the_one_the_search_then_take
     roles = _worker_ids(resource_cluster)
     arch = get_space("mobilenetv2").supernet()
     with Client(resource_cluster, set_as_default=False) as client:
-        source = DaskMeasurements(client, config, slots=2)
+        source = DaskMeasurements(client, config, SimulatedTarget(), slots=2)
         try:
             ahead = source.submit(arch, ahead=True)
             assert source.submit(arch, ahead=True) is ahead and source.submit(arch) is ahead
@@ -178,7 +179,7 @@ def test_a_measurement_made_ahead_on_the_cluster_is_the_one_the_search_then_take
 def test_a_measure_task_returns_the_run_its_worker_and_what_the_estimate_learns(tmp_path):
     config = _config(tmp_path).resolved()
     arch = get_space("mobilenetv2").supernet()
-    data = measure_task(config.to_dict(), arch.to_dict())
+    data = measure_task(config.to_dict(), SimulatedTarget(), arch.to_dict())
     run_ = MeasuredRun.from_dict(json.loads(json.dumps(data)))  # plain data, all the way
     assert run_.measurement.source == "simulated" and run_.measurement.estimated
     assert run_.worker == f"{socket.gethostname()}:{os.getpid()}" and run_.seconds > 0
@@ -190,14 +191,15 @@ def test_a_measure_task_returns_the_run_its_worker_and_what_the_estimate_learns(
 
 def test_a_worker_keeps_one_measurer_per_search(tmp_path):
     first = _config(tmp_path).resolved()
-    assert worker_measurer(first) is worker_measurer(first)
+    target = SimulatedTarget()
+    assert worker_measurer(first, target) is worker_measurer(first, target)
     other_store = first.merge({"store": str(tmp_path / "other.sqlite")})
-    assert worker_measurer(other_store) is not worker_measurer(first)  # same digest, other projects
+    assert worker_measurer(other_store, target) is not worker_measurer(first, target)  # same digest, other projects
 
 
 def test_a_measurement_worker_takes_its_board_port_from_its_environment(monkeypatch):
     monkeypatch.setenv("FMAS_BOARD_PORT", "/dev/ttyUSB3")
-    assert worker_options(SearchConfig(target="board")).port == "/dev/ttyUSB3"
-    assert worker_options(SearchConfig(target="simulated")).port is None
+    assert worker_port(BoardTarget()) == "/dev/ttyUSB3"
+    assert worker_port(SimulatedTarget()) is None
     monkeypatch.delenv("FMAS_BOARD_PORT")
-    assert worker_options(SearchConfig(target="board")).port is None
+    assert worker_port(BoardTarget()) is None

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import random
-import time
-from typing import ClassVar
 
 import pytest
 
@@ -23,12 +20,11 @@ from fmas_hw.search.measure.front import (
     surely_feasible,
     worth_measuring,
 )
+from fmas_hw.search.measure.strategy import plan_measurement
 from fmas_hw.store import EvaluationRecord, Store
-from fmas_hw.targets import registry
-from fmas_hw.targets.base import Measurement, Target
 from fmas_hw.targets.estimate import EstimateTarget
-from fmas_hw.targets.registry import TargetOptions
 
+from ...target_double import DoubleTarget, scaled_estimate
 from ..fakes import FAKE
 
 
@@ -37,42 +33,10 @@ def _truth_factor(key: str) -> float:
     return 0.92 + 0.16 * int(hashlib.sha1(key.encode()).hexdigest()[:6], 16) / 0xFFFFFF
 
 
-class TruthTarget(Target):
-    """A project-running double whose cycles differ from the fake evaluator's estimate."""
-
-    name: ClassVar[str] = "truth"
-    title: ClassVar[str] = "truth test target"
-    measures_hardware: ClassVar[bool] = True
-    needs_project: ClassVar[bool] = True
-    measured: ClassVar[list[str]] = []
-    SECONDS: ClassVar[float] = 0.0
-
-    @classmethod
-    def from_options(cls, options: TargetOptions) -> TruthTarget:
-        return cls()
-
-    def identity(self) -> str:
-        return "truth:1"
-
-    def measure_candidate(self, spec, projects=None, timeout_s=None) -> Measurement:
-        type(self).measured.append(spec.arch.key)
-        time.sleep(type(self).SECONDS * random.random())
-        cycles = int(EstimateTarget().measure_candidate(spec).total_cycles * _truth_factor(spec.arch.key))
-        return Measurement(cycles, [], 175_000_000, self.name, False, {"truth": "1"})
-
-    def prepare(self, project_dir) -> None:
-        raise NotImplementedError
-
-    def run(self, project_dir, timeout_s=None) -> Measurement:
-        raise NotImplementedError
-
-
 @pytest.fixture
-def truth(monkeypatch):
-    monkeypatch.setattr(registry, "_TARGETS", dict(registry._TARGETS))
-    registry.register_target(TruthTarget)
-    monkeypatch.setattr(TruthTarget, "measured", [])
-    return TruthTarget
+def truth() -> DoubleTarget:
+    """A hardware double whose cycles differ from the fake evaluator's estimate."""
+    return DoubleTarget("truth", hardware=True, cycles=scaled_estimate(_truth_factor), jitter=True)
 
 
 def _config(tmp_path, **overrides) -> SearchConfig:
@@ -88,7 +52,7 @@ def _rows(path) -> list[EvaluationRecord]:
 
 
 def test_only_promising_candidates_and_the_whole_final_front_are_measured(truth, tmp_path):
-    result = run(_config(tmp_path))
+    result = run(_config(tmp_path), target=truth)
     rows = {r.arch_key: r for r in _rows(result.store_path)}
     measured = [r for r in rows.values() if r.cycles_source == "truth"]
     assert 0 < len(measured) < len(rows)  # some candidates were never worth measuring
@@ -106,15 +70,15 @@ def test_only_promising_candidates_and_the_whole_final_front_are_measured(truth,
 
 
 def test_measure_all_measures_everything(truth, tmp_path):
-    result = run(_config(tmp_path, measure="all"))
+    result = run(_config(tmp_path, measure="all"), target=truth)
     assert all(r.cycles_source == "truth" for r in _rows(result.store_path))
 
 
 def test_a_resumed_front_search_replays_what_it_decided(truth, tmp_path):
     config = _config(tmp_path, generations=3)
-    run(config)
+    run(config, target=truth)
     before = {r.arch_key: (r.cycles, r.extra.get(MEASURED_GEN)) for r in _rows(config.store)}
-    run(config.merge({"generations": 5}), resume=config.store)  # replays 0-2 exactly, or diverges
+    run(config.merge({"generations": 5}), resume=config.store, target=truth)  # replays 0-2 exactly, or diverges
     after = {r.arch_key: (r.cycles, r.extra.get(MEASURED_GEN)) for r in _rows(config.store)}
     assert all(after[k] == v for k, v in before.items())
 
@@ -149,13 +113,13 @@ def test_a_candidate_surely_on_the_front_is_measured_once_its_figure_could_chang
 
 def test_measure_front_needs_a_target_that_runs_projects():
     with pytest.raises(ConfigError, match="needs a target that runs projects"):
-        SearchConfig(measure="front")
+        plan_measurement(SearchConfig(measure="front"), EstimateTarget())
     with pytest.raises(ConfigError, match="measure must be one of"):
         SearchConfig(measure="some")
 
 
 def test_measurements_finish_in_the_background_and_the_ga_then_ranks_on_them(truth, tmp_path, monkeypatch):
-    monkeypatch.setattr(TruthTarget, "SECONDS", 0.1)
+    truth.seconds = 0.1
     seen: list[tuple[int, str, float, float]] = []  # (gen, key, objective the GA holds, measured one)
     rank_again = SearchLoop.rank_again  # called when measurements of the population were learnt
 
@@ -169,7 +133,7 @@ def test_measurements_finish_in_the_background_and_the_ga_then_ranks_on_them(tru
                 seen.append((gen, key, f[1], loop.problem.objectives(rows[key])[1]))
 
     monkeypatch.setattr(SearchLoop, "rank_again", checked)
-    result = run(_config(tmp_path, generations=5, measure_workers=1))
+    result = run(_config(tmp_path, generations=5, measure_workers=1), target=truth)
     rows = _rows(result.store_path)
     later = [r for r in rows if r.extra.get(MEASURED_GEN, -1) > r.generation]
     assert later  # the search went on while they were measured
@@ -190,12 +154,12 @@ def test_the_margin_follows_the_latest_measurements():
     assert estimate_margin(rows, 100, 0.05) == 0.05  # never below the stated margin
 
 
-def test_a_front_search_is_the_same_however_long_each_measurement_takes(truth, tmp_path, monkeypatch):
+def test_a_front_search_is_the_same_however_long_each_measurement_takes(truth, tmp_path):
     def search(folder, seconds):
-        monkeypatch.setattr(TruthTarget, "SECONDS", seconds)
+        truth.seconds = seconds
         config = _config(tmp_path / folder, generations=5, measure_workers=3)
         (tmp_path / folder).mkdir()
-        result = run(config)
+        result = run(config, target=truth)
         with Store.open(result.store_path, writable=False) as store:
             rows = {r.arch_key: (r.cycles, r.cycles_source, r.extra.get(MEASURED_GEN)) for r in store.evaluations()}
             gens = [(g.asked, g.population, g.rng_digest) for g in store.generations()]

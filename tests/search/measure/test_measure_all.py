@@ -4,77 +4,28 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 import pytest
 
 from fmas_hw.costmodel.online_model import STATE_SUFFIX
-from fmas_hw.errors import ConfigError, MeasurementError
+from fmas_hw.errors import ConfigError
 from fmas_hw.search import SearchConfig, run
 from fmas_hw.search.measure.pool import MeasurementPool
 from fmas_hw.search.measure.strategy import ALL, INLINE, MeasurementPlan, plan_measurement
 from fmas_hw.search.worker import WorkerOrders, worker_id
 from fmas_hw.store import Store
-from fmas_hw.targets import registry
-from fmas_hw.targets.base import Measurement, Target
-from fmas_hw.targets.registry import TargetOptions
+from fmas_hw.targets import BoardTarget, EstimateTarget, GvsocTarget
 
-from ..fakes import FAKE, should_fail
-
-
-class SlowRunTarget(Target):
-    """A project-running target double: each measurement takes ``SECONDS`` and is counted."""
-
-    name: ClassVar[str] = "slowrun"
-    title: ClassVar[str] = "slow-run test target"
-    measures_hardware: ClassVar[bool] = False
-    needs_project: ClassVar[bool] = True
-    SECONDS: ClassVar[float] = 0.15
-    FAIL_EVERY: ClassVar[int] = 0
-    lock = threading.Lock()
-    running = peak = calls = 0
-
-    @classmethod
-    def from_options(cls, options: TargetOptions) -> SlowRunTarget:
-        return cls()
-
-    def identity(self) -> str:
-        return "slowrun:1"
-
-    def measure_candidate(self, spec, projects=None, timeout_s=None) -> Measurement:
-        assert projects is not None and projects.folder(spec).name == spec.arch.key
-        cls = type(self)
-        with cls.lock:
-            cls.running += 1
-            cls.calls += 1
-            cls.peak = max(cls.peak, cls.running)
-        try:
-            time.sleep(cls.SECONDS)
-            if should_fail(spec.arch, cls.FAIL_EVERY):
-                raise MeasurementError(f"simulated run failure of {spec.arch.key}")
-            return Measurement(1_000_000 + int(spec.genome, 2), [], 175_000_000, self.name, True,
-                               {"slowrun": "1"}, log_path=str(projects.folder(spec) / "logs" / "run.log"))
-        finally:
-            with cls.lock:
-                cls.running -= 1
-
-    def prepare(self, project_dir) -> None:
-        raise MeasurementError("not used")
-
-    def run(self, project_dir, timeout_s=None) -> Measurement:
-        raise MeasurementError("not used")
+from ...target_double import DoubleTarget
+from ..fakes import FAKE
 
 
 @pytest.fixture
-def slowrun(monkeypatch):
-    monkeypatch.setattr(registry, "_TARGETS", dict(registry._TARGETS))
-    registry.register_target(SlowRunTarget)
-    for key, value in dict(running=0, peak=0, calls=0, FAIL_EVERY=0).items():
-        monkeypatch.setattr(SlowRunTarget, key, value)
-    return SlowRunTarget
+def slowrun() -> DoubleTarget:
+    """Runs of 0.15 s whose logs are named but not written (nothing to learn from)."""
+    return DoubleTarget("slowrun", seconds=0.15, keeps_log=True)
 
 
 def _config(tmp_path, **overrides) -> SearchConfig:
@@ -86,8 +37,8 @@ def _config(tmp_path, **overrides) -> SearchConfig:
 
 def test_measurements_run_on_their_own_workers_and_reach_the_store(slowrun, tmp_path):
     config = _config(tmp_path, measure_workers=3)
-    assert plan_measurement(config).mode == ALL
-    result = run(config)
+    assert plan_measurement(config, slowrun).mode == ALL
+    result = run(config, target=slowrun)
     with Store.open(result.store_path, writable=False) as store:
         rows = store.evaluations("ok")
     assert rows and all(r.cycles_source == "slowrun" and r.cycles > 1_000_000 for r in rows)
@@ -98,13 +49,13 @@ def test_measurements_run_on_their_own_workers_and_reach_the_store(slowrun, tmp_
 
 
 def test_one_measurement_worker_measures_one_candidate_at_a_time(slowrun, tmp_path):
-    run(_config(tmp_path, generations=1))
+    run(_config(tmp_path, generations=1), target=slowrun)
     assert slowrun.peak == 1 and slowrun.calls >= 6
 
 
-def test_a_failed_measurement_fails_that_candidate_only(slowrun, tmp_path, monkeypatch):
-    monkeypatch.setattr(SlowRunTarget, "FAIL_EVERY", 3)
-    result = run(_config(tmp_path, measure_workers=2))
+def test_a_failed_measurement_fails_that_candidate_only(slowrun, tmp_path):
+    slowrun.fail_every = 3
+    result = run(_config(tmp_path, measure_workers=2), target=slowrun)
     with Store.open(result.store_path, writable=False) as store:
         failed = store.evaluations("failed")
         ok = store.evaluations("ok")
@@ -116,14 +67,15 @@ def test_a_failed_measurement_fails_that_candidate_only(slowrun, tmp_path, monke
 def test_a_cheap_target_keeps_latency_next_to_the_accuracy(tmp_path):
     config = SearchConfig(population=6, generations=1, evaluator=FAKE, objectives=("latency",),
                           store=str(tmp_path / "e.sqlite"), input_size=64)
-    assert plan_measurement(config) == MeasurementPlan(INLINE, WorkerOrders("estimate", measured=True))
+    target = EstimateTarget()
+    assert plan_measurement(config, target) == MeasurementPlan(INLINE, WorkerOrders(target, measured=True))
 
 
 def test_board_ports_give_one_worker_each(tmp_path):
     ports = ("/dev/ttyUSB0", "/dev/ttyUSB1")
     config = SearchConfig(target="board", objectives=("latency",), ports=ports, measure_workers=5,
                           store=str(tmp_path / "b.sqlite"))
-    pool = MeasurementPool(config)
+    pool = MeasurementPool(config, BoardTarget())
     try:
         assert pool.workers == 2
         assert sorted(t.settings.port for t in pool.measurer.targets) == list(ports)  # type: ignore[attr-defined]
@@ -133,15 +85,15 @@ def test_board_ports_give_one_worker_each(tmp_path):
 
 def test_ports_are_for_a_target_that_runs_on_a_device():
     with pytest.raises(ConfigError, match="ports name the devices"):
-        SearchConfig(target="gvsoc", ports=("/dev/ttyUSB0",))
+        plan_measurement(SearchConfig(target="gvsoc", ports=("/dev/ttyUSB0",)), GvsocTarget())
     with pytest.raises(ConfigError, match="measure_workers must be an integer >= 1"):
         SearchConfig(measure_workers=0)
 
 
 def test_measurement_settings_may_change_when_resuming(slowrun, tmp_path):
     config = _config(tmp_path, generations=1)
-    run(config)
-    run(config.merge({"generations": 2, "measure_workers": 2}), resume=config.store)
+    run(config, target=slowrun)
+    run(config.merge({"generations": 2, "measure_workers": 2}), resume=config.store, target=slowrun)
     assert slowrun.peak <= 2
 
 
@@ -160,44 +112,24 @@ def test_a_search_on_the_simulated_target_runs_the_whole_measurement_path(tmp_pa
     assert learned["version"] >= 1 and learned["cache"]
 
 
-class GatedTarget(SlowRunTarget):
-    """The slow-run double whose first measurement waits for a gate, and which logs its order."""
-
-    name: ClassVar[str] = "gated"
-    started = threading.Event()
-    gate = threading.Event()
-    order: ClassVar[list[str]] = []
-
-    def measure_candidate(self, spec, projects=None, timeout_s=None) -> Measurement:
-        type(self).started.set()
-        type(self).gate.wait(10)
-        type(self).order.append(spec.arch.key)
-        return Measurement(1, [], 175_000_000, self.name, True, {"gated": "1"})
-
-
-def test_the_pool_starts_the_longest_estimated_measurement_first(monkeypatch, tmp_path):
+def test_the_pool_starts_the_longest_estimated_measurement_first(tmp_path):
     from fmas_hw.gap8.candidate_file import CandidateSpec
     from fmas_hw.space import get_space
-    from fmas_hw.targets.estimate import EstimateTarget
 
-    monkeypatch.setattr(registry, "_TARGETS", dict(registry._TARGETS))
-    registry.register_target(GatedTarget)
-    monkeypatch.setattr(GatedTarget, "order", [])
-    monkeypatch.setattr(GatedTarget, "gate", threading.Event())
-    monkeypatch.setattr(GatedTarget, "started", threading.Event())
+    gated = DoubleTarget("gated", cycles=lambda spec: 1, gate=threading.Event())
     space, rng = get_space("mobilenetv2"), np.random.default_rng(0)
     archs = list({a.key: a for a in (space.decode(space.random_genome(rng)) for _ in range(6))}.values())
-    pool = MeasurementPool(_config(tmp_path, target="gated"))
+    pool = MeasurementPool(_config(tmp_path, target="gated"), gated)
     try:
         futures = [pool.submit(archs[0])]
-        assert GatedTarget.started.wait(10)  # the only worker is busy: the others queue
+        assert gated.started.wait(10)  # the only worker is busy: the others queue
         futures += [pool.submit(arch) for arch in archs[1:]]
-        GatedTarget.gate.set()
+        gated.gate.set()
         for future in futures:
             future.result(10)
     finally:
         pool.close()
-    first, *queued = GatedTarget.order
+    first, *queued = gated.measured
     assert first == archs[0].key
     estimate = EstimateTarget()
     cycles = {a.key: estimate.measure_candidate(CandidateSpec(a)).total_cycles for a in archs}

@@ -4,6 +4,7 @@ with its accuracy backend and, for the modes that measure, its measurement worke
 from __future__ import annotations
 
 from ...store import Store
+from ...targets.base import Target
 from ..backends import accuracy_backend
 from ..config import SearchConfig
 from .front_strategy import MeasureFrontStrategy
@@ -11,11 +12,12 @@ from .measure_all import MeasureAllStrategy, measurement_source
 from .strategy import ALL, FRONT, InlineStrategy, MeasurementStrategy, plan_measurement
 
 
-def choose_strategy(config: SearchConfig, store: Store, supernet_key: str) -> MeasurementStrategy:
-    """The strategy of ``config``, its workers started.
+def choose_strategy(config: SearchConfig, target: Target, store: Store, supernet_key: str) -> MeasurementStrategy:
+    """The strategy of ``config`` on ``target``, its workers started.
 
     Args:
         config: the resolved search config.
+        target: the search's target.
         store: the search's open store.
         supernet_key: the arch key of the supernet (always measured).
 
@@ -23,13 +25,13 @@ def choose_strategy(config: SearchConfig, store: Store, supernet_key: str) -> Me
         ConfigError: a scheduler that cannot be reached, or a measurement set-up problem.
         WeightsError: the weights' manifest is unreadable (measurement workers).
     """
-    plan = plan_measurement(config)
+    plan = plan_measurement(config, target)
     accuracy = accuracy_backend(config, plan.orders)
     try:
         if plan.mode == ALL:
-            return MeasureAllStrategy(config, plan.orders, accuracy, measurement_source(config, accuracy))
+            return MeasureAllStrategy(config, plan.orders, accuracy, measurement_source(config, target, accuracy))
         if plan.mode == FRONT:
-            pool = measurement_source(config, accuracy, learn_on_finish=False)
+            pool = measurement_source(config, target, accuracy, learn_on_finish=False)
             return MeasureFrontStrategy(config, plan.orders, accuracy, pool, store, supernet_key)
     except BaseException:
         accuracy.close()

@@ -32,8 +32,9 @@ from ...errors import ConfigError, FmasError
 from ...gap8.candidate_file import CandidateSpec
 from ...model.manifest import build_options
 from ...space import Arch
-from ...targets.base import Measurement
+from ...targets.base import Target
 from ...targets.estimate import EstimateTarget
+from ...targets.measurement import Measurement
 from ..backends import MEASURE
 from ..config import SearchConfig
 from .ahead import Ahead
@@ -50,7 +51,8 @@ class DaskMeasurements:
 
     Args:
         client: a connected ``distributed.Client`` (the accuracy backend's; not closed here).
-        config: a resolved search config whose target runs projects.
+        config: a resolved search config.
+        target: the search's target, one that runs projects (sent to the workers with each task).
         slots: how many ``measure`` slots the cluster's workers declare (the measurements that
             run at once: the online model refits its constants once per round of them).
         learn_on_finish: as :class:`~.pool.MeasurementPool`.
@@ -60,12 +62,13 @@ class DaskMeasurements:
         WeightsError: the weights' manifest is unreadable or names another backbone.
     """
 
-    def __init__(self, client: Any, config: SearchConfig, slots: int,
+    def __init__(self, client: Any, config: SearchConfig, target: Target, slots: int,
                  learn_on_finish: bool = True) -> None:
         if config.store is None:
             raise ConfigError("measuring on a project-running target needs a store: the projects live next to it")
         self._client = client
         self._config_data = config.to_dict()
+        self._target = target
         self._classes, self._alpha = build_options(config.weights, config.backbone, config.classes, config.alpha)
         self.workers = slots
         self.learner = Learner(config.store, slots)
@@ -117,7 +120,7 @@ class DaskMeasurements:
         if known is not None:
             return known
         priority = self._priority(arch) - (AHEAD_PRIORITY if ahead else 0)
-        task = self._client.submit(measure_task, self._config_data, arch.to_dict(),
+        task = self._client.submit(measure_task, self._config_data, self._target, arch.to_dict(),
                                    resources={MEASURE: 1}, pure=False, priority=priority)
         with self._lock:
             self._tasks.add(task)
@@ -136,6 +139,7 @@ class DaskMeasurements:
             return  # the search no longer waits for it
         try:
             run = MeasuredRun.from_dict(task.result())
+            self._target.checked(run.measurement)  # figures from another process enter the search here
         except BaseException as exc:  # noqa: BLE001 - the candidate's failure goes to the search
             out.set_exception(exc)
             return

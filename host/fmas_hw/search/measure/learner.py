@@ -17,8 +17,8 @@ from ...costmodel.cycle_model import load_cycle_model, model_identity
 from ...costmodel.online_model import STATE_SUFFIX, OnlineCycleModel, RefitPolicy
 from ...errors import FmasError
 from ...gap8.candidate_file import CandidateSpec
-from ...targets.base import Measurement
 from ...targets.estimate import EstimateTarget
+from ...targets.measurement import Measurement
 from .measurer import MeasuredRun
 
 log = logging.getLogger(__name__)

@@ -17,6 +17,7 @@ from dataclasses import replace
 
 from ...errors import ConfigError
 from ...space import Arch
+from ...targets.base import Target
 from ..backends import MEASURE, Backend, DaskBackend
 from ..config import SearchConfig
 from ..evaluation import provenance
@@ -29,7 +30,8 @@ from .strategy import Candidate, MeasurementStrategy, NextGuess
 log = logging.getLogger(__name__)
 
 
-def measurement_source(config: SearchConfig, accuracy: Backend, learn_on_finish: bool = True) -> MeasurementSource:
+def measurement_source(config: SearchConfig, target: Target, accuracy: Backend,
+                       learn_on_finish: bool = True) -> MeasurementSource:
     """Where the measurements run: on the cluster's ``measure`` slots when the search runs on a
     Dask cluster whose workers declare them, else on local measurement workers (said once).
 
@@ -44,13 +46,13 @@ def measurement_source(config: SearchConfig, accuracy: Backend, learn_on_finish:
         if slots and not config.ports:
             log.info("Dask cluster %s: measurements on the %d slot(s) of workers declaring %r",
                      accuracy.address, slots, MEASURE)
-            return DaskMeasurements(accuracy.client, config, slots, learn_on_finish)
+            return DaskMeasurements(accuracy.client, config, target, slots, learn_on_finish)
         why = (f"--port names boards of this host ({', '.join(config.ports)})" if config.ports else
                f"no worker declares {MEASURE!r} (start one per simulator slot or board with "
                f"`dask worker {accuracy.address} --resources \"{MEASURE}=1\"`)")
         log.warning("Dask cluster %s: %s, so the measurements run on %d local measurement worker(s) "
                     "of the search process", accuracy.address, why, len(config.ports) or config.measure_workers)
-    return MeasurementPool(config, learn_on_finish)
+    return MeasurementPool(config, target, learn_on_finish)
 
 
 class MeasureAllStrategy(MeasurementStrategy):

@@ -4,12 +4,12 @@ Both kinds of measurement worker run this code: the threads of a local
 :class:`~.pool.MeasurementPool`, and the Dask workers that declare a ``measure``
 resource (:func:`measure_task`, sent there by :mod:`.dask_pool`). A :class:`Measurer`
 holds what one process needs for a search's measurements: the candidates' project folder
-(:class:`~fmas_hw.gap8.generated_projects.GeneratedProjects`), the candidate settings (classes, width) and
-its targets, one per concurrent measurement. Each measured run comes back as a
-:class:`MeasuredRun`, with the calibration records of the run (its log joined with the project's
-layer table, as ``fmas-hw calibrate`` reads them) already extracted: the run's files live on the
-host that measured it, and the search's one online model learns from the records
-(:mod:`.learner`) wherever that host is.
+(:class:`~fmas_hw.gap8.generated_projects.GeneratedProjects`), the candidate settings (classes,
+width) and the search's target, opened once per concurrent measurement (per board port). Each
+measured run comes back as a :class:`MeasuredRun`, with the calibration records of the run (its
+log joined with the project's layer table, as ``fmas-hw calibrate`` reads them) already
+extracted: the run's files live on the host that measured it, and the search's one online model
+learns from the records (:mod:`.learner`) wherever that host is.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from ...gap8.candidate_file import CandidateSpec
 from ...gap8.generated_projects import GeneratedProjects
 from ...model.manifest import build_options
 from ...space import Arch, arch_from_dict
-from ...targets.base import Measurement, Target
+from ...targets.base import Target
+from ...targets.measurement import Measurement
 from ...targets.project_records import project_records
-from ...targets.registry import TargetOptions, open_target, target_class
 from ..config import SearchConfig
 from ..worker import worker_id
 
@@ -126,33 +126,35 @@ class Measurer:
     """A search's measurement side in one process: projects, candidate settings and targets.
 
     Args:
-        config: a resolved search config whose target runs projects.
-        options: open one target per entry now (e.g. one per board port).
-        spare: the settings of a further target, opened when more measurements run at once than
-            targets are open (a Dask worker declaring more than one ``measure`` slot).
+        config: a resolved search config.
+        target: the search's target, one that runs projects.
+        ports: open the target on each of these devices now (None: a target on no device, or a
+            board found by USB id), one per concurrent measurement.
+        spare_port: the device of a further target, opened when more measurements run at once
+            than targets are open (a Dask worker declaring more than one ``measure`` slot).
 
     Raises:
-        ConfigError: the config has no store (the projects live next to it), or a target
-            setting is invalid.
+        ConfigError: the config has no store (the projects live next to it).
         WeightsError: the weights' manifest is unreadable or names another backbone.
     """
 
-    def __init__(self, config: SearchConfig, options: Sequence[TargetOptions] = (),
-                 spare: TargetOptions | None = None) -> None:
+    def __init__(self, config: SearchConfig, target: Target, ports: Sequence[str | None] = (),
+                 spare_port: str | None = None) -> None:
         if config.projects_dir is None:
             raise ConfigError("measuring on a project-running target needs a store: the projects live next to it")
         self.config = config
+        self.target = target
         self.projects = GeneratedProjects(Path(config.projects_dir), weights=config.weights)
         self._classes, self._alpha = build_options(config.weights, config.backbone, config.classes, config.alpha)
-        self._spare = spare or TargetOptions()
+        self._spare_port = spare_port
         self._idle: queue.SimpleQueue[Target] = queue.SimpleQueue()
         #: Every target this measurer opened (idle or busy).
         self.targets: list[Target] = []
-        for option in options:
-            self._idle.put(self._open(option))
+        for port in ports:
+            self._idle.put(self._open(port))
 
-    def _open(self, option: TargetOptions) -> Target:
-        target = open_target(self.config.target, option)
+    def _open(self, port: str | None) -> Target:
+        target = self.target.on_port(port)
         self.targets.append(target)
         return target
 
@@ -172,7 +174,7 @@ class Measurer:
         target = self._take()
         try:
             started = time.perf_counter()
-            measured = target.measure_candidate(spec, self.projects)
+            measured = target.checked(target.measure_candidate(spec, self.projects))
             seconds = time.perf_counter() - started
         finally:
             self._idle.put(target)
@@ -183,7 +185,7 @@ class Measurer:
         try:
             return self._idle.get_nowait()
         except queue.Empty:  # more measurements at once than open targets: open one more
-            return self._open(self._spare)
+            return self._open(self._spare_port)
 
     def _records(self, spec: CandidateSpec, measured: Measurement) -> tuple[tuple[Record, ...], str | None]:
         """The run's calibration records, or why there are none (a run that cannot be learnt
@@ -202,15 +204,13 @@ _MEASURERS: dict[tuple[str, str], Measurer] = {}
 _MEASURERS_LOCK = threading.Lock()
 
 
-def worker_options(config: SearchConfig) -> TargetOptions:
-    """The target settings of a Dask measurement worker: for a target on a device (a board),
-    the port in the worker's ``$FMAS_BOARD_PORT`` (else found by USB id)."""
-    if target_class(config.target).needs_exclusive_device:
-        return TargetOptions(port=os.environ.get(PORT_ENV) or None)
-    return TargetOptions()
+def worker_port(target: Target) -> str | None:
+    """The device of a Dask measurement worker: for a target on a device (a board), the port in
+    the worker's ``$FMAS_BOARD_PORT`` (else None: found by USB id)."""
+    return (os.environ.get(PORT_ENV) or None) if target.needs_exclusive_device else None
 
 
-def worker_measurer(config: SearchConfig) -> Measurer:
+def worker_measurer(config: SearchConfig, target: Target) -> Measurer:
     """This process's :class:`Measurer` for ``config``, built on first use (one slot only, as
     the accuracy workers keep one evaluator).
 
@@ -221,16 +221,17 @@ def worker_measurer(config: SearchConfig) -> Measurer:
     with _MEASURERS_LOCK:
         if key not in _MEASURERS:
             _MEASURERS.clear()
-            options = worker_options(config)
-            _MEASURERS[key] = Measurer(config, [options], spare=options)
+            port = worker_port(target)
+            _MEASURERS[key] = Measurer(config, target, [port], spare_port=port)
         return _MEASURERS[key]
 
 
-def measure_task(config_data: dict[str, Any], arch_data: dict[str, Any]) -> dict[str, Any]:
+def measure_task(config_data: dict[str, Any], target: Target, arch_data: dict[str, Any]) -> dict[str, Any]:
     """Measure one candidate on this worker (a Dask worker declaring a ``measure`` resource).
 
     Args:
         config_data: ``SearchConfig.to_dict()`` of a resolved config with a store.
+        target: the search's target (on this worker's device, if it runs on one).
         arch_data: ``Arch.to_dict()`` of the candidate.
 
     Returns:
@@ -242,4 +243,4 @@ def measure_task(config_data: dict[str, Any], arch_data: dict[str, Any]) -> dict
         FmasError: the candidate's own run failed (the search fails that candidate only).
     """
     config = SearchConfig.from_dict(config_data)
-    return worker_measurer(config).measure(arch_from_dict(config.backbone, arch_data)).to_dict()
+    return worker_measurer(config, target).measure(arch_from_dict(config.backbone, arch_data)).to_dict()

@@ -34,9 +34,9 @@ from pathlib import Path
 from ...costmodel.online_model import OnlineCycleModel
 from ...errors import FmasError
 from ...space import Arch
-from ...targets.base import Measurement
+from ...targets.base import Target
 from ...targets.estimate import EstimateTarget
-from ...targets.registry import TargetOptions
+from ...targets.measurement import Measurement
 from ..config import SearchConfig
 from .ahead import Ahead
 from .learner import Learner
@@ -47,20 +47,20 @@ class MeasurementPool:
     """N measurement workers, each with its own target (for a board: its own port).
 
     Args:
-        config: a resolved search config whose target runs projects.
+        config: a resolved search config.
+        target: the search's target, one that runs projects.
         learn_on_finish: teach the online model each run as it finishes (False: the caller
             hands the runs to :meth:`learn` in the order it wants them learnt).
 
     Raises:
-        ConfigError: the config has no store (the projects live next to it), or a target
-            setting is invalid.
+        ConfigError: the config has no store (the projects live next to it).
         WeightsError: the weights' manifest is unreadable or names another backbone.
     """
 
-    def __init__(self, config: SearchConfig, learn_on_finish: bool = True) -> None:
-        options = [TargetOptions(port=p) for p in config.ports] or [TargetOptions()] * config.measure_workers
-        self.measurer = Measurer(config, options)
-        self.workers = len(options)
+    def __init__(self, config: SearchConfig, target: Target, learn_on_finish: bool = True) -> None:
+        ports: list[str | None] = list(config.ports) or [None] * config.measure_workers
+        self.measurer = Measurer(config, target, ports)
+        self.workers = len(ports)
         self.learner = Learner(str(config.store), self.workers)
         self._learn_on_finish = learn_on_finish
         self._base = EstimateTarget()

@@ -19,13 +19,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
+from ...errors import ConfigError
 from ...space import Arch
 from ...store import EvaluationRecord
-from ...targets.base import Measurement
-from ...targets.registry import DEFAULT_TARGET, target_class
-from ..backends import Backend
+from ...targets.base import Target
+from ...targets.estimate import EstimateTarget
+from ...targets.measurement import Measurement
+from ..backends import Backend, Task
 from ..config import SearchConfig
 from ..worker import Outcome, WorkerOrders
 
@@ -51,18 +52,29 @@ class MeasurementPlan:
     orders: WorkerOrders
 
 
-def plan_measurement(config: SearchConfig) -> MeasurementPlan:
-    """The plan of ``config``: cycles are needed for a latency objective or a cycle budget, and
-    always with a cheap target (one that needs no project), so that every candidate records all
-    three costs (SPEC §4); a target that runs a project per candidate measures on measurement
-    workers, every candidate or (``measure="front"``) only those that can matter."""
-    runs_projects = target_class(config.target).needs_project
+def plan_measurement(config: SearchConfig, target: Target) -> MeasurementPlan:
+    """The plan of ``config`` on ``target``: cycles are needed for a latency objective or a cycle
+    budget, and always with a cheap target (one that needs no project), so that every candidate
+    records all three costs (SPEC §4); a target that runs a project per candidate measures on
+    measurement workers, every candidate or (``measure="front"``) only those that can matter.
+
+    Raises:
+        ConfigError: ``measure="front"`` on a target that runs no project, or ports for a target
+            on no device.
+    """
+    runs_projects = target.needs_project
+    if config.measure == FRONT and not runs_projects:
+        raise ConfigError(f"--measure front estimates first and measures the promising candidates: it needs "
+                          f"a target that runs projects (gvsoc, board), not {target.name!r}")
+    if config.ports and not target.needs_exclusive_device:
+        raise ConfigError(f"ports name the devices of a target that runs on one; the {target.name!r} "
+                          "target takes none")
     if not ("latency" in config.objectives or config.max_cycles is not None or not runs_projects):
         return MeasurementPlan(INLINE, WorkerOrders(None, measured=False))
     if not runs_projects:
-        return MeasurementPlan(INLINE, WorkerOrders(config.target, measured=True))
+        return MeasurementPlan(INLINE, WorkerOrders(target, measured=True))
     if config.measure == FRONT:  # the workers estimate; the strategy measures what can matter
-        return MeasurementPlan(FRONT, WorkerOrders(DEFAULT_TARGET, measured=True))
+        return MeasurementPlan(FRONT, WorkerOrders(EstimateTarget(), measured=True))
     return MeasurementPlan(ALL, WorkerOrders(None, measured=True))
 
 
@@ -78,10 +90,9 @@ class MeasurementStrategy(ABC):
         self.config_data = config.to_dict()
         self.orders = orders
 
-    def tasks(self, candidates: list[Candidate]) -> list[tuple[Any, ...]]:
+    def tasks(self, candidates: list[Candidate]) -> list[Task]:
         """The accuracy tasks of ``candidates``: :func:`~fmas_hw.search.worker.run_task`'s arguments."""
-        orders = self.orders.to_dict()
-        return [(self.config_data, arch.to_dict(), reference, orders) for arch, reference in candidates]
+        return [(self.config_data, arch.to_dict(), reference, self.orders) for arch, reference in candidates]
 
     def before_ask(self, gen: int, population: list[str]) -> bool:
         """Called before generation ``gen`` is asked for; True when figures of the current
