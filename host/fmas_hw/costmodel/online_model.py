@@ -232,6 +232,13 @@ class OnlineCycleModel:
                     out.append(LayerPrediction(f.name, cycles, MODEL))
             return out
 
+    def predict_versioned(self, features: Sequence[LayerFeatures]) -> tuple[list[LayerPrediction], dict[str, str]]:
+        """:meth:`predict` and what the prediction was made with (the model's name and scale,
+        :meth:`versions`), read at once: a refit on another thread never falls between them."""
+        with self._lock:
+            model = {"cycle_model": self.model.name, "scale": f"{self.model.scale:g}"}
+            return self.predict(features), {**model, **self.versions()}
+
     def versions(self) -> dict[str, str]:
         """What an estimate made with this model records in its ``tool_versions``."""
         with self._lock:

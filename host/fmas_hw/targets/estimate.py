@@ -168,13 +168,12 @@ class EstimateTarget(Target):
     def _online_measurement(self, online: OnlineCycleModel, features: list[LayerFeatures],
                             plan: MemoryPlan | None) -> Measurement:
         """The estimate of the online model: measured cycles for layers measured before."""
-        predicted = online.predict(features)
+        predicted, made_with = online.predict_versioned(features)
         ops = {f.name: f.ops for f in features}
         per_layer = [LayerCycles(p.name, p.cycles, ops[p.name]) for p in predicted]
         cached = sum(p.source == CACHE for p in predicted)
-        versions = {"cycle_model": online.model.name, "cycle_model_file": self.model.source,
-                    "scale": f"{online.model.scale:g}", **online.versions(),
-                    "cache_layers": f"{cached}/{len(predicted)}"}
+        versions = {"cycle_model": made_with.pop("cycle_model"), "cycle_model_file": self.model.source,
+                    "scale": made_with.pop("scale"), **made_with, "cache_layers": f"{cached}/{len(predicted)}"}
         if plan is not None:
             versions["memory_fits"] = str(plan.fits)
         return Measurement(sum(p.cycles for p in predicted), per_layer, self.cluster_freq_hz, "estimate",

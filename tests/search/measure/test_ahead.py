@@ -11,7 +11,7 @@ import pytest
 
 from fmas_hw.search import SearchConfig, run
 from fmas_hw.search.ga import GeneticAlgorithm
-from fmas_hw.search.measure.pool import MeasurementPool
+from fmas_hw.search.measure.pool import local_measurements
 from fmas_hw.search.problem import SearchProblem
 from fmas_hw.space import format_genome, get_space
 from fmas_hw.store import EvaluationRecord, Store
@@ -107,7 +107,7 @@ def test_a_measurement_made_ahead_waits_behind_the_others_and_moves_up_when_aske
     archs = list({a.key: a for a in (space.decode(space.random_genome(rng)) for _ in range(6))}.values())[:4]
     busy, guessed, dropped, real = archs
     jitter.gate = threading.Event()
-    pool = MeasurementPool(_config(tmp_path, "pool").resolved(jitter), jitter)
+    pool = local_measurements(_config(tmp_path, "pool").resolved(jitter), jitter)
     try:
         first = pool.submit(busy)
         while not first.running():
@@ -125,7 +125,7 @@ def test_a_measurement_made_ahead_waits_behind_the_others_and_moves_up_when_aske
     finally:
         pool.close()
     estimate = EstimateTarget()
-    cycles = {a.key: estimate.measure_candidate(pool.measurer.spec(a)).total_cycles for a in (guessed, real)}
+    cycles = {a.key: estimate.measure_candidate(pool.spec(a)).total_cycles for a in (guessed, real)}
     assert jitter.measured[0] == busy.key
     assert jitter.measured[1:] == sorted([guessed.key, real.key], key=lambda k: -cycles[k])  # as equals
     assert pool.ahead.made == 2 and pool.ahead.used == 1 and pool.ahead.cancelled == 1

@@ -114,7 +114,7 @@ def test_measure_workers_without_an_accuracy_worker_say_where_accuracy_may_run(t
 
     from fmas_hw.search.backends import DaskBackend
     from fmas_hw.search.measure.measure_all import measurement_source
-    from fmas_hw.search.measure.pool import MeasurementPool
+    from fmas_hw.search.measure.pool import ThreadExecutor
 
     with distributed.LocalCluster(n_workers=1, processes=False, threads_per_worker=1,
                                   dashboard_address=":0", resources={MEASURE: 1}) as cluster:
@@ -126,7 +126,7 @@ def test_measure_workers_without_an_accuracy_worker_say_where_accuracy_may_run(t
                 boards = SearchConfig(target="board", objectives=("latency",), ports=("/dev/ttyUSB0",),
                                       store=str(tmp_path / "b.sqlite"))
                 source = measurement_source(boards, BoardTarget(), backend)
-                assert isinstance(source, MeasurementPool)
+                assert isinstance(source.executor, ThreadExecutor)
                 source.close()
             finally:
                 backend.close()
@@ -139,7 +139,7 @@ def test_a_failed_run_on_a_measure_worker_reaches_the_search_as_that_candidates_
     import distributed
 
     from fmas_hw.search.backends import DaskBackend
-    from fmas_hw.search.measure.dask_pool import DaskMeasurements
+    from fmas_hw.search.measure.dask_pool import dask_measurements
 
     blocker = tmp_path / "a-file"
     blocker.write_text("")  # the projects cannot be written under a file
@@ -147,7 +147,7 @@ def test_a_failed_run_on_a_measure_worker_reaches_the_search_as_that_candidates_
     with distributed.LocalCluster(n_workers=1, processes=False, threads_per_worker=1,
                                   dashboard_address=":0", resources={MEASURE: 1}) as cluster:
         backend = DaskBackend(config, cluster.scheduler_address)
-        source = DaskMeasurements(backend.client, config, SimulatedTarget(), backend.slots(MEASURE))
+        source = dask_measurements(backend.client, config, SimulatedTarget(), backend.slots(MEASURE))
         try:
             error = source.submit(get_space("mobilenetv2").supernet()).exception(timeout=60)
         finally:
@@ -159,13 +159,13 @@ def test_a_failed_run_on_a_measure_worker_reaches_the_search_as_that_candidates_
 def test_a_measurement_made_ahead_on_the_cluster_is_the_one_the_search_then_takes(resource_cluster, tmp_path):
     from distributed import Client
 
-    from fmas_hw.search.measure.dask_pool import DaskMeasurements
+    from fmas_hw.search.measure.dask_pool import dask_measurements
 
     config = _config(tmp_path, scheduler=resource_cluster).resolved()
     roles = _worker_ids(resource_cluster)
     arch = get_space("mobilenetv2").supernet()
     with Client(resource_cluster, set_as_default=False) as client:
-        source = DaskMeasurements(client, config, SimulatedTarget(), slots=2)
+        source = dask_measurements(client, config, SimulatedTarget(), slots=2)
         try:
             ahead = source.submit(arch, ahead=True)
             assert source.submit(arch, ahead=True) is ahead and source.submit(arch) is ahead

@@ -12,7 +12,8 @@ import pytest
 from fmas_hw.costmodel.online_model import STATE_SUFFIX
 from fmas_hw.errors import ConfigError
 from fmas_hw.search import SearchConfig, run
-from fmas_hw.search.measure.pool import MeasurementPool
+from fmas_hw.search.measure.measurer import Measurer
+from fmas_hw.search.measure.pool import ThreadExecutor, local_measurements
 from fmas_hw.search.measure.strategy import ALL, INLINE, MeasurementPlan, plan_measurement
 from fmas_hw.search.worker import WorkerOrders, worker_id
 from fmas_hw.store import Store
@@ -75,12 +76,13 @@ def test_board_ports_give_one_worker_each(tmp_path):
     ports = ("/dev/ttyUSB0", "/dev/ttyUSB1")
     config = SearchConfig(target="board", objectives=("latency",), ports=ports, measure_workers=5,
                           store=str(tmp_path / "b.sqlite"))
-    pool = MeasurementPool(config, BoardTarget())
+    pool = local_measurements(config, BoardTarget())
     try:
-        assert pool.workers == 2
-        assert sorted(t.settings.port for t in pool.measurer.targets) == list(ports)  # type: ignore[attr-defined]
+        assert pool.workers == 2 and isinstance(pool.executor, ThreadExecutor)
     finally:
         pool.close()
+    measurer = Measurer(config, BoardTarget(), config.ports)
+    assert sorted(t.settings.port for t in measurer.targets) == list(ports)  # type: ignore[attr-defined]
 
 
 def test_ports_are_for_a_target_that_runs_on_a_device():
@@ -119,7 +121,7 @@ def test_the_pool_starts_the_longest_estimated_measurement_first(tmp_path):
     gated = DoubleTarget("gated", cycles=lambda spec: 1, gate=threading.Event())
     space, rng = get_space("mobilenetv2"), np.random.default_rng(0)
     archs = list({a.key: a for a in (space.decode(space.random_genome(rng)) for _ in range(6))}.values())
-    pool = MeasurementPool(_config(tmp_path, target="gated"), gated)
+    pool = local_measurements(_config(tmp_path, target="gated"), gated)
     try:
         futures = [pool.submit(archs[0])]
         assert gated.started.wait(10)  # the only worker is busy: the others queue

@@ -37,7 +37,8 @@ from ...store.front import Limits, archive_front
 from ..config import SearchConfig
 from ..evaluation import provenance
 from ..worker import describe_failure
-from .measurer import MeasuredRun, MeasurementSource
+from .measurer import MeasuredRun
+from .service import MeasurementService
 
 MEASURED_GEN = "measured_generation"
 ESTIMATE = "estimate"
@@ -207,7 +208,7 @@ class FrontMeasurer:
         supernet_key: the supernet is always measured (it normalises the latency objective).
     """
 
-    def __init__(self, config: SearchConfig, store: Store, pool: MeasurementSource, supernet_key: str) -> None:
+    def __init__(self, config: SearchConfig, store: Store, pool: MeasurementService, supernet_key: str) -> None:
         self.config, self.store, self.pool, self.supernet_key = config, store, pool, supernet_key
         self.digest = config.settings.digest
         self.in_flight: dict[Future[MeasuredRun], _Sent] = {}

@@ -16,7 +16,7 @@ from ..backends import Backend
 from ..config import SearchConfig
 from ..worker import Outcome, WorkerOrders
 from .front import FrontMeasurer
-from .measurer import MeasurementSource
+from .service import MeasurementService
 from .strategy import Candidate, MeasurementStrategy, NextGuess
 
 
@@ -34,7 +34,7 @@ class MeasureFrontStrategy(MeasurementStrategy):
     """
 
     def __init__(self, config: SearchConfig, orders: WorkerOrders, accuracy: Backend,
-                 pool: MeasurementSource, store: Store, supernet_key: str) -> None:
+                 pool: MeasurementService, store: Store, supernet_key: str) -> None:
         super().__init__(config, orders)
         self.accuracy, self.pool = accuracy, pool
         self.front = FrontMeasurer(config, store, pool, supernet_key)

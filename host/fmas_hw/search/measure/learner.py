@@ -51,9 +51,6 @@ class Learner:
         self._lock = threading.Lock()
         self._closed = False
         self._pending = 0  # runs handed in, not learnt yet
-        # The search estimates new candidates while the learner refits (an asynchronous
-        # ``--measure front``): the model changes under this lock only.
-        self._model_lock = threading.Lock()
         self._unsaved = False
 
     def learn(self, run: MeasuredRun) -> None:
@@ -85,8 +82,7 @@ class Learner:
         if not run.records:
             return
         try:
-            with self._model_lock:
-                self.online.observe(run.records, run.measurement.source)
+            self.online.observe(run.records, run.measurement.source)
             self._unsaved = True
         except FmasError as exc:
             log.warning("the estimate did not learn from %s: %s", run.measurement.log_path, exc)
@@ -96,8 +92,7 @@ class Learner:
         if not self._unsaved:
             return
         try:
-            with self._model_lock:
-                self.online.save(self.path)
+            self.online.save(self.path)
             self._unsaved = False
         except (FmasError, OSError) as exc:
             log.warning("the estimate's state could not be written to %s: %s", self.path, exc)
@@ -117,8 +112,7 @@ class Learner:
         Raises:
             AdaptationError: the candidate cannot run on GAP8.
         """
-        with self._model_lock:
-            return self._estimate.measure_candidate(spec)
+        return self._estimate.measure_candidate(spec)
 
     def close(self) -> None:
         """Learn from every run handed in so far, then stop."""

@@ -3,9 +3,9 @@
 A candidate's measurement starts the moment its accuracy is in and the candidate is yielded once
 both halves are done, so each one reaches the store as early as possible. While a generation's
 last runs finish, the workers they leave idle measure what the next generation will likely ask
-for (:mod:`.ahead`). The measurement workers are the local :class:`~.pool.MeasurementPool`, or
-the ``measure`` slots of a Dask cluster (:class:`~.dask_pool.DaskMeasurements`): see
-:func:`measurement_source`.
+for (:mod:`.ahead`). The measurements go through the search's
+:class:`~.service.MeasurementService`, on threads of this process (:mod:`.pool`) or on the
+``measure`` slots of a Dask cluster (:mod:`.dask_pool`): see :func:`measurement_source`.
 """
 
 from __future__ import annotations
@@ -22,16 +22,17 @@ from ..backends import MEASURE, Backend, DaskBackend
 from ..config import SearchConfig
 from ..evaluation import provenance
 from ..worker import Outcome, WorkerOrders, describe_failure
-from .dask_pool import DaskMeasurements
-from .measurer import MeasuredRun, MeasurementSource
-from .pool import MeasurementPool
+from .dask_pool import dask_measurements
+from .measurer import MeasuredRun
+from .pool import local_measurements
+from .service import MeasurementService
 from .strategy import Candidate, MeasurementStrategy, NextGuess
 
 log = logging.getLogger(__name__)
 
 
 def measurement_source(config: SearchConfig, target: Target, accuracy: Backend,
-                       learn_on_finish: bool = True) -> MeasurementSource:
+                       learn_on_finish: bool = True) -> MeasurementService:
     """Where the measurements run: on the cluster's ``measure`` slots when the search runs on a
     Dask cluster whose workers declare them, else on local measurement workers (said once).
 
@@ -39,20 +40,20 @@ def measurement_source(config: SearchConfig, target: Target, accuracy: Backend,
     worker takes its board's port from its own ``$FMAS_BOARD_PORT``).
 
     Raises:
-        ConfigError, WeightsError: as :class:`~.pool.MeasurementPool`.
+        ConfigError, WeightsError: as :class:`~.service.MeasurementService`.
     """
     if isinstance(accuracy, DaskBackend):
         slots = accuracy.slots(MEASURE)
         if slots and not config.ports:
             log.info("Dask cluster %s: measurements on the %d slot(s) of workers declaring %r",
                      accuracy.address, slots, MEASURE)
-            return DaskMeasurements(accuracy.client, config, target, slots, learn_on_finish)
+            return dask_measurements(accuracy.client, config, target, slots, learn_on_finish)
         why = (f"--port names boards of this host ({', '.join(config.ports)})" if config.ports else
                f"no worker declares {MEASURE!r} (start one per simulator slot or board with "
                f"`dask worker {accuracy.address} --resources \"{MEASURE}=1\"`)")
         log.warning("Dask cluster %s: %s, so the measurements run on %d local measurement worker(s) "
                     "of the search process", accuracy.address, why, len(config.ports) or config.measure_workers)
-    return MeasurementPool(config, target, learn_on_finish)
+    return local_measurements(config, target, learn_on_finish)
 
 
 class MeasureAllStrategy(MeasurementStrategy):
@@ -67,7 +68,7 @@ class MeasureAllStrategy(MeasurementStrategy):
     """
 
     def __init__(self, config: SearchConfig, orders: WorkerOrders, accuracy: Backend,
-                 pool: MeasurementSource) -> None:
+                 pool: MeasurementService) -> None:
         super().__init__(config, orders)
         self.accuracy, self.pool = accuracy, pool
 

@@ -1,7 +1,7 @@
 """What a measurement worker does: measure one candidate, and read what the estimate learns from it.
 
 Both kinds of measurement worker run this code: the threads of a local
-:class:`~.pool.MeasurementPool`, and the Dask workers that declare a ``measure``
+:class:`~.pool.ThreadExecutor`, and the Dask workers that declare a ``measure``
 resource (:func:`measure_task`, sent there by :mod:`.dask_pool`). A :class:`Measurer`
 holds what one process needs for a search's measurements: the candidates' project folder
 (:class:`~fmas_hw.gap8.generated_projects.GeneratedProjects`), the candidate settings (classes,
@@ -20,14 +20,12 @@ import queue
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 from ...costmodel.calibrate import Record
 from ...costmodel.cycle_model import LayerFeatures
-from ...costmodel.online_model import OnlineCycleModel
 from ...errors import ConfigError, FmasError
 from ...gap8.candidate_file import CandidateSpec
 from ...gap8.generated_projects import GeneratedProjects
@@ -38,9 +36,6 @@ from ...targets.measurement import Measurement
 from ...targets.project_records import project_records
 from ..config import SearchConfig
 from ..worker import worker_id
-
-if TYPE_CHECKING:
-    from .ahead import Ahead
 
 #: A measurement worker's board port, read from its own environment (the port the search's
 #: ``--port`` names is a device of the search host, not of a Dask worker's).
@@ -84,42 +79,6 @@ class MeasuredRun:
         records = tuple(Record(LayerFeatures(**r["features"]), r["cycles"]) for r in data["records"])
         return cls(Measurement.from_dict(data["measurement"]), float(data["seconds"]), str(data["worker"]),
                    records, data["unlearnable"])
-
-
-class MeasurementSource(Protocol):
-    """Where a search's measurements run: :meth:`submit` one, get a future of its run."""
-
-    workers: int
-
-    @property
-    def online(self) -> OnlineCycleModel:
-        """The search's estimate, which every measured run teaches (:mod:`.learner`)."""
-        ...
-
-    def estimate(self, arch: Arch) -> Measurement:
-        """The estimate of ``arch`` with what the measured runs have taught it so far."""
-        ...
-
-    def learn(self, run: MeasuredRun) -> None:
-        """Teach the estimate a run (a measure-all search's runs are learnt as they finish;
-        ``--measure front`` hands them over in the order the search learns them)."""
-        ...
-
-    def wait_learning(self) -> None:
-        """Return once every run handed to the learner has been learnt."""
-        ...
-
-    ahead: Ahead
-
-    def submit(self, arch: Arch, ahead: bool = False) -> Future[MeasuredRun]:
-        """Start measuring ``arch``; the future holds its run, or the exception its target raised.
-        With ``ahead``, it is a guess at the next generation, measured behind everything else
-        (:mod:`.ahead`); asked for later, the same measurement is taken."""
-        ...
-
-    def close(self) -> None:
-        """Stop; finished runs are still learnt from."""
-        ...
 
 
 class Measurer:
