@@ -20,6 +20,7 @@ from ..space import Arch, arch_from_dict
 from ..store import EvaluationRecord, Store
 from ..store.columns import COST_COLUMNS
 from ..store.front import Limits, archive_front, objective_values
+from ..store.records import Status
 
 #: The store column of each cost objective (``latency`` is in GAP8 cycles): the metric's name.
 OBJECTIVE_COLUMNS = COST_COLUMNS
@@ -140,7 +141,7 @@ def signature(store_path: str | Path) -> tuple[tuple[int, int] | None, ...]:
 
 
 def _candidate(record: EvaluationRecord, backbone: str, limits: Limits) -> Candidate:
-    values = objective_values(record, limits.objectives) if record.status == "ok" else None
+    values = objective_values(record, limits.objectives) if record.status == Status.OK else None
     measurement = record.extra.get("measurement") or {}
     fits = record.extra.get("fits_gap8")
     return Candidate(
@@ -151,7 +152,7 @@ def _candidate(record: EvaluationRecord, backbone: str, limits: Limits) -> Candi
         cycles_source=(measurement.get("label") or record.cycles_source) if record.cycles is not None else None,
         fits_gap8=None if fits is None else bool(fits), gap8_memory=record.extra.get("gap8_memory"),
         generation=record.generation, finished=record.created, seconds=record.accuracy_seconds,
-        over_budget=_over_budget(record, limits) if record.status == "ok" else {},
+        over_budget=_over_budget(record, limits) if record.status == Status.OK else {},
         revision=hashlib.sha1(json.dumps(record.to_dict(), sort_keys=True, default=str).encode()).hexdigest()[:16])
 
 

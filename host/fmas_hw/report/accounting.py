@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ..store.records import Status
 from .source import SearchData
 from .tables import Column, blank, days, hours, plain
 
@@ -86,9 +87,9 @@ def accounting(data: SearchData) -> Accounting:
     per_candidate = finetune_seconds / done if done else None
     return Accounting(
         generations=len(data.generations), population=data.config.get("population"),
-        evaluations=len(records), ok=status.count("ok"), failed=status.count("failed"),
-        rejected=status.count("rejected"),
-        over_budget=sum(bool(data.limits.broken(r)) for r in records if r.status == "ok"),
+        evaluations=len(records), ok=status.count(Status.OK), failed=status.count(Status.FAILED),
+        rejected=status.count(Status.REJECTED),
+        over_budget=sum(bool(data.limits.broken(r)) for r in records if r.status == Status.OK),
         over_budget_by=data.limits.over_budget(records), store_hits=sum(g.n_hits for g in data.generations),
         accuracy_seconds=sum(r.accuracy_seconds for r in records),
         latency_seconds=sum(r.latency_seconds for r in records),

@@ -33,6 +33,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ..store.columns import cost as stored_cost
+from ..store.records import Status
 from ..targets.figures import source_title
 from .fidelity import GAP_BAND_POINTS, Fidelity, FrontFidelity
 from .source import SearchData
@@ -109,7 +110,7 @@ def front_figure(data: SearchData, objective: str) -> Figure:
     the search's front."""
     fig = Figure(figsize=(7.5, 5.0))
     ax = fig.add_subplot()
-    every = cost_points(data, (k for k, r in data.evaluations.items() if r.status == "ok"), objective)
+    every = cost_points(data, (k for k, r in data.evaluations.items() if r.status == Status.OK), objective)
     ax.scatter(every[:, 0], every[:, 1], s=12, color="0.82", label="evaluated", zorder=1)
     cmap, norm = _generation_colours(len(data.generations))
     last = max(len(data.generations) - 1, 1)
@@ -151,12 +152,12 @@ def front_figure(data: SearchData, objective: str) -> Figure:
 
 def over_budget(data: SearchData) -> list[str]:
     """Keys of the evaluated candidates whose figures break a budget of the search."""
-    return [k for k, r in data.evaluations.items() if r.status == "ok" and data.limits.broken(r)]
+    return [k for k, r in data.evaluations.items() if r.status == Status.OK and data.limits.broken(r)]
 
 
 def unfittable(data: SearchData) -> list[str]:
     """Keys of the evaluated candidates whose memory plan does not fit GAP8 (``extra["fits_gap8"]``)."""
-    return [k for k, r in data.evaluations.items() if r.status == "ok" and r.extra.get("fits_gap8") is False]
+    return [k for k, r in data.evaluations.items() if r.status == Status.OK and r.extra.get("fits_gap8") is False]
 
 
 def _generation_colours(n: int) -> tuple[Any, BoundaryNorm]:

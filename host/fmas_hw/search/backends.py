@@ -26,6 +26,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
 from ..errors import ConfigError
+from ..store.records import Status
 from .config import SearchConfig
 from .threads import limit_threads, worker_share
 from .worker import Outcome, WorkerOrders, run_task, start_worker
@@ -132,7 +133,7 @@ class ProcessPoolBackend:
             return Outcome.from_dict(self._pool.submit(run_task, *task).result())
         except BrokenProcessPool:
             self._restart()
-            return Outcome("failed", reason="the worker process died while evaluating this candidate "
+            return Outcome(Status.FAILED, reason="the worker process died while evaluating this candidate "
                                             "(crash or out of memory)")
 
     def _restart(self) -> None:
@@ -204,7 +205,7 @@ class DaskBackend:
                 try:
                     outcome = Outcome.from_dict(future.result())
                 except (KilledWorker, FutureCancelledError) as exc:
-                    outcome = Outcome("failed", reason=f"Dask lost this candidate's task: {exc}")
+                    outcome = Outcome(Status.FAILED, reason=f"Dask lost this candidate's task: {exc}")
                 yield index[future.key], outcome
         finally:
             self.client.cancel([f for f in futures if not f.done()])

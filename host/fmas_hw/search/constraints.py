@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import FmasError
 from ..gap8.arch_graph import fits_gap8
 from ..space import Arch
+from ..store.records import Status
 
 if TYPE_CHECKING:
     from ..store import EvaluationRecord
@@ -88,7 +89,7 @@ def violations(config: SearchConfig, record: EvaluationRecord) -> list[float]:
     candidates; an unknown value counts as satisfied because another column (failed or
     rejected) already marks the candidate infeasible.
     """
-    out = [1.0 if record.status == "failed" else 0.0]
+    out = [1.0 if record.status == Status.FAILED else 0.0]
     if config.max_params is not None:
         out.append(_relative(record.params, config.max_params))
     if config.max_cycles is not None:

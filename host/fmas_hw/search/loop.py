@@ -30,6 +30,7 @@ from ..space import Arch, get_space
 from ..store import EvaluationRecord, GenerationRecord, Store
 from ..store.front import Limits, archive_front, hypervolume_by_generation
 from ..store.front import hypervolume as archive_hypervolume
+from ..store.records import Status
 from ..targets.measurement import Measurement
 from .config import SearchConfig
 from .ga import GeneticAlgorithm
@@ -77,7 +78,7 @@ class SearchLoop:
         self.result.front = sorted(entries, key=lambda e: (e["error"], e["genome"]))
         self.result.hypervolume = hypervolume_by_generation(archive, self.limits, self.problem.scale or {},
                                                             self.reference, self.result.generations)
-        evaluated = [r for r in archive if r.arch_key in self.committed and r.status == "ok"]
+        evaluated = [r for r in archive if r.arch_key in self.committed and r.status == Status.OK]
         self.result.over_budget = sum(bool(self.limits.broken(r)) for r in evaluated)
         self.result.over_budget_by = self.limits.over_budget(evaluated)
         self.result.device_seconds = sum(a + lat for a, lat in self.store.seconds_by_generation().values())
@@ -157,12 +158,12 @@ class SearchLoop:
                 the failure is not stored, so a fixed set-up can resume).
         """
         key, arch = miss
-        if key == self.supernet_key and outcome.status != "ok":
+        if key == self.supernet_key and outcome.status != Status.OK:
             raise FmasError(f"the supernet itself could not be evaluated ({outcome.reason}); "
                             "fix the evaluator set-up and run again")
         self.result.evaluations += 1
-        self.result.failures += outcome.status == "failed"
-        self.result.rejected += outcome.status == "rejected"
+        self.result.failures += outcome.status == Status.FAILED
+        self.result.rejected += outcome.status == Status.REJECTED
         self.committed.add(key)
         return self.store.add_evaluation(_to_record(key, self.space.encode(arch), arch, outcome, gen, self.digest))
 
@@ -179,7 +180,7 @@ class SearchLoop:
         self.population_keys = [key for _, key in population]
         seconds = self.store.seconds_by_generation()
         acc, lat = seconds.get(gen, (0.0, 0.0))
-        n_failed = sum(records[a.key].status != "ok" for _, a in asked)
+        n_failed = sum(records[a.key].status != Status.OK for _, a in asked)
         n_evaluated = sum(records[a.key].generation == gen for _, a in asked)
         new = GenerationRecord(
             gen=gen, asked=[[g, a.key] for g, a in asked], population=population, front=front_keys,

@@ -21,6 +21,7 @@ from ..errors import FmasError
 from ..space import SearchSpace
 from ..store import EvaluationRecord
 from ..store.columns import COST_COLUMNS, cost
+from ..store.records import Status
 from .config import SearchConfig
 from .constraints import constraint_names, violations
 
@@ -50,7 +51,7 @@ class SearchProblem(Problem):
         Raises:
             FmasError: the supernet failed, or a cost objective was not measured for it.
         """
-        if supernet.status != "ok":
+        if supernet.status != Status.OK:
             raise FmasError(f"the supernet itself could not be evaluated ({supernet.reason}); "
                             "fix the evaluator set-up before searching")
         scale = {}
@@ -67,7 +68,7 @@ class SearchProblem(Problem):
         """Objective vector of one evaluation (see the module docstring)."""
         if self.scale is None:
             raise FmasError("SearchProblem.set_scale(supernet) must be called before objectives()")
-        if record.status != "ok" or record.error is None:
+        if record.status != Status.OK or record.error is None:
             return [1.0] + [FAILED_COST] * len(self.config.objectives)
         costs = []
         for name in self.config.objectives:

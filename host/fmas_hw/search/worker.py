@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..space import Arch, arch_from_dict
+from ..store.records import Status
 from ..targets.base import Target
 from .config import SearchConfig
 from .constraints import precheck
@@ -59,7 +60,7 @@ class Outcome:
     """The result of one task.
 
     Attributes:
-        status: 'ok', 'failed' (the evaluator raised) or 'rejected' (a cheap constraint).
+        status: ok, failed (the evaluator raised) or rejected (a cheap constraint).
         result: the measurements when 'ok'.
         costs: FLOPs/params measured before a failure or rejection, if any.
         reason: why it failed or was rejected.
@@ -67,12 +68,15 @@ class Outcome:
         worker: ``host:pid`` of the process that ran it.
     """
 
-    status: str
+    status: Status
     result: CandidateResult | None = None
     costs: dict[str, int] | None = None
     reason: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     worker: str = ""
+
+    def __post_init__(self) -> None:
+        self.status = Status.of(self.status)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain form, cheap to send between processes."""
@@ -195,15 +199,15 @@ def score(evaluator: CandidateEvaluator, config: SearchConfig, arch: Arch, refer
         costs = {k: int(v) for k, v in evaluator.costs(arch).items()}
         reason, extra = precheck(config, arch, costs, record_fit=orders.measured)
         if reason and not reference:
-            return Outcome("rejected", costs=costs, reason=reason, extra=extra)
+            return Outcome(Status.REJECTED, costs=costs, reason=reason, extra=extra)
         result = evaluate_candidate(evaluator, arch, orders.latency_target is not None, config.overlap,
                                     costs=costs)
         result.extra.update(extra)
-        return Outcome("ok", result=result, extra=result.extra)
+        return Outcome(Status.OK, result=result, extra=result.extra)
     except ConfigError:
         raise
     except Exception as exc:  # noqa: BLE001 - one candidate's failure must not stop the search
-        return Outcome("failed", costs=costs, reason=describe_failure(exc))
+        return Outcome(Status.FAILED, costs=costs, reason=describe_failure(exc))
 
 
 def describe_failure(exc: BaseException) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .columns import cost
+from .records import Status
 from .search import EvaluationRecord, Store
 
 
@@ -70,14 +71,14 @@ class Limits:
         front. Empty when none does."""
         counts: dict[str, int] = {}
         for record in records:
-            if record.status == "ok":
+            if record.status == Status.OK:
                 for name in self.broken(record):
                     counts[name] = counts.get(name, 0) + 1
         return counts
 
     def feasible(self, record: EvaluationRecord) -> bool:
         """Whether ``record`` competes for the front (see the module docstring)."""
-        return (record.status == "ok" and objective_values(record, self.objectives) is not None
+        return (record.status == Status.OK and objective_values(record, self.objectives) is not None
                 and self.violation(record) is None)
 
 

@@ -6,11 +6,32 @@ Plain frozen values: :class:`~.search.Store` maps them to and from its tables.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
-#: What became of a candidate: scored, failed (the evaluator or its measurement raised), or
-#: rejected by a cheap constraint before its accuracy was paid for.
-STATUSES = ("ok", "failed", "rejected")
+from ..errors import StoreError
+
+
+class Status(StrEnum):
+    """What became of a candidate: scored, failed (the evaluator or its measurement raised), or
+    rejected by a cheap constraint before its accuracy was paid for. Stored as its value."""
+
+    OK = "ok"
+    FAILED = "failed"
+    REJECTED = "rejected"
+
+    @classmethod
+    def of(cls, value: str) -> Status:
+        """The status ``value`` names.
+
+        Raises:
+            StoreError: no status has that name.
+        """
+        try:
+            return cls(value)
+        except ValueError:
+            raise StoreError(f"unknown evaluation status {value!r}: expected one of "
+                             f"{tuple(s.value for s in cls)}") from None
 
 
 @dataclass(frozen=True)
@@ -24,7 +45,7 @@ class EvaluationRecord:
     settings_digest: str
     genome: str
     arch: dict[str, Any]
-    status: str
+    status: Status
     reason: str | None = None
     error: float | None = None
     flops: int | None = None
@@ -37,6 +58,9 @@ class EvaluationRecord:
     generation: int | None = None
     worker: str | None = None
     created: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", Status.of(self.status))
 
     @property
     def device_seconds(self) -> float:

@@ -34,6 +34,7 @@ from ...space import arch_from_dict
 from ...store import EvaluationRecord, Store
 from ...store.columns import cost
 from ...store.front import Limits, archive_front
+from ...store.records import Status
 from ..config import SearchConfig
 from ..evaluation import provenance
 from ..worker import describe_failure
@@ -108,8 +109,8 @@ def worth_measuring(candidates: Iterable[EvaluationRecord], known: Iterable[Eval
     certain, is not measured now, since its measurement could not change the front. It is
     measured at the end if it is still on the final front (:func:`unmeasured_front`: the non-dominated set of everything evaluated).
     """
-    rivals = {r.arch_key: r for r in known if r.status == "ok"}
-    pool = {**rivals, **{c.arch_key: c for c in candidates if c.status == "ok"}}
+    rivals = {r.arch_key: r for r in known if r.status == Status.OK}
+    pool = {**rivals, **{c.arch_key: c for c in candidates if c.status == Status.OK}}
     bounds = [_bounds(r, objectives, margin) for r in pool.values()]
     low = np.array([lo for lo, _ in bounds]).reshape(len(pool), -1)
     high = np.array([hi for _, hi in bounds]).reshape(len(pool), -1)
@@ -123,7 +124,7 @@ def worth_measuring(candidates: Iterable[EvaluationRecord], known: Iterable[Eval
     index = {k: i for i, k in enumerate(pool)}
     chosen = []
     for c in candidates:
-        if c.status != "ok" or MEASURED_GEN in c.extra:
+        if c.status != Status.OK or MEASURED_GEN in c.extra:
             continue
         i = index[c.arch_key]
         if contender[i] and np.any(open_[i] & contender):
@@ -254,7 +255,7 @@ class FrontMeasurer:
         first, so a resumed search sees the same figures."""
         self.pool.wait_learning()
         fresh = [r for r in records.values()
-                 if r.status == "ok" and MEASURED_GEN not in r.extra and ESTIMATE_MODEL not in r.extra]
+                 if r.status == Status.OK and MEASURED_GEN not in r.extra and ESTIMATE_MODEL not in r.extra]
         out = {}
         for record in fresh:
             estimate = self.pool.estimate(arch_from_dict(self.config.backbone, record.arch))

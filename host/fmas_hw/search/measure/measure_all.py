@@ -17,6 +17,7 @@ from dataclasses import replace
 
 from ...errors import ConfigError
 from ...space import Arch
+from ...store.records import Status
 from ...targets.base import Target
 from ..backends import MEASURE, Backend, DaskBackend
 from ..config import SearchConfig
@@ -81,7 +82,7 @@ class MeasureAllStrategy(MeasurementStrategy):
         waiting: dict[Future, tuple[int, Outcome]] = {}
         try:
             for index, outcome in self.accuracy.run(self.tasks(candidates)):
-                if outcome.status == "ok":
+                if outcome.status == Status.OK:
                     waiting[self.pool.submit(candidates[index][0])] = (index, outcome)
                 else:
                     yield index, outcome
@@ -125,7 +126,7 @@ def outcome_with_run(outcome: Outcome, future: Future[MeasuredRun]) -> Outcome:
     except ConfigError:
         raise
     except Exception as exc:  # noqa: BLE001 - one candidate's failed run must not stop the search
-        return replace(outcome, status="failed", reason=f"measurement failed: {describe_failure(exc)}")
+        return replace(outcome, status=Status.FAILED, reason=f"measurement failed: {describe_failure(exc)}")
     measured = run.measurement
     measured_result = replace(result, cycles=int(measured.total_cycles), cycles_source=measured.source,
                               latency_seconds=run.seconds,
