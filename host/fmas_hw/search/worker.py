@@ -48,11 +48,12 @@ class WorkerOrders:
 
     latency_target: Target | None = None
     measured: bool = False
+    #: What an evaluator built for these orders depends on: the latency target's identity (read
+    #: once, where the orders are made, not per task: an identity may hash a file).
+    key: str = field(init=False, default="")
 
-    @property
-    def key(self) -> str:
-        """What an evaluator built for these orders depends on: the latency target's identity."""
-        return "" if self.latency_target is None else self.latency_target.identity()
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", "" if self.latency_target is None else self.latency_target.identity())
 
 
 @dataclass

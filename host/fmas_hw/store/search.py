@@ -85,6 +85,7 @@ class Store:
 
     def __init__(self, database: Database) -> None:
         self._db = database
+        self._target: str | None = None  # the search's target, once read (see _check_source)
         self.finetune = FinetuneTable(database)
         self.full_set = FullSetTable(database)
 
@@ -186,6 +187,8 @@ class Store:
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                 [(k, json.dumps(v, sort_keys=True)) for k, v in values.items()],
             )
+        if "config" in values:
+            self._target = None  # read again on the next row
 
     def check_config(self, identity: dict[str, Any], stored: dict[str, Any] | None = None) -> None:
         """Refuse to resume with a search config that differs from the stored one.
@@ -256,8 +259,12 @@ class Store:
         Raises:
             StoreError: ``record``'s cycles come from another target.
         """
-        target = self.meta().get("config", {}).get("target")
-        if record.cycles_source is None or target is None:
+        if record.cycles_source is None:
+            return
+        if self._target is None:
+            self._target = self.meta().get("config", {}).get("target")
+        target = self._target
+        if target is None:
             return
         if record.cycles_source not in (target, DEFAULT_TARGET):
             raise StoreError(f"{record.arch_key}: cycles from the {record.cycles_source!r} target do not "

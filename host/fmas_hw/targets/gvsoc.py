@@ -37,7 +37,6 @@ class GvsocTarget(HardwareTarget):
             <.hardware_settings.HardwareSettings.from_hw>`.
         env: environment to find the SDK in and run make with; ``None`` uses ``os.environ``.
         route: how the candidates' projects are generated.
-        runner: the runner to use instead of a :class:`GvsocRunner` of ``settings`` and ``env``.
     """
 
     name: ClassVar[str] = "gvsoc"
@@ -51,8 +50,8 @@ class GvsocTarget(HardwareTarget):
         return cls(route=options.route)
 
     def __init__(self, settings: GvsocSettings | None = None, *, env: Mapping[str, str] | None = None,
-                 route: str = OPEN_ROUTE, runner: HardwareRunner | None = None) -> None:
-        super().__init__(runner or GvsocRunner(settings, env=env), route)
+                 route: str = OPEN_ROUTE) -> None:
+        super().__init__(GvsocRunner(settings, env=env), route)
 
 
 class GvsocRunner(HardwareRunner):

@@ -270,7 +270,7 @@ class SimulatedRunner(ProjectRunner):
 class SimulatedTarget(ProjectTarget):
     """A simulated GAP8 for tests and benchmarks only: cycle-model figures, never hardware.
 
-    Args: those of :class:`SimulatedRunner`; or ``runner``, one built already.
+    Args: those of :class:`SimulatedRunner`.
     """
 
     name: ClassVar[str] = "simulated"
@@ -281,9 +281,8 @@ class SimulatedTarget(ProjectTarget):
     runner: SimulatedRunner
 
     def __init__(self, spread: float = 0.25, seed: int = 0, delay_s_per_mcycle: float = 0.0,
-                 model_file: str | Path | None = None, cluster_freq_hz: int | None = None, *,
-                 runner: SimulatedRunner | None = None) -> None:
-        super().__init__(runner or SimulatedRunner(spread, seed, delay_s_per_mcycle, model_file, cluster_freq_hz))
+                 model_file: str | Path | None = None, cluster_freq_hz: int | None = None) -> None:
+        super().__init__(SimulatedRunner(spread, seed, delay_s_per_mcycle, model_file, cluster_freq_hz))
 
     @classmethod
     def from_options(cls, options: TargetOptions) -> SimulatedTarget:
