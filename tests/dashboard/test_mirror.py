@@ -23,6 +23,7 @@ from fmas_hw.search import run
 from fmas_hw.space import arch_from_dict
 from fmas_hw.store import Store
 from fmas_hw.store.front import Limits, stored_front
+from fmas_hw.store.records import Latency
 
 from .conftest import search_config
 
@@ -54,9 +55,9 @@ def test_the_study_read_back_with_optuna_matches_the_store_row_by_row(searched, 
         assert attrs["genome"] == row.genome and attrs["status"] == row.status
         assert attrs.get("generation") == row.generation
         assert attrs.get("flops") == row.flops and attrs.get("params") == row.params
-        assert attrs.get("cycles") == row.cycles and attrs.get("fits_gap8") == row.extra.get("fits_gap8")
-        assert attrs.get("gap8_memory") == row.extra.get("gap8_memory")
-        assert attrs.get("cycles_source") == (row.extra["measurement"]["label"] if row.cycles is not None else None)
+        assert attrs.get("cycles") == row.cycles and attrs.get("fits_gap8") == row.fits_gap8
+        assert attrs.get("gap8_memory") == (row.fit.memory if row.fit else None)
+        assert attrs.get("cycles_source") == (row.latency.provenance["label"] if row.cycles is not None else None)
         assert trial.params == gene_params(arch_from_dict("mobilenetv2", row.arch))
         assert trial.datetime_complete == datetime.fromtimestamp(row.created)
         if row.status == "ok":
@@ -94,8 +95,7 @@ def test_a_row_the_store_rewrites_is_rebuilt_in_place_and_only_when_allowed(sear
     with Store.open(searched) as store:  # what a measurement after the estimate does (a front search on gvsoc)
         store.set_meta(config={**store.meta()["config"], "target": "gvsoc"})
         row = next(r for r in store.evaluations("ok") if r.cycles)
-        store.set_latency(replace(row, cycles=row.cycles // 2, cycles_source="gvsoc",
-                                  extra={**row.extra, "measurement": {"label": "measured (gvsoc)"}}))
+        store.set_latency(replace(row, latency=Latency(row.cycles // 2, "gvsoc", False, {"label": "measured (gvsoc)"})))
 
     search = read(searched)
     mirror = Mirror(study_db, search)

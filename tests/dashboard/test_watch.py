@@ -17,6 +17,7 @@ from fmas_hw.dashboard.mirror import Mirror
 from fmas_hw.dashboard.pages import ReportPages
 from fmas_hw.dashboard.watch import Watcher
 from fmas_hw.store import Store
+from fmas_hw.store.records import Latency
 
 from .conftest import SLOW, fmas_hw, query, stop, wait_for
 
@@ -44,8 +45,7 @@ def test_a_row_measured_after_the_last_generation_reaches_study_and_report_once_
     with Store.open(searched) as store:  # what --measure front on gvsoc does after the last generation
         store.set_meta(config={**store.meta()["config"], "target": "gvsoc"})
         row = next(r for r in store.evaluations("ok") if r.cycles)
-        store.set_latency(replace(row, cycles=row.cycles // 2, cycles_source="gvsoc",
-                                  extra={**row.extra, "measurement": {"label": "measured (gvsoc)"}}))
+        store.set_latency(replace(row, latency=Latency(row.cycles // 2, "gvsoc", False, {"label": "measured (gvsoc)"})))
     held = watcher.sync()
     assert held.stale and not held.rebuilt and pages.current.name == "v1"
     assert watcher.sync() is None, "neither a rebuild nor the report is due yet"

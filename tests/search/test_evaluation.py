@@ -11,6 +11,7 @@ from fmas_hw.search import CandidateEvaluator, CandidateResult, EvalSettings, Se
 from fmas_hw.search.evaluation import evaluate_candidate, make_evaluator
 from fmas_hw.search.worker import Outcome, score
 from fmas_hw.space import get_space
+from fmas_hw.store.records import Latency
 
 from .fakes import FakeEvaluator, build_fake_evaluator
 
@@ -38,7 +39,9 @@ def test_without_latency_no_cycles():
 
 
 def test_candidate_result_round_trip():
-    result = CandidateResult(error=0.25, flops=10, params=2, cycles=7, cycles_source="gvsoc",
+    result = CandidateResult(error=0.25, flops=10, params=2,
+                             latency=Latency(7, "gvsoc", False, {"label": "measured (gvsoc)"}, known_from=3,
+                                             estimate=Latency(6, "estimate", True, model="m+refit2")),
                              accuracy_seconds=1.0, latency_seconds=2.0, extra={"a": 1})
     assert CandidateResult.from_dict(result.to_dict()) == result
 

@@ -18,6 +18,7 @@ from fmas_hw.search.operators import (
 from fmas_hw.search.problem import FAILED_COST, SearchProblem
 from fmas_hw.space import get_space
 from fmas_hw.store import EvaluationRecord
+from fmas_hw.store.records import Latency
 
 MNV2 = get_space("mobilenetv2")
 
@@ -65,7 +66,7 @@ def test_isolated_random_state():
 
 def _record(status="ok", error=0.3, flops=50, params=5, cycles=20, **kw) -> EvaluationRecord:
     return EvaluationRecord(arch_key="k", settings_digest="d", genome="", arch={}, status=status, error=error,
-                            flops=flops, params=params, cycles=cycles, **kw)
+                            flops=flops, params=params, latency=Latency(cycles, "estimate", True), **kw)
 
 
 def test_objectives_are_normalised_by_the_supernet():

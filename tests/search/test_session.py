@@ -140,7 +140,7 @@ def test_fit_gap8_uses_the_memory_hook(make_config, monkeypatch):
     result = run(config)
     assert result.front and all(len(get_space("mobilenetv2").decode(e["genome"]).layers) <= 14
                                 for e in result.front)
-    assert all(r.extra["fits_gap8"] is False for r in _evaluations(config, "rejected"))
+    assert all(r.fits_gap8 is False for r in _evaluations(config, "rejected"))
 
 
 def test_without_fit_gap8_unfittable_candidates_are_evaluated_but_flagged(make_config):
@@ -149,7 +149,7 @@ def test_without_fit_gap8_unfittable_candidates_are_evaluated_but_flagged(make_c
     result = run(config)
     rows = _evaluations(config)
     assert rows and all(r.status == "ok" for r in rows)  # not rejected: --fit-gap8 is off
-    assert all(r.extra["fits_gap8"] is False and "HyperRAM" in r.extra["gap8_memory"] for r in rows)
+    assert all(r.fits_gap8 is False and "HyperRAM" in r.fit.memory for r in rows)
     assert result.front and all(e["fits_gap8"] is False for e in result.front)
 
 
@@ -158,8 +158,8 @@ def test_fitting_candidates_are_flagged_as_fitting(make_config):
     run(config)
     supernet = get_space("mobilenetv2").supernet().key
     by_key = {r.arch_key: r for r in _evaluations(config)}
-    assert by_key[supernet].extra["fits_gap8"] is True
-    assert all("fits_gap8" in r.extra for r in by_key.values())
+    assert by_key[supernet].fits_gap8 is True
+    assert all(r.fits_gap8 is not None for r in by_key.values())
 
 
 def test_failing_candidates_are_stored_and_the_search_goes_on(make_config):

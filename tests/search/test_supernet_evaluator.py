@@ -42,7 +42,7 @@ def test_latency_is_the_targets_measurement_and_reaches_the_row(tiny_mnv2_supern
     assert seconds >= 0
     result = evaluate_candidate(evaluator, arch, need_latency=True, overlap=False)
     assert result.cycles == measured.total_cycles and result.cycles_source == "estimate"
-    kept = result.extra["measurement"]
+    kept = result.latency.provenance
     assert kept["label"] == "estimated (estimate)"
     assert kept["tool_versions"] == measured.tool_versions and "cycle_model" in kept["tool_versions"]
 

@@ -19,6 +19,7 @@ from fmas_hw.store.front import (
     non_dominated,
     stored_front,
 )
+from fmas_hw.store.records import Gap8Fit, Latency
 
 OBJECTIVES = ("flops", "latency")
 SCALE = {"flops": 100.0, "latency": 1000.0}
@@ -38,13 +39,17 @@ def rows(draw) -> list[EvaluationRecord]:
             error=draw(st.integers(1, 10)) / 10 if ok else None,
             flops=draw(st.integers(10, 120)) if ok else None,
             params=draw(st.integers(1, 50)),
-            cycles=draw(st.one_of(st.none(), st.integers(100, 1200))) if ok else None,
-            extra={"fits_gap8": draw(st.booleans())}, generation=draw(st.integers(0, 4))))
+            latency=_estimate(draw(st.one_of(st.none(), st.integers(100, 1200))) if ok else None),
+            fit=Gap8Fit(draw(st.booleans()), "plan"), generation=draw(st.integers(0, 4))))
     return out
 
 
 limits = st.builds(Limits, objectives=st.just(OBJECTIVES), max_params=st.one_of(st.none(), st.integers(10, 50)),
                    max_cycles=st.one_of(st.none(), st.integers(300, 1200)), fit_gap8=st.booleans())
+
+
+def _estimate(cycles: int | None) -> Latency | None:
+    return None if cycles is None else Latency(cycles, "estimate", True)
 
 
 def brute_front(records: list[EvaluationRecord], lim: Limits) -> set[str]:
@@ -53,7 +58,7 @@ def brute_front(records: list[EvaluationRecord], lim: Limits) -> set[str]:
         return (r.status == "ok" and r.cycles is not None
                 and (lim.max_params is None or r.params <= lim.max_params)
                 and (lim.max_cycles is None or r.cycles <= lim.max_cycles)
-                and (not lim.fit_gap8 or r.extra["fits_gap8"]))
+                and (not lim.fit_gap8 or r.fit.fits))
 
     pool = [(r.arch_key, (r.error, r.flops, r.cycles)) for r in records if feasible(r)]
     return {k for k, a in pool
@@ -70,7 +75,7 @@ def test_the_front_of_a_random_store_is_its_non_dominated_feasible_set(records, 
         for record in records:
             store.add_evaluation(record)
         store.add_evaluation(EvaluationRecord("other", "another-digest", "1", {}, "ok", error=0.0, flops=0,
-                                              params=0, cycles=0, generation=0))  # not this search's
+                                              params=0, latency=_estimate(0), generation=0))  # not this search's
         front = stored_front(store)
     assert {r.arch_key for r in front} == brute_front(records, lim)
 

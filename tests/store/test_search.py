@@ -9,13 +9,15 @@ import pytest
 
 from fmas_hw.errors import StoreError
 from fmas_hw.store import SCHEMA_VERSION, EvaluationRecord, GenerationRecord, Store
+from fmas_hw.store.records import Gap8Fit, Latency
 
 META = {"config": {"backbone": "mobilenetv2", "seed": 0, "population": 6}, "reference_point": [1.0, 1.1]}
 
 
-def _record(key: str = "mobilenetv2-aaaa", status: str = "ok", **kw) -> EvaluationRecord:
-    values = dict(error=0.25, flops=123, params=45, cycles=678, cycles_source="estimate",
-                  accuracy_seconds=1.5, latency_seconds=0.5) if status == "ok" else {}
+def _record(key: str = "mobilenetv2-aaaa", status: str = "ok", cycles: int = 678, cycles_source: str = "estimate",
+            **kw) -> EvaluationRecord:
+    values = dict(error=0.25, flops=123, params=45, accuracy_seconds=1.5, latency_seconds=0.5,
+                  latency=Latency(cycles, cycles_source, cycles_source == "estimate")) if status == "ok" else {}
     values.update(kw)
     return EvaluationRecord(arch_key=key, settings_digest="d1", genome="0101", arch={"layers": [[0, 1, 1]]},
                             status=status, generation=0, worker="host:1", **values)
@@ -43,13 +45,30 @@ def test_meta_round_trip(store):
 
 
 def test_evaluation_round_trip_is_exact(store):
-    rec = _record(error=0.1 + 0.2, extra={"fits_gap8": True})
+    rec = _record(error=0.1 + 0.2, extra={"user": [1, 2]}, fit=Gap8Fit(True, "fits: L2 90 %"))
     stored = store.add_evaluation(rec)
     assert stored.error == 0.1 + 0.2  # bit-exact floats: replaying a search depends on it
-    assert stored.extra == {"fits_gap8": True} and stored.created > 0
+    assert stored.extra == {"user": [1, 2]} and stored.created > 0
+    assert (stored.latency, stored.fit, stored.fits_gap8) == (rec.latency, rec.fit, True)
     assert store.get("mobilenetv2-aaaa", "d1") == stored
     assert store.get("mobilenetv2-aaaa", "other-settings") is None
     assert store.count() == 1
+
+
+def test_a_measurement_with_its_estimate_round_trips_exactly(store):
+    estimate = Latency(600, "estimate", True, {"label": "estimated (estimate)", "tool_versions": {"m": "1"}},
+                       model="gap8_cycle_model.toml@abc+refit3")
+    measured = Latency(655, "gvsoc", False, {"label": "measured (gvsoc)", "worker": "h:1", "output_ok": True})
+    store.add_evaluation(_record("k1", latency=estimate))
+    row = store.set_latency(_record("k1", latency=estimate.measured_at(4, measured), latency_seconds=9.0))
+    assert row.latency == dataclasses.replace(measured, known_from=4, estimate=estimate) and row.latency_seconds == 9.0
+    assert (row.cycles, row.cycles_source, row.latency.label) == (655, "gvsoc", "measured (gvsoc)")
+    failed = store.set_latency(_record("k1", latency=estimate.failed_at(5, "TimeoutError: no answer")))
+    assert failed.latency == dataclasses.replace(estimate, known_from=5, failure="TimeoutError: no answer")
+    assert not failed.latency.measured_separately and failed.latency.estimate is None
+    unknown = store.add_evaluation(_record("k2", fit=Gap8Fit(None, "fit unknown: no plan")))
+    assert unknown.fit == Gap8Fit(None, "fit unknown: no plan") and unknown.fits_gap8 is None
+    assert store.add_evaluation(_record("k3", status="failed")).latency is None
 
 
 def test_get_many_and_status_filter(store):

@@ -142,15 +142,13 @@ def signature(store_path: str | Path) -> tuple[tuple[int, int] | None, ...]:
 
 def _candidate(record: EvaluationRecord, backbone: str, limits: Limits) -> Candidate:
     values = objective_values(record, limits.objectives) if record.status == Status.OK else None
-    measurement = record.extra.get("measurement") or {}
-    fits = record.extra.get("fits_gap8")
     return Candidate(
         key=record.arch_key, genome=record.genome, arch=arch_from_dict(backbone, record.arch),
         status=record.status, reason=record.reason,
         values=None if values is None else tuple(values),
         flops=record.flops, params=record.params, cycles=record.cycles,
-        cycles_source=(measurement.get("label") or record.cycles_source) if record.cycles is not None else None,
-        fits_gap8=None if fits is None else bool(fits), gap8_memory=record.extra.get("gap8_memory"),
+        cycles_source=None if record.latency is None else record.latency.label,
+        fits_gap8=record.fits_gap8, gap8_memory=None if record.fit is None else record.fit.memory,
         generation=record.generation, finished=record.created, seconds=record.accuracy_seconds,
         over_budget=_over_budget(record, limits) if record.status == Status.OK else {},
         revision=hashlib.sha1(json.dumps(record.to_dict(), sort_keys=True, default=str).encode()).hexdigest()[:16])

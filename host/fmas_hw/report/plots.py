@@ -156,8 +156,8 @@ def over_budget(data: SearchData) -> list[str]:
 
 
 def unfittable(data: SearchData) -> list[str]:
-    """Keys of the evaluated candidates whose memory plan does not fit GAP8 (``extra["fits_gap8"]``)."""
-    return [k for k, r in data.evaluations.items() if r.status == Status.OK and r.extra.get("fits_gap8") is False]
+    """Keys of the evaluated candidates whose memory plan does not fit GAP8."""
+    return [k for k, r in data.evaluations.items() if r.status == Status.OK and r.fits_gap8 is False]
 
 
 def _generation_colours(n: int) -> tuple[Any, BoundaryNorm]:

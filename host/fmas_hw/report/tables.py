@@ -101,7 +101,7 @@ def _candidate(data: SearchData, key: str, name: str, role: str) -> dict[str, An
         "discovery_device_days": None if seconds is None else seconds / DAY,
         "flops": record.flops if record else None, "params": record.params if record else None,
         "cycles": record.cycles if record else None, "cycles_source": record.cycles_source if record else None,
-        "fits_gap8": record.extra.get("fits_gap8") if record else None,
+        "fits_gap8": record.fits_gap8 if record else None,
         "error_subset": subset,
         "error_full_before": tuned.error_full_before if tuned else None,
         "error_full_after": tuned.error_full_after if tuned and tuned.done else None,

@@ -225,7 +225,7 @@ def _candidate_notes(data: SearchData) -> list[str]:
 def _fit_note(data: SearchData) -> str:
     """How many evaluated candidates cannot run on GAP8 (their cycles are flagged in the tables)."""
     records = data.evaluations.values()
-    unfit, known = sum(r.extra.get("fits_gap8") is False for r in records), sum("fits_gap8" in r.extra for r in records)
+    unfit, known = sum(r.fits_gap8 is False for r in records), sum(r.fits_gap8 is not None for r in records)
     constraint = ("the search rejected them (--fit-gap8)" if data.config.get("fit_gap8")
                   else "the search did not exclude them (no --fit-gap8)")
     if not known:

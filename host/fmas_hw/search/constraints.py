@@ -7,19 +7,19 @@ checked afterwards. :func:`violations` turns a stored evaluation into pymoo ineq
 constraint values (<= 0 means satisfied).
 
 The GAP8 memory fit is also *recorded* whenever the search records cycles, with or without
-``--fit-gap8``: ``extra["fits_gap8"]`` and ``extra["gap8_memory"]`` (the reason) say whether a
+``--fit-gap8``: the evaluation's :class:`~fmas_hw.store.records.Gap8Fit` says whether a
 candidate's cycle figure belongs to a network that can run at all, so the store, the reports and
 the search summary can flag it. Only ``--fit-gap8`` makes an unfittable candidate infeasible.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import FmasError
 from ..gap8.arch_graph import fits_gap8
 from ..space import Arch
-from ..store.records import Status
+from ..store.records import Gap8Fit, Status
 
 if TYPE_CHECKING:
     from ..store import EvaluationRecord
@@ -33,7 +33,7 @@ def constraint_names(config: SearchConfig) -> list[str]:
 
 
 def precheck(config: SearchConfig, arch: Arch, costs: dict[str, int],
-             record_fit: bool = False) -> tuple[str | None, dict[str, Any]]:
+             record_fit: bool = False) -> tuple[str | None, Gap8Fit | None]:
     """Check the cheap constraints before paying for accuracy.
 
     Args:
@@ -43,8 +43,8 @@ def precheck(config: SearchConfig, arch: Arch, costs: dict[str, int],
         record_fit: the candidate's cycles are measured, so its memory fit is recorded with them.
 
     Returns:
-        ``(reason, extra)``: reason is None when the candidate passes; extra holds the memory
-        fit verdict to store with the evaluation (see the module docstring for when).
+        ``(reason, fit)``: reason is None when the candidate passes; fit is the memory verdict to
+        store with the evaluation (None when it is not recorded: see the module docstring).
 
     Raises:
         FmasError: with ``fit_gap8``, the candidate cannot be planned (it then fails).
@@ -52,17 +52,17 @@ def precheck(config: SearchConfig, arch: Arch, costs: dict[str, int],
     reasons: list[str] = []
     if config.max_params is not None and costs["params"] > config.max_params:
         reasons.append(f"params {costs['params']:,} > max_params {config.max_params:,}")
-    extra = memory_fit(config, arch) if config.fit_gap8 or record_fit else {}
-    if config.fit_gap8 and not extra["fits_gap8"]:
-        reasons.append(f"does not fit GAP8 memory: {extra['gap8_memory']}")
-    return ("; ".join(reasons) or None), extra
+    fit = memory_fit(config, arch) if config.fit_gap8 or record_fit else None
+    if config.fit_gap8 and fit is not None and not fit.fits:
+        reasons.append(f"does not fit GAP8 memory: {fit.memory}")
+    return ("; ".join(reasons) or None), fit
 
 
-def memory_fit(config: SearchConfig, arch: Arch) -> dict[str, Any]:
-    """``{"fits_gap8": bool, "gap8_memory": reason}`` of a candidate, for its stored ``extra``.
+def memory_fit(config: SearchConfig, arch: Arch) -> Gap8Fit:
+    """The GAP8 memory verdict of a candidate, to store with its evaluation.
 
     Without ``--fit-gap8`` the fit is only a label of the cycle figure: a candidate that cannot
-    be planned gets ``{"gap8_memory": "fit unknown: <why>"}`` instead of failing here (its cycle
+    be planned gets ``Gap8Fit(None, "fit unknown: <why>")`` instead of failing here (its cycle
     measurement then says what is wrong).
     """
     try:
@@ -70,8 +70,8 @@ def memory_fit(config: SearchConfig, arch: Arch) -> dict[str, Any]:
     except FmasError as exc:
         if config.fit_gap8:
             raise
-        return {"gap8_memory": f"fit unknown: {exc}"}
-    return {"fits_gap8": bool(fits), "gap8_memory": str(why)}
+        return Gap8Fit(None, f"fit unknown: {exc}")
+    return Gap8Fit(bool(fits), str(why))
 
 
 def _network_options(config: SearchConfig) -> dict:
@@ -95,7 +95,7 @@ def violations(config: SearchConfig, record: EvaluationRecord) -> list[float]:
     if config.max_cycles is not None:
         out.append(_relative(record.cycles, config.max_cycles))
     if config.fit_gap8:
-        out.append(0.0 if record.extra.get("fits_gap8", True) else 1.0)
+        out.append(1.0 if record.fits_gap8 is False else 0.0)
     return out
 
 

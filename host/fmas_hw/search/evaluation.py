@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..errors import ConfigError
 from ..space import Arch
+from ..store.records import Latency
 from ..targets.base import Target
 from ..targets.measurement import Measurement
 
@@ -38,22 +39,29 @@ class CandidateResult:
         error: 1 - mIoU on the validation subset.
         flops: FLOPs (TF-profiler definition), batch 1.
         params: parameter count.
-        cycles: GAP8 cycles, or None when latency was not measured.
-        cycles_source: the target that produced the cycles ('estimate', 'gvsoc', 'board'), or None.
+        latency: the GAP8 cycles with their source and provenance, or None when not scored.
         accuracy_seconds: device (GPU/CPU) seconds spent on the accuracy evaluation.
         latency_seconds: seconds spent on the latency measurement.
-        extra: anything else worth keeping (JSON-serialisable); ``extra["measurement"]`` holds the
-            latency's label, tool versions and log path.
+        extra: anything else a user's evaluator wants kept (JSON-serialisable).
     """
 
     error: float
     flops: int
     params: int
-    cycles: int | None = None
-    cycles_source: str | None = None
+    latency: Latency | None = None
     accuracy_seconds: float = 0.0
     latency_seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def cycles(self) -> int | None:
+        """GAP8 cycles, None when not scored."""
+        return None if self.latency is None else self.latency.cycles
+
+    @property
+    def cycles_source(self) -> str | None:
+        """The target the cycles come from, None when not scored."""
+        return None if self.latency is None else self.latency.source
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python form (numpy scalars converted), for JSON and pickling."""
@@ -61,8 +69,7 @@ class CandidateResult:
             "error": float(self.error),
             "flops": int(self.flops),
             "params": int(self.params),
-            "cycles": None if self.cycles is None else int(self.cycles),
-            "cycles_source": self.cycles_source,
+            "latency": None if self.latency is None else self.latency.to_dict(),
             "accuracy_seconds": float(self.accuracy_seconds),
             "latency_seconds": float(self.latency_seconds),
             "extra": dict(self.extra),
@@ -71,7 +78,7 @@ class CandidateResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CandidateResult:
         """Inverse of :meth:`to_dict`."""
-        return cls(**{k: data[k] for k in data if k in cls.__dataclass_fields__})
+        return cls(**{**data, "latency": Latency.from_dict(data.get("latency"))})
 
 
 @runtime_checkable
@@ -133,21 +140,9 @@ def evaluate_candidate(
         measured, lat_s = evaluator.latency(arch)
     return CandidateResult(
         error=float(error), flops=int(costs["flops"]), params=int(costs["params"]),
-        cycles=None if measured is None else int(measured.total_cycles),
-        cycles_source=None if measured is None else measured.source,
+        latency=None if measured is None else Latency.of(measured),
         accuracy_seconds=float(acc_s), latency_seconds=float(lat_s),
-        extra={} if measured is None else {"measurement": provenance(measured)},
     )
-
-
-def provenance(measured: Measurement) -> dict[str, Any]:
-    """What a store row keeps of a latency measurement besides its cycles."""
-    out: dict[str, Any] = {"label": measured.label, "tool_versions": dict(measured.tool_versions)}
-    if measured.log_path:
-        out["log_path"] = measured.log_path
-    if measured.output_ok is not None:
-        out["output_ok"] = measured.output_ok
-    return out
 
 
 def resolve_factory(spec: str) -> Callable[..., Any]:

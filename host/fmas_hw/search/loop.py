@@ -30,7 +30,7 @@ from ..space import Arch, get_space
 from ..store import EvaluationRecord, GenerationRecord, Store
 from ..store.front import Limits, archive_front, hypervolume_by_generation
 from ..store.front import hypervolume as archive_hypervolume
-from ..store.records import Status
+from ..store.records import Latency, Status
 from ..targets.measurement import Measurement
 from .config import SearchConfig
 from .ga import GeneticAlgorithm
@@ -137,7 +137,7 @@ class SearchLoop:
                 key, arch = misses[index]
                 estimate = estimator(arch)
                 told[key] = replace(_to_record(key, self.space.encode(arch), arch, outcome, gen, self.digest),
-                                    cycles=int(estimate.total_cycles), cycles_source=estimate.source)
+                                    latency=Latency.of(estimate))
             try:
                 archs = self.ga.guess_next(pop, told, self.supernet_key)
             except Exception as exc:  # noqa: BLE001 - a failed guess costs only the time it would save
@@ -216,12 +216,12 @@ class SearchLoop:
 def _to_record(key: str, genome: str, arch: Arch, outcome: Outcome, gen: int, digest: str) -> EvaluationRecord:
     """The store row of a finished evaluation."""
     base: dict[str, Any] = dict(arch_key=key, settings_digest=digest, genome=genome, arch=arch.to_dict(),
-                                status=outcome.status, reason=outcome.reason, extra=outcome.extra,
+                                status=outcome.status, reason=outcome.reason, fit=outcome.fit,
                                 generation=gen, worker=outcome.worker)
     if outcome.result is not None:
         r = outcome.result
-        return EvaluationRecord(**base, error=r.error, flops=r.flops, params=r.params, cycles=r.cycles,
-                                cycles_source=r.cycles_source, accuracy_seconds=r.accuracy_seconds,
-                                latency_seconds=r.latency_seconds)
+        return EvaluationRecord(**base, error=r.error, flops=r.flops, params=r.params, latency=r.latency,
+                                accuracy_seconds=r.accuracy_seconds, latency_seconds=r.latency_seconds,
+                                extra=r.extra)
     costs = outcome.costs or {}
     return EvaluationRecord(**base, flops=costs.get("flops"), params=costs.get("params"))

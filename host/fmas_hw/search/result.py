@@ -63,5 +63,5 @@ def front_entry(record: EvaluationRecord, objectives: tuple[str, ...]) -> dict[s
     for name in objectives:
         entry[name] = cost(record, name)
     entry.update(flops=record.flops, params=record.params, cycles=record.cycles,
-                 cycles_source=record.cycles_source, fits_gap8=record.extra.get("fits_gap8"))
+                 cycles_source=record.cycles_source, fits_gap8=record.fits_gap8)
     return entry

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..space import Arch, arch_from_dict
-from ..store.records import Status
+from ..store.records import Gap8Fit, Status
 from ..targets.base import Target
 from .config import SearchConfig
 from .constraints import precheck
@@ -65,7 +65,7 @@ class Outcome:
         result: the measurements when 'ok'.
         costs: FLOPs/params measured before a failure or rejection, if any.
         reason: why it failed or was rejected.
-        extra: constraint verdicts worth storing (e.g. the GAP8 memory fit).
+        fit: the GAP8 memory verdict, when recorded.
         worker: ``host:pid`` of the process that ran it.
     """
 
@@ -73,7 +73,7 @@ class Outcome:
     result: CandidateResult | None = None
     costs: dict[str, int] | None = None
     reason: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    fit: Gap8Fit | None = None
     worker: str = ""
 
     def __post_init__(self) -> None:
@@ -89,7 +89,7 @@ class Outcome:
     def from_dict(cls, data: dict[str, Any]) -> Outcome:
         """Inverse of :meth:`to_dict`."""
         result = None if data["result"] is None else CandidateResult.from_dict(data["result"])
-        return cls(**{**data, "result": result})
+        return cls(**{**data, "result": result, "fit": Gap8Fit.from_dict(data["fit"])})
 
 
 def worker_id() -> str:
@@ -198,13 +198,12 @@ def score(evaluator: CandidateEvaluator, config: SearchConfig, arch: Arch, refer
     costs: dict[str, int] | None = None
     try:
         costs = {k: int(v) for k, v in evaluator.costs(arch).items()}
-        reason, extra = precheck(config, arch, costs, record_fit=orders.measured)
+        reason, fit = precheck(config, arch, costs, record_fit=orders.measured)
         if reason and not reference:
-            return Outcome(Status.REJECTED, costs=costs, reason=reason, extra=extra)
+            return Outcome(Status.REJECTED, costs=costs, reason=reason, fit=fit)
         result = evaluate_candidate(evaluator, arch, orders.latency_target is not None, config.overlap,
                                     costs=costs)
-        result.extra.update(extra)
-        return Outcome(Status.OK, result=result, extra=result.extra)
+        return Outcome(Status.OK, result=result, fit=fit)
     except ConfigError:
         raise
     except Exception as exc:  # noqa: BLE001 - one candidate's failure must not stop the search

@@ -13,8 +13,8 @@ through one :class:`Store`, which owns the file's only connection and its single
 
 from .finetune import FinetuneRow, FinetuneTable
 from .full_set import FullSetRow, FullSetTable
-from .records import EvaluationRecord, GenerationRecord, Status
+from .records import EvaluationRecord, Gap8Fit, GenerationRecord, Latency, Status
 from .search import SCHEMA_VERSION, Store
 
-__all__ = ["Store", "EvaluationRecord", "GenerationRecord", "Status", "FinetuneRow", "FinetuneTable", "FullSetRow",
-           "FullSetTable", "SCHEMA_VERSION"]
+__all__ = ["Store", "EvaluationRecord", "GenerationRecord", "Latency", "Gap8Fit", "Status", "FinetuneRow",
+           "FinetuneTable", "FullSetRow", "FullSetTable", "SCHEMA_VERSION"]

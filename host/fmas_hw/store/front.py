@@ -58,7 +58,7 @@ class Limits:
             out["max_params"] = f"params {record.params:,} > max_params {self.max_params:,}"
         if self.max_cycles is not None and record.cycles is not None and record.cycles > self.max_cycles:
             out["max_cycles"] = f"cycles {record.cycles:,} > max_cycles {self.max_cycles:,}"
-        if self.fit_gap8 and record.extra.get("fits_gap8") is False:
+        if self.fit_gap8 and record.fits_gap8 is False:
             out["fit_gap8"] = "does not fit GAP8 memory"
         return out
 

@@ -8,8 +8,9 @@ search writes three tables:
   hypervolume reference point and normalisation, creation time;
 * ``evaluations`` — one row per (canonical architecture key, evaluation-settings digest): genome,
   architecture, status ('ok', 'failed', 'rejected' by a cheap constraint), reason, error, FLOPs,
-  parameters, cycles and their source, seconds spent, worker, the generation that first asked
-  for it;
+  parameters, the latency (cycles, their source and provenance, estimated or measured, and after
+  a separate measurement the estimate it replaced), the GAP8 memory fit, seconds spent, worker,
+  the generation that first asked for it (columns: :mod:`fmas_hw.store.evaluation_rows`);
 * ``generations`` — per generation: the candidates asked for, the surviving population, the
   population's feasible Pareto front and its hypervolume (how NSGA-II's working set progressed;
   the search's answer is the front of every evaluation, :mod:`fmas_hw.store.front`), the device
@@ -36,28 +37,16 @@ from typing import Any
 from ..errors import StoreError
 from ..targets.registry import DEFAULT_TARGET
 from .database import Database
+from .evaluation_rows import CREATE_EVALUATIONS, LATENCY_COLUMNS, from_row, latency_row, to_row
 from .finetune import FinetuneTable
 from .full_set import FullSetTable
+from .migrate import UPGRADES
 from .records import EvaluationRecord, GenerationRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-_SCHEMA = """
+_SCHEMA = CREATE_EVALUATIONS + """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE evaluations (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    arch_key TEXT NOT NULL,
-    settings_digest TEXT NOT NULL,
-    genome TEXT NOT NULL,
-    arch TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('ok', 'failed', 'rejected')),
-    reason TEXT,
-    error REAL, flops INTEGER, params INTEGER, cycles INTEGER, cycles_source TEXT,
-    accuracy_seconds REAL NOT NULL DEFAULT 0, latency_seconds REAL NOT NULL DEFAULT 0,
-    extra TEXT NOT NULL DEFAULT '{}',
-    generation INTEGER, worker TEXT, created REAL NOT NULL,
-    UNIQUE (arch_key, settings_digest)
-);
 CREATE TABLE generations (
     gen INTEGER PRIMARY KEY,
     asked TEXT NOT NULL, population TEXT NOT NULL, front TEXT NOT NULL,
@@ -69,8 +58,6 @@ CREATE TABLE generations (
 );
 """
 
-
-_JSON_EVAL = ("arch", "extra")
 _JSON_GEN = ("asked", "population", "front")
 
 
@@ -120,7 +107,9 @@ class Store:
 
     @classmethod
     def open(cls, path: str | Path, writable: bool = True) -> Store:
-        """Open an existing store; ``writable`` also takes the single-writer lock.
+        """Open an existing store; ``writable`` also takes the single-writer lock. A store of an
+        earlier schema is upgraded (:mod:`.migrate`): in the file by a writer, in memory for a
+        reader.
 
         Raises:
             StoreError: missing file, not an SQLite file, not an fmas-hw store, a schema version
@@ -128,7 +117,7 @@ class Store:
         """
         store = cls(Database.open(Path(path), writable))
         try:
-            store._check_schema()
+            store._check_schema(writable)
             if writable:
                 store._db.lock()
         except StoreError:
@@ -155,15 +144,29 @@ class Store:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return True
 
-    def _check_schema(self) -> None:
+    def _check_schema(self, writable: bool) -> None:
+        """Check the file is a store of a version this code reads, and upgrade an earlier one: in
+        place when writable (one transaction), else in an in-memory copy (the file is untouched).
+
+        Raises:
+            StoreError: not a store, a version this code does not read, or the upgrade failed.
+        """
         if not {"meta", "evaluations", "generations"} <= self._db.tables():
             raise StoreError(f"{self.path} is an SQLite file but not an fmas-hw search store")
         version = self.meta().get("schema_version")
-        if version != SCHEMA_VERSION:
+        if version != SCHEMA_VERSION and version not in UPGRADES:
             raise StoreError(
-                f"store {self.path} has schema version {version}, this fmas-hw reads version "
-                f"{SCHEMA_VERSION}: use the fmas-hw version that wrote it"
+                f"store {self.path} has schema version {version}, this fmas-hw reads versions "
+                f"{min(UPGRADES)} to {SCHEMA_VERSION}: use the fmas-hw version that wrote it"
             )
+        if version == SCHEMA_VERSION:
+            return
+        if not writable:
+            self._db.read_from_memory()
+        with self._db.transaction(f"cannot upgrade store {self.path} from schema version {version}") as conn:
+            while version != SCHEMA_VERSION:
+                UPGRADES[version](conn)
+                version += 1
 
     def close(self) -> None:
         """Close the connection and release the writer lock."""
@@ -218,10 +221,8 @@ class Store:
             StoreError: that (key, settings) is already stored, or the write failed.
         """
         self._check_source(record)
-        row = record.to_dict()
+        row = to_row(record)
         row["created"] = row["created"] or time.time()
-        for key in _JSON_EVAL:
-            row[key] = json.dumps(row[key], sort_keys=True)
         cols = ", ".join(row)
         try:
             with self._db.transaction() as conn:
@@ -235,20 +236,20 @@ class Store:
         return self.get(record.arch_key, record.settings_digest)  # type: ignore[return-value]
 
     def set_latency(self, record: EvaluationRecord) -> EvaluationRecord:
-        """Replace the latency of a stored evaluation (a measurement made after its estimate):
-        ``cycles``, ``cycles_source``, ``latency_seconds`` and ``extra`` of ``record``'s row.
+        """Replace the latency of a stored evaluation (a measurement made after its estimate, or
+        a refitted estimate): its :attr:`~EvaluationRecord.latency` and ``latency_seconds``.
 
         Raises:
             StoreError: the row is not in the store, its figures come from another target than
                 the search's, or the write failed.
         """
         self._check_source(record)
+        values = latency_row(record)
+        assignments = ", ".join(f"{name} = ?" for name in LATENCY_COLUMNS)
         with self._db.transaction() as conn:
             done = conn.execute(
-                "UPDATE evaluations SET cycles = ?, cycles_source = ?, latency_seconds = ?, extra = ? "
-                "WHERE arch_key = ? AND settings_digest = ?",
-                (record.cycles, record.cycles_source, record.latency_seconds,
-                 json.dumps(record.extra, sort_keys=True), record.arch_key, record.settings_digest))
+                f"UPDATE evaluations SET {assignments} WHERE arch_key = ? AND settings_digest = ?",
+                (*(values[name] for name in LATENCY_COLUMNS), record.arch_key, record.settings_digest))
         if done.rowcount != 1:
             raise StoreError(f"{record.arch_key} is not in store {self.path}: nothing to update")
         return self.get(record.arch_key, record.settings_digest)  # type: ignore[return-value]
@@ -303,14 +304,7 @@ class Store:
     def _select_evaluations(self, where: str, args: tuple) -> list[EvaluationRecord]:
         cursor = self._db.execute(f"SELECT * FROM evaluations WHERE {where} ORDER BY id", args)
         names = [d[0] for d in cursor.description]
-        out = []
-        for values in cursor:
-            row = dict(zip(names, values, strict=True))
-            row.pop("id")
-            for key in _JSON_EVAL:
-                row[key] = json.loads(row[key])
-            out.append(EvaluationRecord(**row))
-        return out
+        return [from_row(dict(zip(names, values, strict=True))) for values in cursor]
 
     def seconds_by_generation(self) -> dict[int, tuple[float, float]]:
         """``{gen: (accuracy_seconds, latency_seconds)}`` summed over evaluations first asked in gen."""

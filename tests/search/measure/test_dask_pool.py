@@ -69,25 +69,25 @@ def test_measurements_run_on_the_measure_workers_and_accuracy_on_the_accuracy_wo
         rows = store.evaluations("ok")
     assert rows and all(r.cycles_source == "simulated" for r in rows)
     assert {roles.get(r.worker, "elsewhere") for r in rows} == {ACCURACY}
-    measured_on = {r.extra["measurement"]["worker"] for r in rows}
+    measured_on = {r.latency.provenance["worker"] for r in rows}
     assert {roles.get(w, "elsewhere") for w in measured_on} == {MEASURE}
     assert len(measured_on) == 2  # both slots took work: the first run on each builds its measurer
     # The run logs lie where they were measured, and the search's one online model learnt from all.
-    assert all(Path(r.extra["measurement"]["log_path"]).is_file() for r in rows)
+    assert all(Path(r.latency.provenance["log_path"]).is_file() for r in rows)
     learned = json.loads(Path(str(result.store_path) + STATE_SUFFIX).read_text())
     assert learned["observations"] == len(rows) + ahead_reports[-1].wasted and learned["cache"]
 
 
 def test_measure_front_measures_on_the_measure_workers_too(resource_cluster, tmp_path):
-    from fmas_hw.search.measure.front import MEASURED_GEN
+    from fmas_hw.search.measure.front import is_settled
 
     roles = _worker_ids(resource_cluster)
     result = run(_config(tmp_path, scheduler=resource_cluster, measure="front", generations=3))
     with Store.open(result.store_path, writable=False) as store:
         rows = store.evaluations("ok")
-    measured = [r for r in rows if MEASURED_GEN in r.extra]
+    measured = [r for r in rows if is_settled(r)]
     assert measured and all(r.cycles_source == "simulated" for r in measured)
-    assert {roles.get(r.extra["measurement"]["worker"], "elsewhere") for r in measured} == {MEASURE}
+    assert {roles.get(r.latency.provenance["worker"], "elsewhere") for r in measured} == {MEASURE}
     assert {roles.get(r.worker, "elsewhere") for r in rows} == {ACCURACY}
 
 
@@ -103,7 +103,7 @@ def test_a_cluster_without_resources_keeps_measurements_in_the_search_process(tm
         rows = store.evaluations("ok")
     assert rows and {roles.get(r.worker, "elsewhere") for r in rows} == {"none"}  # accuracy still on the cluster
     here = f"{socket.gethostname()}:{os.getpid()}"
-    assert {r.extra["measurement"]["worker"] for r in rows} == {here}
+    assert {r.latency.provenance["worker"] for r in rows} == {here}
     said = [r.getMessage() for r in caplog.records if f"no worker declares {MEASURE!r}" in r.getMessage()]
     assert len(said) == 1 and "2 local measurement worker(s)" in said[0]
     assert f'--resources "{MEASURE}=1"' in said[0]

@@ -11,10 +11,7 @@ from fmas_hw.errors import ConfigError
 from fmas_hw.search import SearchConfig, run
 from fmas_hw.search.loop import SearchLoop
 from fmas_hw.search.measure.front import (
-    ESTIMATE,
-    ESTIMATE_MODEL,
     MARGIN_WINDOW,
-    MEASURED_GEN,
     as_told,
     estimate_margin,
     surely_feasible,
@@ -22,6 +19,7 @@ from fmas_hw.search.measure.front import (
 )
 from fmas_hw.search.measure.strategy import plan_measurement
 from fmas_hw.store import EvaluationRecord, Store
+from fmas_hw.store.records import Latency
 from fmas_hw.targets.estimate import EstimateTarget
 
 from ...target_double import DoubleTarget, scaled_estimate
@@ -59,14 +57,16 @@ def test_only_promising_candidates_and_the_whole_final_front_are_measured(truth,
     assert len(truth.measured) == len(measured) == len(set(truth.measured))  # each at most once
     assert result.front and all(e["cycles_source"] == "truth" for e in result.front)  # never an estimate
     for r in measured:
-        estimate = r.extra[ESTIMATE]
-        assert estimate["source"] == "estimate" and r.extra["measurement"]["label"] == "measured (truth)"
-        assert r.cycles == int(estimate["cycles"] * _truth_factor(r.arch_key))  # the estimate it was told
+        estimate = r.latency.estimate
+        assert estimate.source == "estimate" and r.latency.provenance["label"] == "measured (truth)"
+        assert r.latency.label == "measured (truth)" and r.latency.measured_separately
+        assert r.cycles == int(estimate.cycles * _truth_factor(r.arch_key))  # the estimate it was told
+        assert estimate.model.startswith("gap8_cycle_model.toml@")  # the estimate keeps its model
     unmeasured = [r for r in rows.values() if r.cycles_source != "truth"]
-    assert all(r.cycles_source == "estimate" and MEASURED_GEN not in r.extra for r in unmeasured)
+    assert all(r.cycles_source == "estimate" and r.latency.known_from is None for r in unmeasured)
     # every estimate is the online model's, and says which version made it
-    assert all(r.extra[ESTIMATE_MODEL].startswith("gap8_cycle_model.toml@") for r in unmeasured)
-    assert all("cycle_model_version" in r.extra["measurement"]["tool_versions"] for r in unmeasured)
+    assert all(r.latency.model.startswith("gap8_cycle_model.toml@") for r in unmeasured)
+    assert all("cycle_model_version" in r.latency.provenance["tool_versions"] for r in unmeasured)
 
 
 def test_measure_all_measures_everything(truth, tmp_path):
@@ -77,22 +77,28 @@ def test_measure_all_measures_everything(truth, tmp_path):
 def test_a_resumed_front_search_replays_what_it_decided(truth, tmp_path):
     config = _config(tmp_path, generations=3)
     run(config, target=truth)
-    before = {r.arch_key: (r.cycles, r.extra.get(MEASURED_GEN)) for r in _rows(config.store)}
+    before = {r.arch_key: (r.cycles, r.latency.known_from) for r in _rows(config.store)}
     run(config.merge({"generations": 5}), resume=config.store, target=truth)  # replays 0-2 exactly, or diverges
-    after = {r.arch_key: (r.cycles, r.extra.get(MEASURED_GEN)) for r in _rows(config.store)}
+    after = {r.arch_key: (r.cycles, r.latency.known_from) for r in _rows(config.store)}
     assert all(after[k] == v for k, v in before.items())
 
 
 def test_as_told_undoes_a_later_measurement():
-    row = EvaluationRecord("k", "d", "0", {}, "ok", error=0.5, cycles=90, cycles_source="truth",
-                           extra={ESTIMATE: {"cycles": 100, "source": "estimate"}, MEASURED_GEN: 3})
+    row = EvaluationRecord("k", "d", "0", {}, "ok", error=0.5,
+                           latency=Latency(100, "estimate", True).measured_at(3, Latency(90, "truth", False)))
     assert as_told(row, 2).cycles == 100 and as_told(row, 2).cycles_source == "estimate"
     assert as_told(row, 3) is row
 
 
+def _latency(cycles, measured=False, estimate=None):
+    """An estimate of ``cycles``, or a measurement of them made at generation 0."""
+    if not measured:
+        return Latency(cycles, "estimate", True)
+    return Latency(cycles if estimate is None else estimate, "estimate", True).measured_at(0, Latency(cycles, "truth", False))
+
+
 def _row(key, error, cycles, measured=False):
-    extra = {MEASURED_GEN: 0, ESTIMATE: {"cycles": cycles, "source": "estimate"}} if measured else {}
-    return EvaluationRecord(key, "d", "0", {}, "ok", error=error, cycles=cycles, extra=extra)
+    return EvaluationRecord(key, "d", "0", {}, "ok", error=error, latency=_latency(cycles, measured))
 
 
 def test_a_surely_dominated_estimate_is_not_measured():
@@ -135,7 +141,7 @@ def test_measurements_finish_in_the_background_and_the_ga_then_ranks_on_them(tru
     monkeypatch.setattr(SearchLoop, "rank_again", checked)
     result = run(_config(tmp_path, generations=5, measure_workers=1), target=truth)
     rows = _rows(result.store_path)
-    later = [r for r in rows if r.extra.get(MEASURED_GEN, -1) > r.generation]
+    later = [r for r in rows if r.latency.known_from is not None and r.latency.known_from > r.generation]
     assert later  # the search went on while they were measured
     assert seen and all(held == measured for _, _, held, measured in seen)  # parents re-ranked on them
     assert result.front and all(e["cycles_source"] == "truth" for e in result.front)
@@ -144,9 +150,9 @@ def test_measurements_finish_in_the_background_and_the_ga_then_ranks_on_them(tru
 def test_the_margin_follows_the_latest_measurements():
     def measured(i, error):
         estimate = 1000
-        return EvaluationRecord(f"k{i}", "d", "0", {}, "ok", error=0.5, cycles=int(estimate * math.exp(error)),
-                                cycles_source="truth",
-                                extra={MEASURED_GEN: i, ESTIMATE: {"cycles": estimate, "source": "estimate"}})
+        truth = Latency(int(estimate * math.exp(error)), "truth", False)
+        return EvaluationRecord(f"k{i}", "d", "0", {}, "ok", error=0.5,
+                                latency=Latency(estimate, "estimate", True).measured_at(i, truth))
 
     rows = [measured(i, 0.3) for i in range(4)] + [measured(4 + i, 0.01) for i in range(MARGIN_WINDOW)]
     assert estimate_margin(rows, 3, 0.0) == pytest.approx(0.3, abs=1e-3)  # the first ones, at gen 3
@@ -161,7 +167,7 @@ def test_a_front_search_is_the_same_however_long_each_measurement_takes(truth, t
         (tmp_path / folder).mkdir()
         result = run(config, target=truth)
         with Store.open(result.store_path, writable=False) as store:
-            rows = {r.arch_key: (r.cycles, r.cycles_source, r.extra.get(MEASURED_GEN)) for r in store.evaluations()}
+            rows = {r.arch_key: (r.cycles, r.cycles_source, r.latency.known_from) for r in store.evaluations()}
             gens = [(g.asked, g.population, g.rng_digest) for g in store.generations()]
         return rows, gens, result.front
 
@@ -170,10 +176,9 @@ def test_a_front_search_is_the_same_however_long_each_measurement_takes(truth, t
 
 def test_only_a_surely_feasible_point_rules_a_candidate_out(truth):
     config = _config_without_store(max_cycles=1000)
-    measured = {MEASURED_GEN: 0, ESTIMATE: {"cycles": 1, "source": "estimate"}}
-    over = EvaluationRecord("over", "d", "0", {}, "ok", error=0.2, cycles=1200, extra=measured)
-    edge = EvaluationRecord("edge", "d", "0", {}, "ok", error=0.2, cycles=950)  # estimated: 950 e^0.1 > 1000
-    inside = EvaluationRecord("inside", "d", "0", {}, "ok", error=0.2, cycles=800, extra=measured)
+    over = EvaluationRecord("over", "d", "0", {}, "ok", error=0.2, latency=_latency(1200, True, estimate=1))
+    edge = EvaluationRecord("edge", "d", "0", {}, "ok", error=0.2, latency=_latency(950))  # 950 e^0.1 > 1000
+    inside = EvaluationRecord("inside", "d", "0", {}, "ok", error=0.2, latency=_latency(800, True, estimate=1))
     assert not surely_feasible(over, config, 0.1) and not surely_feasible(edge, config, 0.1)
     assert surely_feasible(inside, config, 0.1) and surely_feasible(edge, config, 0.0)
 

@@ -43,9 +43,9 @@ def test_measurements_run_on_their_own_workers_and_reach_the_store(slowrun, tmp_
     with Store.open(result.store_path, writable=False) as store:
         rows = store.evaluations("ok")
     assert rows and all(r.cycles_source == "slowrun" and r.cycles > 1_000_000 for r in rows)
-    assert all(r.extra["measurement"]["label"] == "estimated (slowrun)" for r in rows)
-    assert all(r.extra["measurement"]["log_path"].endswith("run.log") for r in rows)
-    assert {r.extra["measurement"]["worker"] for r in rows} == {worker_id()}  # threads of this process
+    assert all(r.latency.provenance["label"] == "estimated (slowrun)" for r in rows)
+    assert all(r.latency.provenance["log_path"].endswith("run.log") for r in rows)
+    assert {r.latency.provenance["worker"] for r in rows} == {worker_id()}  # threads of this process
     assert slowrun.calls == len(rows) and slowrun.peak == 3  # three at once, never more
 
 
@@ -105,8 +105,8 @@ def test_a_search_on_the_simulated_target_runs_the_whole_measurement_path(tmp_pa
     with Store.open(result.store_path, writable=False) as store:
         rows = store.evaluations("ok")
     assert rows and all(r.cycles_source == "simulated" for r in rows)
-    assert all(r.extra["measurement"]["label"] == "estimated (simulated)" for r in rows)
-    logs = [Path(r.extra["measurement"]["log_path"]) for r in rows]
+    assert all(r.latency.provenance["label"] == "estimated (simulated)" for r in rows)
+    logs = [Path(r.latency.provenance["log_path"]) for r in rows]
     assert all(log.is_file() and log.name.startswith("simulated-") for log in logs)
     learned = json.loads(Path(str(result.store_path) + STATE_SUFFIX).read_text())
     # every run is learnt, those measured ahead for candidates never asked for too

@@ -13,8 +13,8 @@ measurements (:data:`MARGIN_WINDOW`). The final front is always measured
 (:func:`unmeasured_front`: the non-dominated set of everything evaluated).
 
 The measurements run in the background while the search goes on with the estimates
-(:class:`FrontMeasurer`). A measured row keeps its estimate (``extra["estimate"]``) and the
-generation from which the search knew the measured figure (``extra["measured_generation"]``).
+(:class:`FrontMeasurer`). A measured row's :class:`~fmas_hw.store.records.Latency` keeps the
+estimate it replaced and the generation from which the search knew the measured figure.
 The search is told, for generation g, the figures it had at g (:func:`as_told`), so a resumed
 search replays exactly what it decided.
 """
@@ -34,32 +34,36 @@ from ...space import arch_from_dict
 from ...store import EvaluationRecord, Store
 from ...store.columns import cost
 from ...store.front import Limits, archive_front
-from ...store.records import Status
+from ...store.records import Latency, Status
 from ..config import SearchConfig
-from ..evaluation import provenance
 from ..worker import describe_failure
 from .measurer import MeasuredRun
 from .service import MeasurementService
 
-MEASURED_GEN = "measured_generation"
-ESTIMATE = "estimate"
-FAILED = "measurement_failed"
-#: The online cycle model (``<base>+refit<n>``) whose estimate a row holds.
-ESTIMATE_MODEL = "estimate_model"
-
 
 def is_measured(record: EvaluationRecord) -> bool:
     """Whether the record's cycles come from the target (not the estimate)."""
-    return MEASURED_GEN in record.extra and FAILED not in record.extra
+    return record.latency is not None and record.latency.measured_separately
+
+
+def is_settled(record: EvaluationRecord) -> bool:
+    """Whether the record's measurement has been learnt (measured, or failed)."""
+    return record.latency is not None and record.latency.known_from is not None
+
+
+def _known_from(record: EvaluationRecord) -> int:
+    assert record.latency is not None and record.latency.known_from is not None
+    return record.latency.known_from
 
 
 def as_told(record: EvaluationRecord, gen: int) -> EvaluationRecord:
-    """``record`` as the search knew it at generation ``gen``: a later measurement is undone."""
-    measured_at = record.extra.get(MEASURED_GEN)
-    if measured_at is None or measured_at <= gen or ESTIMATE not in record.extra:
+    """``record`` as the search knew it at generation ``gen``: a later measurement's figure is
+    undone (the row still counts as settled, so it is not sent again)."""
+    latency = record.latency
+    if latency is None or latency.known_from is None or latency.known_from <= gen or latency.estimate is None:
         return record
-    estimate = record.extra[ESTIMATE]
-    return replace(record, cycles=estimate["cycles"], cycles_source=estimate["source"])
+    estimate = latency.estimate
+    return replace(record, latency=replace(latency, cycles=estimate.cycles, source=estimate.source))
 
 
 #: How many of the latest measurements bound the estimate's error: the online model learns
@@ -70,10 +74,17 @@ MARGIN_WINDOW = 16
 def estimate_margin(records: Iterable[EvaluationRecord], gen: int, floor: float) -> float:
     """The log-error bound of the estimate: its largest ``|log(measured / estimate)|`` over the
     latest :data:`MARGIN_WINDOW` candidates measured by ``gen``, and at least ``floor``."""
-    measured = sorted((r for r in records if is_measured(r) and r.extra[MEASURED_GEN] <= gen
-                       and r.cycles and r.extra[ESTIMATE]["cycles"]), key=lambda r: r.extra[MEASURED_GEN])
-    errors = [abs(math.log(r.cycles / r.extra[ESTIMATE]["cycles"])) for r in measured[-MARGIN_WINDOW:]]
+    known = ((_known_from(r), r.cycles, _estimate_cycles(r)) for r in records if is_measured(r))
+    pairs = sorted(((at, cycles, estimate) for at, cycles, estimate in known if at <= gen and cycles and estimate),
+                   key=lambda pair: pair[0])
+    errors = [abs(math.log(cycles / estimate)) for _, cycles, estimate in pairs[-MARGIN_WINDOW:]]
     return max([floor, *errors])
+
+
+def _estimate_cycles(record: EvaluationRecord) -> int | None:
+    """The cycles of the estimate a measurement replaced (None if it replaced none)."""
+    estimate = None if record.latency is None else record.latency.estimate
+    return None if estimate is None else estimate.cycles
 
 
 def _bounds(record: EvaluationRecord, objectives: tuple[str, ...], margin: float) -> tuple[np.ndarray, np.ndarray]:
@@ -124,7 +135,7 @@ def worth_measuring(candidates: Iterable[EvaluationRecord], known: Iterable[Eval
     index = {k: i for i, k in enumerate(pool)}
     chosen = []
     for c in candidates:
-        if c.status != Status.OK or MEASURED_GEN in c.extra:
+        if c.status != Status.OK or is_settled(c):
             continue
         i = index[c.arch_key]
         if contender[i] and np.any(open_[i] & contender):
@@ -143,7 +154,7 @@ def unmeasured_front(records: Iterable[EvaluationRecord], config: SearchConfig) 
     """(front keys, those not measured yet) of the feasible ``ok`` records, with their current
     figures (measured where measured)."""
     front = archive_front(records, Limits.from_config(config.to_dict()))
-    return [r.arch_key for r in front], [r.arch_key for r in front if MEASURED_GEN not in r.extra]
+    return [r.arch_key for r in front], [r.arch_key for r in front if not is_settled(r)]
 
 
 def _feasible(record: EvaluationRecord, config: SearchConfig, cycles: float | None = None) -> bool:
@@ -156,18 +167,15 @@ def _feasible(record: EvaluationRecord, config: SearchConfig, cycles: float | No
 def record_measured(record: EvaluationRecord, run: MeasuredRun, gen: int) -> EvaluationRecord:
     """The row once measured at generation ``gen``, its estimate kept beside the measurement
     (and the worker that measured it)."""
-    measured = run.measurement
-    estimate = {"cycles": record.cycles, "source": record.cycles_source,
-                "measurement": record.extra.get("measurement")}
-    extra = {**record.extra, ESTIMATE: estimate, "measurement": {**provenance(measured), "worker": run.worker},
-             MEASURED_GEN: gen}
-    return replace(record, cycles=int(measured.total_cycles), cycles_source=measured.source,
-                   latency_seconds=record.latency_seconds + run.seconds, extra=extra)
+    assert record.latency is not None  # an estimated row
+    latency = record.latency.measured_at(gen, Latency.of(run.measurement, worker=run.worker))
+    return replace(record, latency=latency, latency_seconds=record.latency_seconds + run.seconds)
 
 
 def record_measurement_failed(record: EvaluationRecord, reason: str, gen: int) -> EvaluationRecord:
     """The row whose measurement failed at ``gen``: it keeps its estimate, and says why."""
-    return replace(record, extra={**record.extra, MEASURED_GEN: gen, FAILED: reason})
+    assert record.latency is not None  # an estimated row
+    return replace(record, latency=record.latency.failed_at(gen, reason))
 
 
 #: Generations between sending a candidate to be measured and learning its figure: the
@@ -223,7 +231,7 @@ class FrontMeasurer:
     def learnt_at(self, gen: int, keys: Iterable[str]) -> list[str]:
         """Those of ``keys`` whose measured figure the search learns at ``gen``."""
         rows = self.store.get_many(keys, self.digest).values()
-        return [r.arch_key for r in rows if is_measured(r) and r.extra[MEASURED_GEN] == gen]
+        return [r.arch_key for r in rows if is_measured(r) and _known_from(r) == gen]
 
     def dispatch_contenders(self, gen: int, records: dict[str, EvaluationRecord]) -> dict[str, EvaluationRecord]:
         """``records`` with fresh estimates; the candidates that could be non-dominated are sent
@@ -242,7 +250,7 @@ class FrontMeasurer:
         keys = [k for k in worth_measuring(known.values(), rivals, self.config.objectives, margin)
                 if k not in measuring]
         supernet = records.get(self.supernet_key)
-        if supernet is not None and MEASURED_GEN not in supernet.extra:
+        if supernet is not None and not is_settled(supernet):
             keys = [k for k in keys if k != self.supernet_key]
             records = {**records, **self.measure(gen, [supernet])}
         for key in keys:
@@ -255,14 +263,12 @@ class FrontMeasurer:
         first, so a resumed search sees the same figures."""
         self.pool.wait_learning()
         fresh = [r for r in records.values()
-                 if r.status == Status.OK and MEASURED_GEN not in r.extra and ESTIMATE_MODEL not in r.extra]
+                 if r.status == Status.OK and not is_settled(r) and (r.latency is None or r.latency.model is None)]
         out = {}
         for record in fresh:
             estimate = self.pool.estimate(arch_from_dict(self.config.backbone, record.arch))
-            extra = {**record.extra, "measurement": provenance(estimate),
-                     ESTIMATE_MODEL: estimate.tool_versions["cycle_model_version"]}
-            out[record.arch_key] = self.store.set_latency(replace(
-                record, cycles=int(estimate.total_cycles), cycles_source=estimate.source, extra=extra))
+            latency = replace(Latency.of(estimate), model=estimate.tool_versions["cycle_model_version"])
+            out[record.arch_key] = self.store.set_latency(replace(record, latency=latency))
         return out
 
     def final(self, gen: int) -> list[str]:

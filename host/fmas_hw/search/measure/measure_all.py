@@ -17,11 +17,10 @@ from dataclasses import replace
 
 from ...errors import ConfigError
 from ...space import Arch
-from ...store.records import Status
+from ...store.records import Latency, Status
 from ...targets.base import Target
 from ..backends import MEASURE, Backend, DaskBackend
 from ..config import SearchConfig
-from ..evaluation import provenance
 from ..worker import Outcome, WorkerOrders, describe_failure
 from .dask_pool import dask_measurements
 from .measurer import MeasuredRun
@@ -127,8 +126,5 @@ def outcome_with_run(outcome: Outcome, future: Future[MeasuredRun]) -> Outcome:
         raise
     except Exception as exc:  # noqa: BLE001 - one candidate's failed run must not stop the search
         return replace(outcome, status=Status.FAILED, reason=f"measurement failed: {describe_failure(exc)}")
-    measured = run.measurement
-    measured_result = replace(result, cycles=int(measured.total_cycles), cycles_source=measured.source,
-                              latency_seconds=run.seconds,
-                              extra={**result.extra, "measurement": {**provenance(measured), "worker": run.worker}})
-    return replace(outcome, result=measured_result, extra=measured_result.extra)
+    latency = Latency.of(run.measurement, worker=run.worker)
+    return replace(outcome, result=replace(result, latency=latency, latency_seconds=run.seconds))
