@@ -110,7 +110,7 @@ def finished_store(path, genomes: list[str], **config):
         for genome, error, flops in zip([space.supernet_genome, *genomes], SUBSET_ERRORS, SUBSET_FLOPS,
                                         strict=False):
             arch = space.decode(genome)
-            store.add_evaluation(EvaluationRecord(arch.key, digest, genome, arch.to_dict(), "ok", error=error,
+            store.add_evaluation(EvaluationRecord(arch_key=arch.key, settings_digest=digest, genome=genome, arch=arch.to_dict(), status="ok", error=error,
                                                   flops=flops, generation=0))
         front = [space.decode(g).key for g in genomes]
         store.add_generation(GenerationRecord(0, [], [], front, 0.5, 4, 0, 0, 1.0, 0.0, 1.0, 1.0, 1.0, "rng"))

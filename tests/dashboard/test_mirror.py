@@ -21,9 +21,8 @@ from fmas_hw.dashboard.source import read
 from fmas_hw.errors import DashboardError
 from fmas_hw.search import run
 from fmas_hw.space import arch_from_dict
-from fmas_hw.store import Store
+from fmas_hw.store import Latency, Store
 from fmas_hw.store.front import Limits, stored_front
-from fmas_hw.store.records import Latency
 
 from .conftest import search_config
 

@@ -16,8 +16,7 @@ from fmas_hw.dashboard import source
 from fmas_hw.dashboard.mirror import Mirror
 from fmas_hw.dashboard.pages import ReportPages
 from fmas_hw.dashboard.watch import Watcher
-from fmas_hw.store import Store
-from fmas_hw.store.records import Latency
+from fmas_hw.store import Latency, Store
 
 from .conftest import SLOW, fmas_hw, query, stop, wait_for
 

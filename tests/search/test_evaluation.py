@@ -7,18 +7,18 @@ import time
 import pytest
 
 from fmas_hw.errors import ConfigError
-from fmas_hw.search import CandidateEvaluator, CandidateResult, EvalSettings, SearchConfig
+from fmas_hw.search import CandidateEvaluator, EvalSettings, Evaluation, SearchConfig
 from fmas_hw.search.evaluation import evaluate_candidate, make_evaluator
-from fmas_hw.search.worker import Outcome, score
+from fmas_hw.search.worker import score
 from fmas_hw.space import get_space
-from fmas_hw.store.records import Latency
+from fmas_hw.store import EvaluationRecord, Gap8Fit, Latency
 
 from .fakes import FakeEvaluator, build_fake_evaluator
 
 SUPERNET = get_space("mobilenetv2").supernet()
 
 
-def _timed(overlap: bool) -> tuple[CandidateResult, float]:
+def _timed(overlap: bool) -> tuple[Evaluation, float]:
     evaluator = FakeEvaluator(384, accuracy_sleep=0.2, latency_sleep=0.2)
     started = time.perf_counter()
     result = evaluate_candidate(evaluator, SUPERNET, need_latency=True, overlap=overlap)
@@ -38,12 +38,16 @@ def test_without_latency_no_cycles():
     assert result.cycles is None and result.cycles_source is None and result.flops > 0
 
 
-def test_candidate_result_round_trip():
-    result = CandidateResult(error=0.25, flops=10, params=2,
-                             latency=Latency(7, "gvsoc", False, {"label": "measured (gvsoc)"}, known_from=3,
-                                             estimate=Latency(6, "estimate", True, model="m+refit2")),
-                             accuracy_seconds=1.0, latency_seconds=2.0, extra={"a": 1})
-    assert CandidateResult.from_dict(result.to_dict()) == result
+def test_an_evaluation_and_its_row_round_trip_through_their_wire_form():
+    result = Evaluation(status="ok", error=0.25, flops=10, params=2,
+                        latency=Latency(7, "gvsoc", False, {"label": "measured (gvsoc)"}, known_from=3,
+                                        estimate=Latency(6, "estimate", True, model="m+refit2")),
+                        fit=Gap8Fit(False, "L2 over by 3 kB"), accuracy_seconds=1.0, latency_seconds=2.0,
+                        extra={"a": 1}, worker="h:1")
+    assert Evaluation.from_dict(result.to_dict()) == result
+    row = EvaluationRecord.of(result, arch_key="k", settings_digest="d", genome="01", arch={}, generation=2)
+    assert EvaluationRecord.from_dict(row.to_dict()) == row
+    assert (row.cycles, row.cycles_source, row.fits_gap8, row.worker) == (7, "gvsoc", False, "h:1")
 
 
 def test_settings_digest_is_stable_and_sensitive():
@@ -75,8 +79,8 @@ def test_score_turns_exceptions_into_failed_outcomes():
     arch = get_space("mobilenetv2").decode("1111000000000000000000000000")
     outcome = score(evaluator, config, arch)
     assert outcome.status == "failed" and "RuntimeError: fake accuracy failure" in outcome.reason
-    assert outcome.costs and outcome.costs["flops"] > 0
-    assert Outcome.from_dict(outcome.to_dict()) == outcome
+    assert outcome.flops and outcome.flops > 0 and outcome.params and outcome.error is None
+    assert Evaluation.from_dict(outcome.to_dict()) == outcome
 
 
 def test_score_never_rejects_the_reference():

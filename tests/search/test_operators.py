@@ -17,8 +17,7 @@ from fmas_hw.search.operators import (
 )
 from fmas_hw.search.problem import FAILED_COST, SearchProblem
 from fmas_hw.space import get_space
-from fmas_hw.store import EvaluationRecord
-from fmas_hw.store.records import Latency
+from fmas_hw.store import EvaluationRecord, Latency
 
 MNV2 = get_space("mobilenetv2")
 

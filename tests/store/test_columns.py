@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from fmas_hw.search.config import OBJECTIVES
-from fmas_hw.store import EvaluationRecord, Store
+from fmas_hw.store import EvaluationRecord, Latency, Store
 from fmas_hw.store.columns import COST_COLUMNS, cost
-from fmas_hw.store.records import Latency
 
 
 def test_every_objective_has_a_column_of_the_table_and_the_row(tmp_path):
@@ -18,7 +17,7 @@ def test_every_objective_has_a_column_of_the_table_and_the_row(tmp_path):
 
 
 def test_cost_reads_the_objectives_column():
-    row = EvaluationRecord("k", "d", "0", {}, "ok", error=0.5, flops=10, params=20,
+    row = EvaluationRecord(arch_key="k", settings_digest="d", genome="0", arch={}, status="ok", error=0.5, flops=10, params=20,
                            latency=Latency(30, "estimate", True))
     assert [cost(row, o) for o in ("flops", "params", "latency")] == [10, 20, 30]
-    assert cost(EvaluationRecord("k", "d", "0", {}, "failed"), "latency") is None
+    assert cost(EvaluationRecord(arch_key="k", settings_digest="d", genome="0", arch={}, status="failed"), "latency") is None

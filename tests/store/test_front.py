@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fmas_hw.store import EvaluationRecord, Store
+from fmas_hw.store import EvaluationRecord, Gap8Fit, Latency, Store
 from fmas_hw.store.front import (
     Limits,
     archive_front,
@@ -19,7 +19,6 @@ from fmas_hw.store.front import (
     non_dominated,
     stored_front,
 )
-from fmas_hw.store.records import Gap8Fit, Latency
 
 OBJECTIVES = ("flops", "latency")
 SCALE = {"flops": 100.0, "latency": 1000.0}
@@ -74,7 +73,7 @@ def test_the_front_of_a_random_store_is_its_non_dominated_feasible_set(records, 
             Store.create(Path(folder) / "s.sqlite", {"config": config, "settings_digest": "d"}) as store:
         for record in records:
             store.add_evaluation(record)
-        store.add_evaluation(EvaluationRecord("other", "another-digest", "1", {}, "ok", error=0.0, flops=0,
+        store.add_evaluation(EvaluationRecord(arch_key="other", settings_digest="another-digest", genome="1", arch={}, status="ok", error=0.0, flops=0,
                                               params=0, latency=_estimate(0), generation=0))  # not this search's
         front = stored_front(store)
     assert {r.arch_key for r in front} == brute_front(records, lim)
@@ -91,8 +90,8 @@ def test_the_hypervolume_per_generation_never_falls(records, lim):
 
 def test_hypervolume_counts_only_the_front_inside_the_reference_box():
     lim = Limits(("flops",))
-    rec = [EvaluationRecord("a", "d", "0", {}, "ok", error=0.5, flops=50, generation=0),
-           EvaluationRecord("b", "d", "1", {}, "ok", error=0.6, flops=60, generation=1)]  # dominated by a
+    rec = [EvaluationRecord(arch_key="a", settings_digest="d", genome="0", arch={}, status="ok", error=0.5, flops=50, generation=0),
+           EvaluationRecord(arch_key="b", settings_digest="d", genome="1", arch={}, status="ok", error=0.6, flops=60, generation=1)]  # dominated by a
     hv = hypervolume_by_generation(rec, lim, {"flops": 100.0}, [1.0, 1.1], 2)
     assert hv == pytest.approx([0.5 * 0.6, 0.5 * 0.6])
 

@@ -8,8 +8,14 @@ import sqlite3
 import pytest
 
 from fmas_hw.errors import StoreError
-from fmas_hw.store import SCHEMA_VERSION, EvaluationRecord, GenerationRecord, Store
-from fmas_hw.store.records import Gap8Fit, Latency
+from fmas_hw.store import (
+    SCHEMA_VERSION,
+    EvaluationRecord,
+    Gap8Fit,
+    GenerationRecord,
+    Latency,
+    Store,
+)
 
 META = {"config": {"backbone": "mobilenetv2", "seed": 0, "population": 6}, "reference_point": [1.0, 1.1]}
 
@@ -216,8 +222,8 @@ def test_check_config_compares_with_the_stored_config_as_read_today(store):
 def test_search_evaluations_are_those_under_the_stores_own_settings(tmp_path):
     store = Store.create(tmp_path / "s.sqlite", {"settings_digest": "mine"})
     try:
-        store.add_evaluation(EvaluationRecord("a", "mine", "0", {}, "ok", error=0.5))
-        store.add_evaluation(EvaluationRecord("b", "other", "1", {}, "ok", error=0.4))
+        store.add_evaluation(EvaluationRecord(arch_key="a", settings_digest="mine", genome="0", arch={}, status="ok", error=0.5))
+        store.add_evaluation(EvaluationRecord(arch_key="b", settings_digest="other", genome="1", arch={}, status="ok", error=0.4))
         assert [r.arch_key for r in store.search_evaluations()] == ["a"]
         store.set_meta(settings_digest=None)  # written before the digest was recorded: all of them
         assert [r.arch_key for r in store.search_evaluations()] == ["a", "b"]

@@ -9,7 +9,7 @@ CONFIG = {"backbone": "mobilenetv2", "objectives": ["flops"]}
 
 
 def _row(key: str, error: float, flops: int, gen: int) -> EvaluationRecord:
-    return EvaluationRecord(key, "d", key, {}, "ok", error=error, flops=flops, generation=gen)
+    return EvaluationRecord(arch_key=key, settings_digest="d", genome=key, arch={}, status="ok", error=error, flops=flops, generation=gen)
 
 
 def test_finetune_takes_the_front_of_everything_evaluated_not_the_last_population(tmp_path):

@@ -16,14 +16,15 @@ store, resume), ``stored_config``, ``loop`` (the ask/tell loop), ``ga`` (the onl
 pymoo's NSGA-II), ``progress`` and ``result``.
 """
 
+from ..store import Evaluation
 from .config import SearchConfig
-from .evaluation import CandidateEvaluator, CandidateResult, evaluate_candidate, make_evaluator
+from .evaluation import CandidateEvaluator, evaluate_candidate, make_evaluator
 from .result import SearchResult
 from .session import run
 from .settings import EvalSettings
 from .stored_config import stored_config
 
 __all__ = [
-    "SearchConfig", "SearchResult", "run", "stored_config", "EvalSettings", "CandidateResult",
+    "SearchConfig", "SearchResult", "run", "stored_config", "EvalSettings", "Evaluation",
     "CandidateEvaluator", "evaluate_candidate", "make_evaluator",
 ]

@@ -26,10 +26,11 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
 from ..errors import ConfigError
+from ..store import Evaluation
 from ..store.records import Status
 from .config import SearchConfig
 from .threads import limit_threads, worker_share
-from .worker import Outcome, WorkerOrders, run_task, start_worker
+from .worker import WorkerOrders, run_task, start_worker
 
 #: (config, arch, reference, orders): :func:`~.worker.run_task`'s arguments.
 Task = tuple[dict[str, Any], dict[str, Any], bool, WorkerOrders]
@@ -40,9 +41,9 @@ log = logging.getLogger(__name__)
 
 
 class Backend(Protocol):
-    """Runs tasks and yields ``(index, Outcome)`` as each finishes."""
+    """Runs tasks and yields ``(index, Evaluation)`` as each finishes."""
 
-    def run(self, tasks: list[Task]) -> Iterator[tuple[int, Outcome]]:
+    def run(self, tasks: list[Task]) -> Iterator[tuple[int, Evaluation]]:
         """Evaluate ``tasks``; raises only for set-up errors (e.g. the evaluator cannot be built)."""
         ...
 
@@ -64,9 +65,9 @@ class InProcessBackend:
         if threads is not None:
             limit_threads(threads)
 
-    def run(self, tasks: list[Task]) -> Iterator[tuple[int, Outcome]]:
+    def run(self, tasks: list[Task]) -> Iterator[tuple[int, Evaluation]]:
         for index, task in enumerate(tasks):
-            yield index, Outcome.from_dict(run_task(*task))
+            yield index, Evaluation.from_dict(run_task(*task))
 
     def close(self) -> None:
         return None
@@ -103,7 +104,7 @@ class ProcessPoolBackend:
             initializer=start_worker, initargs=(self._config_data, self._orders, self.threads, os.getpid()),
         )
 
-    def run(self, tasks: list[Task]) -> Iterator[tuple[int, Outcome]]:
+    def run(self, tasks: list[Task]) -> Iterator[tuple[int, Evaluation]]:
         pending = dict(enumerate(tasks))
         try:
             yield from self._run_parallel(pending)
@@ -114,26 +115,26 @@ class ProcessPoolBackend:
             for index in sorted(pending):
                 yield index, self._run_isolated(pending.pop(index))
 
-    def _run_parallel(self, pending: dict[int, Task]) -> Iterator[tuple[int, Outcome]]:
+    def _run_parallel(self, pending: dict[int, Task]) -> Iterator[tuple[int, Evaluation]]:
         futures: dict[Future, int] = {self._pool.submit(run_task, *task): i for i, task in pending.items()}
         try:
             while futures:
                 done, _ = wait(futures, return_when=FIRST_COMPLETED)
                 for future in done:
                     index = futures.pop(future)
-                    outcome = Outcome.from_dict(future.result())
+                    outcome = Evaluation.from_dict(future.result())
                     del pending[index]
                     yield index, outcome
         finally:
             for future in futures:
                 future.cancel()
 
-    def _run_isolated(self, task: Task) -> Outcome:
+    def _run_isolated(self, task: Task) -> Evaluation:
         try:
-            return Outcome.from_dict(self._pool.submit(run_task, *task).result())
+            return Evaluation.from_dict(self._pool.submit(run_task, *task).result())
         except BrokenProcessPool:
             self._restart()
-            return Outcome(Status.FAILED, reason="the worker process died while evaluating this candidate "
+            return Evaluation(status=Status.FAILED, reason="the worker process died while evaluating this candidate "
                                             "(crash or out of memory)")
 
     def _restart(self) -> None:
@@ -193,7 +194,7 @@ class DaskBackend:
                         "measurement workers included; start the GPU host's worker with "
                         "`dask worker %s --resources \"%s=1\"`", self.address, ACCURACY, self.address, ACCURACY)
 
-    def run(self, tasks: list[Task]) -> Iterator[tuple[int, Outcome]]:
+    def run(self, tasks: list[Task]) -> Iterator[tuple[int, Evaluation]]:
         from distributed import as_completed
         from distributed.client import FutureCancelledError
         from distributed.scheduler import KilledWorker
@@ -203,9 +204,9 @@ class DaskBackend:
         try:
             for future in as_completed(futures, loop=self.client.loop):
                 try:
-                    outcome = Outcome.from_dict(future.result())
+                    outcome = Evaluation.from_dict(future.result())
                 except (KilledWorker, FutureCancelledError) as exc:
-                    outcome = Outcome(Status.FAILED, reason=f"Dask lost this candidate's task: {exc}")
+                    outcome = Evaluation(status=Status.FAILED, reason=f"Dask lost this candidate's task: {exc}")
                 yield index[future.key], outcome
         finally:
             self.client.cancel([f for f in futures if not f.done()])

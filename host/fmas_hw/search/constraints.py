@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from ..errors import FmasError
 from ..gap8.arch_graph import fits_gap8
 from ..space import Arch
-from ..store.records import Gap8Fit, Status
+from ..store import Gap8Fit, Status
 
 if TYPE_CHECKING:
     from ..store import EvaluationRecord

@@ -18,67 +18,16 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..errors import ConfigError
 from ..space import Arch
-from ..store.records import Latency
+from ..store import Evaluation, Latency, Status
 from ..targets.base import Target
 from ..targets.measurement import Measurement
 
 if TYPE_CHECKING:
     from .config import SearchConfig
-
-
-@dataclass
-class CandidateResult:
-    """What an evaluator measured for one candidate.
-
-    Attributes:
-        error: 1 - mIoU on the validation subset.
-        flops: FLOPs (TF-profiler definition), batch 1.
-        params: parameter count.
-        latency: the GAP8 cycles with their source and provenance, or None when not scored.
-        accuracy_seconds: device (GPU/CPU) seconds spent on the accuracy evaluation.
-        latency_seconds: seconds spent on the latency measurement.
-        extra: anything else a user's evaluator wants kept (JSON-serialisable).
-    """
-
-    error: float
-    flops: int
-    params: int
-    latency: Latency | None = None
-    accuracy_seconds: float = 0.0
-    latency_seconds: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def cycles(self) -> int | None:
-        """GAP8 cycles, None when not scored."""
-        return None if self.latency is None else self.latency.cycles
-
-    @property
-    def cycles_source(self) -> str | None:
-        """The target the cycles come from, None when not scored."""
-        return None if self.latency is None else self.latency.source
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-Python form (numpy scalars converted), for JSON and pickling."""
-        return {
-            "error": float(self.error),
-            "flops": int(self.flops),
-            "params": int(self.params),
-            "latency": None if self.latency is None else self.latency.to_dict(),
-            "accuracy_seconds": float(self.accuracy_seconds),
-            "latency_seconds": float(self.latency_seconds),
-            "extra": dict(self.extra),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CandidateResult:
-        """Inverse of :meth:`to_dict`."""
-        return cls(**{**data, "latency": Latency.from_dict(data.get("latency"))})
 
 
 @runtime_checkable
@@ -106,7 +55,7 @@ class CandidateEvaluator(Protocol):
 def evaluate_candidate(
     evaluator: CandidateEvaluator, arch: Arch, need_latency: bool, overlap: bool = True,
     costs: dict[str, int] | None = None,
-) -> CandidateResult:
+) -> Evaluation:
     """Score one candidate: costs, then accuracy and (if needed) latency.
 
     Args:
@@ -119,7 +68,7 @@ def evaluate_candidate(
         costs: already computed ``evaluator.costs(arch)``, to avoid asking twice.
 
     Returns:
-        The :class:`CandidateResult`.
+        The 'ok' :class:`~fmas_hw.store.Evaluation`.
 
     Raises:
         Exception: whatever the evaluator raises (the caller records the failure).
@@ -138,8 +87,8 @@ def evaluate_candidate(
     else:
         error, acc_s = evaluator.accuracy(arch)
         measured, lat_s = evaluator.latency(arch)
-    return CandidateResult(
-        error=float(error), flops=int(costs["flops"]), params=int(costs["params"]),
+    return Evaluation(
+        status=Status.OK, error=float(error), flops=int(costs["flops"]), params=int(costs["params"]),
         latency=None if measured is None else Latency.of(measured),
         accuracy_seconds=float(acc_s), latency_seconds=float(lat_s),
     )

@@ -27,10 +27,9 @@ from typing import Any
 
 from ..errors import FmasError, StoreError
 from ..space import Arch, get_space
-from ..store import EvaluationRecord, GenerationRecord, Store
+from ..store import Evaluation, EvaluationRecord, GenerationRecord, Latency, Status, Store
 from ..store.front import Limits, archive_front, hypervolume_by_generation
 from ..store.front import hypervolume as archive_hypervolume
-from ..store.records import Latency, Status
 from ..targets.measurement import Measurement
 from .config import SearchConfig
 from .ga import GeneticAlgorithm
@@ -40,7 +39,6 @@ from .measure.strategy import MeasurementStrategy, NextGuess
 from .problem import SearchProblem
 from .progress import Progress
 from .result import SearchResult, front_entry
-from .worker import Outcome
 
 Miss = tuple[str, Arch]  # (arch key, architecture)
 log = logging.getLogger(__name__)
@@ -131,7 +129,7 @@ class SearchLoop:
         """What the next generation would be if the candidates still measured had their
         estimates (new candidates only: see :mod:`.measure.ahead`); ``records`` holds the others."""
 
-        def guess(pending: dict[int, Outcome], estimator: Callable[[Arch], Measurement]) -> list[Arch]:
+        def guess(pending: dict[int, Evaluation], estimator: Callable[[Arch], Measurement]) -> list[Arch]:
             told = dict(records)
             for index, outcome in pending.items():
                 key, arch = misses[index]
@@ -150,7 +148,7 @@ class SearchLoop:
 
         return guess
 
-    def commit(self, gen: int, miss: Miss, outcome: Outcome) -> EvaluationRecord:
+    def commit(self, gen: int, miss: Miss, outcome: Evaluation) -> EvaluationRecord:
         """Store one finished evaluation at once (this is what survives a kill).
 
         Raises:
@@ -213,15 +211,7 @@ class SearchLoop:
             )
 
 
-def _to_record(key: str, genome: str, arch: Arch, outcome: Outcome, gen: int, digest: str) -> EvaluationRecord:
+def _to_record(key: str, genome: str, arch: Arch, outcome: Evaluation, gen: int, digest: str) -> EvaluationRecord:
     """The store row of a finished evaluation."""
-    base: dict[str, Any] = dict(arch_key=key, settings_digest=digest, genome=genome, arch=arch.to_dict(),
-                                status=outcome.status, reason=outcome.reason, fit=outcome.fit,
-                                generation=gen, worker=outcome.worker)
-    if outcome.result is not None:
-        r = outcome.result
-        return EvaluationRecord(**base, error=r.error, flops=r.flops, params=r.params, latency=r.latency,
-                                accuracy_seconds=r.accuracy_seconds, latency_seconds=r.latency_seconds,
-                                extra=r.extra)
-    costs = outcome.costs or {}
-    return EvaluationRecord(**base, flops=costs.get("flops"), params=costs.get("params"))
+    return EvaluationRecord.of(outcome, arch_key=key, settings_digest=digest, genome=genome, arch=arch.to_dict(),
+                               generation=gen)

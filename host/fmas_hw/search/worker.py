@@ -15,16 +15,16 @@ import socket
 import threading
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import ConfigError
 from ..space import Arch, arch_from_dict
-from ..store.records import Gap8Fit, Status
+from ..store import Evaluation, Status
 from ..targets.base import Target
 from .config import SearchConfig
 from .constraints import precheck
-from .evaluation import CandidateEvaluator, CandidateResult, evaluate_candidate, make_evaluator
+from .evaluation import CandidateEvaluator, evaluate_candidate, make_evaluator
 from .threads import limit_threads
 
 #: The evaluator of this process, keyed by config digest and latency target. One slot only: an
@@ -54,42 +54,6 @@ class WorkerOrders:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", "" if self.latency_target is None else self.latency_target.identity())
-
-
-@dataclass
-class Outcome:
-    """The result of one task.
-
-    Attributes:
-        status: ok, failed (the evaluator raised) or rejected (a cheap constraint).
-        result: the measurements when 'ok'.
-        costs: FLOPs/params measured before a failure or rejection, if any.
-        reason: why it failed or was rejected.
-        fit: the GAP8 memory verdict, when recorded.
-        worker: ``host:pid`` of the process that ran it.
-    """
-
-    status: Status
-    result: CandidateResult | None = None
-    costs: dict[str, int] | None = None
-    reason: str | None = None
-    fit: Gap8Fit | None = None
-    worker: str = ""
-
-    def __post_init__(self) -> None:
-        self.status = Status.of(self.status)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain form, cheap to send between processes."""
-        out = asdict(self)
-        out["result"] = None if self.result is None else self.result.to_dict()
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Outcome:
-        """Inverse of :meth:`to_dict`."""
-        result = None if data["result"] is None else CandidateResult.from_dict(data["result"])
-        return cls(**{**data, "result": result, "fit": Gap8Fit.from_dict(data["fit"])})
 
 
 def worker_id() -> str:
@@ -174,7 +138,7 @@ def run_task(config_data: dict[str, Any], arch_data: dict[str, Any], reference: 
         orders: what to do about its cycles.
 
     Returns:
-        ``Outcome.to_dict()``.
+        ``Evaluation.to_dict()``.
 
     Raises:
         FmasError: the evaluator cannot be built (a set-up problem that stops the search).
@@ -182,12 +146,11 @@ def run_task(config_data: dict[str, Any], arch_data: dict[str, Any], reference: 
     config = SearchConfig.from_dict(config_data)
     evaluator = get_evaluator(config, orders)
     outcome = score(evaluator, config, arch_from_dict(config.backbone, arch_data), reference, orders)
-    outcome.worker = worker_id()
-    return outcome.to_dict()
+    return replace(outcome, worker=worker_id()).to_dict()
 
 
 def score(evaluator: CandidateEvaluator, config: SearchConfig, arch: Arch, reference: bool = False,
-          orders: WorkerOrders | None = None) -> Outcome:
+          orders: WorkerOrders | None = None) -> Evaluation:
     """Costs, cheap constraints, then accuracy and, as ``orders`` say (default: none), latency;
     a candidate's exception -> 'failed'.
 
@@ -200,14 +163,17 @@ def score(evaluator: CandidateEvaluator, config: SearchConfig, arch: Arch, refer
         costs = {k: int(v) for k, v in evaluator.costs(arch).items()}
         reason, fit = precheck(config, arch, costs, record_fit=orders.measured)
         if reason and not reference:
-            return Outcome(Status.REJECTED, costs=costs, reason=reason, fit=fit)
+            return Evaluation(status=Status.REJECTED, reason=reason, fit=fit, flops=costs["flops"],
+                              params=costs["params"])
         result = evaluate_candidate(evaluator, arch, orders.latency_target is not None, config.overlap,
                                     costs=costs)
-        return Outcome(Status.OK, result=result, fit=fit)
+        return replace(result, fit=fit)
     except ConfigError:
         raise
     except Exception as exc:  # noqa: BLE001 - one candidate's failure must not stop the search
-        return Outcome(Status.FAILED, costs=costs, reason=describe_failure(exc))
+        known = costs or {}
+        return Evaluation(status=Status.FAILED, reason=describe_failure(exc), flops=known.get("flops"),
+                          params=known.get("params"))
 
 
 def describe_failure(exc: BaseException) -> str:

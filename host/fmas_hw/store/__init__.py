@@ -13,8 +13,9 @@ through one :class:`Store`, which owns the file's only connection and its single
 
 from .finetune import FinetuneRow, FinetuneTable
 from .full_set import FullSetRow, FullSetTable
-from .records import EvaluationRecord, Gap8Fit, GenerationRecord, Latency, Status
+from .latency import Gap8Fit, Latency
+from .records import Evaluation, EvaluationRecord, GenerationRecord, Status
 from .search import SCHEMA_VERSION, Store
 
-__all__ = ["Store", "EvaluationRecord", "GenerationRecord", "Latency", "Gap8Fit", "Status", "FinetuneRow",
+__all__ = ["Store", "Evaluation", "EvaluationRecord", "GenerationRecord", "Latency", "Gap8Fit", "Status", "FinetuneRow",
            "FinetuneTable", "FullSetRow", "FullSetTable", "SCHEMA_VERSION"]

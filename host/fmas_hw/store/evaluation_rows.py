@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .records import EvaluationRecord, Gap8Fit, Latency
+from .latency import Gap8Fit, Latency
+from .records import EvaluationRecord
 
 EVALUATIONS_TABLE = """
 CREATE TABLE evaluations (

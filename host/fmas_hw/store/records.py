@@ -1,20 +1,19 @@
 """The rows of a search store: one evaluated candidate, one generation of the search.
 
-Plain frozen values: :class:`~.search.Store` maps them to and from its tables
-(:mod:`.evaluation_rows`), and they travel between processes as their ``to_dict`` forms. An
-evaluation's cycles are one typed :class:`Latency` (figure, source, estimated or measured, the
-model that estimated it, the generation the search learnt it from, the estimate it replaced) and
-its GAP8 memory verdict one :class:`Gap8Fit`.
+:class:`Evaluation` is what scoring one candidate gave (status, accuracy, costs, latency, GAP8 fit,
+seconds): the worker's answer, sent between processes as its ``to_dict`` form.
+:class:`EvaluationRecord` is an evaluation with the candidate's identity, as the store keeps it
+(columns: :mod:`.evaluation_rows`). Plain frozen values.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 
 from ..errors import StoreError
-from ..targets.measurement import Measurement
+from .latency import Gap8Fit, Latency
 
 
 class Status(StrEnum):
@@ -39,111 +38,23 @@ class Status(StrEnum):
                              f"{tuple(s.value for s in cls)}") from None
 
 
-@dataclass(frozen=True)
-class Latency:
-    """The GAP8 cycles of one candidate as the search knows them.
+@dataclass(frozen=True, kw_only=True)
+class Evaluation:
+    """What scoring one candidate gave.
 
     Attributes:
-        cycles: cluster cycles of one inference.
-        source: the target that produced them (``"estimate"``, ``"gvsoc"``, ``"board"``...).
-        estimated: True when a model produced them, False when the firmware ran.
-        provenance: what else the target said: label, tool versions, kept log, output check, and
-            the measurement worker.
-        model: the online cycle model (``<base>+refit<n>``) that made this estimate, when the
-            search refitted it.
-        known_from: ``--measure front``: the generation from which the search knew the outcome
-            of this candidate's measurement (None: not measured separately).
-        failure: ``--measure front``: why that measurement failed (the estimate stays).
-        estimate: the estimate a separate measurement replaced.
+        status: ok, failed (the evaluator or its measurement raised) or rejected (a cheap
+            constraint, before its accuracy was paid for).
+        reason: why it failed or was rejected.
+        error: 1 - mIoU on the validation subset; None unless 'ok'.
+        flops / params: the cheap costs, None where not known (a candidate that failed first).
+        latency: the GAP8 cycles, None where not scored.
+        fit: the GAP8 memory verdict, None where not asked for.
+        accuracy_seconds / latency_seconds: device seconds spent on the accuracy and the cycles.
+        extra: what a user's evaluator adds (JSON values).
+        worker: ``host:pid`` of the process that scored it.
     """
 
-    cycles: int
-    source: str
-    estimated: bool
-    provenance: dict[str, Any] = field(default_factory=dict)
-    model: str | None = None
-    known_from: int | None = None
-    failure: str | None = None
-    estimate: Latency | None = None
-
-    @classmethod
-    def of(cls, measurement: Measurement, worker: str | None = None) -> Latency:
-        """The latency of a target's ``measurement`` (made by ``worker``, when known)."""
-        provenance: dict[str, Any] = {"label": measurement.label,
-                                      "tool_versions": dict(measurement.tool_versions)}
-        if measurement.log_path:
-            provenance["log_path"] = measurement.log_path
-        if measurement.output_ok is not None:
-            provenance["output_ok"] = measurement.output_ok
-        if worker is not None:
-            provenance["worker"] = worker
-        return cls(int(measurement.total_cycles), measurement.source, bool(measurement.estimated), provenance)
-
-    @property
-    def label(self) -> str:
-        """``"estimated (estimate)"``, ``"measured (gvsoc)"``...: what the figure is."""
-        return f"{'estimated' if self.estimated else 'measured'} ({self.source})"
-
-    @property
-    def measured_separately(self) -> bool:
-        """Whether a separate measurement replaced the estimate (``--measure front``)."""
-        return self.known_from is not None and self.failure is None
-
-    def measured_at(self, gen: int, measurement: Latency) -> Latency:
-        """``measurement`` replacing this estimate, known from generation ``gen``."""
-        return replace(measurement, known_from=gen, estimate=self)
-
-    def failed_at(self, gen: int, reason: str) -> Latency:
-        """This estimate, kept after its measurement failed at generation ``gen``."""
-        return replace(self, known_from=gen, failure=reason)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-serialisable form."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> Latency | None:
-        """Inverse of :meth:`to_dict` (None stays None)."""
-        if data is None:
-            return None
-        return cls(**{**data, "estimate": cls.from_dict(data.get("estimate"))})
-
-
-@dataclass(frozen=True)
-class Gap8Fit:
-    """Whether a candidate's memory plan fits GAP8.
-
-    Attributes:
-        fits: True or False; None when the plan could not be made (``memory`` says why).
-        memory: the plan's verdict in words (what overflows, or why the fit is unknown).
-    """
-
-    fits: bool | None
-    memory: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-serialisable form."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> Gap8Fit | None:
-        """Inverse of :meth:`to_dict` (None stays None)."""
-        return None if data is None else cls(**data)
-
-
-@dataclass(frozen=True)
-class EvaluationRecord:
-    """One row of ``evaluations``: what the store knows about one candidate.
-
-    ``error`` is None for 'failed' and 'rejected' rows; costs are None where not measured;
-    ``latency`` is None where no cycles were scored, ``fit`` where the memory plan was not asked
-    for; ``extra`` keeps what a user's evaluator adds (JSON values).
-    """
-
-    arch_key: str
-    settings_digest: str
-    genome: str
-    arch: dict[str, Any]
     status: Status
     reason: str | None = None
     error: float | None = None
@@ -154,9 +65,7 @@ class EvaluationRecord:
     accuracy_seconds: float = 0.0
     latency_seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
-    generation: int | None = None
     worker: str | None = None
-    created: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status.of(self.status))
@@ -186,10 +95,29 @@ class EvaluationRecord:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EvaluationRecord:
+    def from_dict(cls, data: dict[str, Any]) -> Self:
         """Inverse of :meth:`to_dict`."""
         return cls(**{**data, "latency": Latency.from_dict(data.get("latency")),
                       "fit": Gap8Fit.from_dict(data.get("fit"))})
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvaluationRecord(Evaluation):
+    """One row of ``evaluations``: an :class:`Evaluation` of the candidate ``arch_key`` under the
+    evaluation settings ``settings_digest``, first asked for in ``generation``."""
+
+    arch_key: str
+    settings_digest: str
+    genome: str
+    arch: dict[str, Any]
+    generation: int | None = None
+    created: float = 0.0
+
+    @classmethod
+    def of(cls, evaluation: Evaluation, **identity: Any) -> EvaluationRecord:
+        """The row of ``evaluation`` for the candidate ``identity`` names (``arch_key``,
+        ``settings_digest``, ``genome``, ``arch``, ``generation``)."""
+        return cls(**{f.name: getattr(evaluation, f.name) for f in fields(Evaluation)}, **identity)
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,7 @@ from fmas_hw.search.ga import GeneticAlgorithm
 from fmas_hw.search.measure.pool import local_measurements
 from fmas_hw.search.problem import SearchProblem
 from fmas_hw.space import format_genome, get_space
-from fmas_hw.store import EvaluationRecord, Store
-from fmas_hw.store.records import Latency
+from fmas_hw.store import EvaluationRecord, Latency, Store
 from fmas_hw.targets.estimate import EstimateTarget
 
 from ...target_double import DoubleTarget, scaled_estimate, unit
@@ -42,7 +41,7 @@ def _config(tmp_path, name: str, **overrides) -> SearchConfig:
 
 def _record(space, x) -> EvaluationRecord:
     arch = space.decode(x)
-    return EvaluationRecord(arch.key, "d", format_genome(x), arch.to_dict(), "ok", error=unit(arch.key, "e"),
+    return EvaluationRecord(arch_key=arch.key, settings_digest="d", genome=format_genome(x), arch=arch.to_dict(), status="ok", error=unit(arch.key, "e"),
                             latency=Latency(int(1e9 * (0.2 + unit(arch.key, "c"))), "estimate", True))
 
 

@@ -18,8 +18,7 @@ from fmas_hw.search.measure.front import (
     worth_measuring,
 )
 from fmas_hw.search.measure.strategy import plan_measurement
-from fmas_hw.store import EvaluationRecord, Store
-from fmas_hw.store.records import Latency
+from fmas_hw.store import EvaluationRecord, Latency, Store
 from fmas_hw.targets.estimate import EstimateTarget
 
 from ...target_double import DoubleTarget, scaled_estimate
@@ -84,7 +83,7 @@ def test_a_resumed_front_search_replays_what_it_decided(truth, tmp_path):
 
 
 def test_as_told_undoes_a_later_measurement():
-    row = EvaluationRecord("k", "d", "0", {}, "ok", error=0.5,
+    row = EvaluationRecord(arch_key="k", settings_digest="d", genome="0", arch={}, status="ok", error=0.5,
                            latency=Latency(100, "estimate", True).measured_at(3, Latency(90, "truth", False)))
     assert as_told(row, 2).cycles == 100 and as_told(row, 2).cycles_source == "estimate"
     assert as_told(row, 3) is row
@@ -98,7 +97,7 @@ def _latency(cycles, measured=False, estimate=None):
 
 
 def _row(key, error, cycles, measured=False):
-    return EvaluationRecord(key, "d", "0", {}, "ok", error=error, latency=_latency(cycles, measured))
+    return EvaluationRecord(arch_key=key, settings_digest="d", genome="0", arch={}, status="ok", error=error, latency=_latency(cycles, measured))
 
 
 def test_a_surely_dominated_estimate_is_not_measured():
@@ -151,7 +150,7 @@ def test_the_margin_follows_the_latest_measurements():
     def measured(i, error):
         estimate = 1000
         truth = Latency(int(estimate * math.exp(error)), "truth", False)
-        return EvaluationRecord(f"k{i}", "d", "0", {}, "ok", error=0.5,
+        return EvaluationRecord(arch_key=f"k{i}", settings_digest="d", genome="0", arch={}, status="ok", error=0.5,
                                 latency=Latency(estimate, "estimate", True).measured_at(i, truth))
 
     rows = [measured(i, 0.3) for i in range(4)] + [measured(4 + i, 0.01) for i in range(MARGIN_WINDOW)]
@@ -176,9 +175,9 @@ def test_a_front_search_is_the_same_however_long_each_measurement_takes(truth, t
 
 def test_only_a_surely_feasible_point_rules_a_candidate_out(truth):
     config = _config_without_store(max_cycles=1000)
-    over = EvaluationRecord("over", "d", "0", {}, "ok", error=0.2, latency=_latency(1200, True, estimate=1))
-    edge = EvaluationRecord("edge", "d", "0", {}, "ok", error=0.2, latency=_latency(950))  # 950 e^0.1 > 1000
-    inside = EvaluationRecord("inside", "d", "0", {}, "ok", error=0.2, latency=_latency(800, True, estimate=1))
+    over = EvaluationRecord(arch_key="over", settings_digest="d", genome="0", arch={}, status="ok", error=0.2, latency=_latency(1200, True, estimate=1))
+    edge = EvaluationRecord(arch_key="edge", settings_digest="d", genome="0", arch={}, status="ok", error=0.2, latency=_latency(950))  # 950 e^0.1 > 1000
+    inside = EvaluationRecord(arch_key="inside", settings_digest="d", genome="0", arch={}, status="ok", error=0.2, latency=_latency(800, True, estimate=1))
     assert not surely_feasible(over, config, 0.1) and not surely_feasible(edge, config, 0.1)
     assert surely_feasible(inside, config, 0.1) and surely_feasible(edge, config, 0.0)
 

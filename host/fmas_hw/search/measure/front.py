@@ -31,10 +31,9 @@ import numpy as np
 
 from ...errors import ConfigError
 from ...space import arch_from_dict
-from ...store import EvaluationRecord, Store
+from ...store import EvaluationRecord, Latency, Status, Store
 from ...store.columns import cost
 from ...store.front import Limits, archive_front
-from ...store.records import Latency, Status
 from ..config import SearchConfig
 from ..worker import describe_failure
 from .measurer import MeasuredRun

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ...store import EvaluationRecord, Store
+from ...store import Evaluation, EvaluationRecord, Store
 from ..backends import Backend
 from ..config import SearchConfig
-from ..worker import Outcome, WorkerOrders
+from ..worker import WorkerOrders
 from .front import FrontMeasurer
 from .service import MeasurementService
 from .strategy import Candidate, MeasurementStrategy, NextGuess
@@ -45,7 +45,7 @@ class MeasureFrontStrategy(MeasurementStrategy):
         return bool(self.front.learnt_at(gen, population))
 
     def evaluate(self, candidates: list[Candidate],
-                 guess: NextGuess | None = None) -> Iterator[tuple[int, Outcome]]:
+                 guess: NextGuess | None = None) -> Iterator[tuple[int, Evaluation]]:
         return self.accuracy.run(self.tasks(candidates))
 
     def after_scoring(self, gen: int, records: dict[str, EvaluationRecord]) -> dict[str, EvaluationRecord]:

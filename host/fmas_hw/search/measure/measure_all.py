@@ -17,11 +17,11 @@ from dataclasses import replace
 
 from ...errors import ConfigError
 from ...space import Arch
-from ...store.records import Latency, Status
+from ...store import Evaluation, Latency, Status
 from ...targets.base import Target
 from ..backends import MEASURE, Backend, DaskBackend
 from ..config import SearchConfig
-from ..worker import Outcome, WorkerOrders, describe_failure
+from ..worker import WorkerOrders, describe_failure
 from .dask_pool import dask_measurements
 from .measurer import MeasuredRun
 from .pool import local_measurements
@@ -73,12 +73,12 @@ class MeasureAllStrategy(MeasurementStrategy):
         self.accuracy, self.pool = accuracy, pool
 
     def evaluate(self, candidates: list[Candidate],
-                 guess: NextGuess | None = None) -> Iterator[tuple[int, Outcome]]:
+                 guess: NextGuess | None = None) -> Iterator[tuple[int, Evaluation]]:
         """Score ``candidates``; yields (index, outcome) as each one's accuracy and measurement
         are in. Once every accuracy is in and fewer measurements are left than workers (one
         idles), the candidates ``guess`` names are measured ahead by the idle workers."""
         self.pool.ahead.drop(keep=(arch.key for arch, _ in candidates))
-        waiting: dict[Future, tuple[int, Outcome]] = {}
+        waiting: dict[Future, tuple[int, Evaluation]] = {}
         try:
             for index, outcome in self.accuracy.run(self.tasks(candidates)):
                 if outcome.status == Status.OK:
@@ -103,8 +103,8 @@ class MeasureAllStrategy(MeasurementStrategy):
         for arch in archs:
             self.pool.submit(arch, ahead=True)
 
-    def _finished(self, waiting: dict[Future, tuple[int, Outcome]],
-                  futures: Iterable[Future]) -> Iterator[tuple[int, Outcome]]:
+    def _finished(self, waiting: dict[Future, tuple[int, Evaluation]],
+                  futures: Iterable[Future]) -> Iterator[tuple[int, Evaluation]]:
         for future in futures:
             index, outcome = waiting.pop(future)
             yield index, outcome_with_run(outcome, future)
@@ -114,17 +114,14 @@ class MeasureAllStrategy(MeasurementStrategy):
         self.accuracy.close()
 
 
-def outcome_with_run(outcome: Outcome, future: Future[MeasuredRun]) -> Outcome:
+def outcome_with_run(outcome: Evaluation, future: Future[MeasuredRun]) -> Evaluation:
     """``outcome`` with the measured run of ``future`` (and the worker that measured it); a
     failed measurement fails the candidate (its error is kept), a set-up problem
     (:class:`ConfigError`) stops the search."""
-    result = outcome.result
-    assert result is not None  # only 'ok' outcomes are measured
     try:
         run = future.result()
     except ConfigError:
         raise
     except Exception as exc:  # noqa: BLE001 - one candidate's failed run must not stop the search
         return replace(outcome, status=Status.FAILED, reason=f"measurement failed: {describe_failure(exc)}")
-    latency = Latency.of(run.measurement, worker=run.worker)
-    return replace(outcome, result=replace(result, latency=latency, latency_seconds=run.seconds))
+    return replace(outcome, latency=Latency.of(run.measurement, worker=run.worker), latency_seconds=run.seconds)

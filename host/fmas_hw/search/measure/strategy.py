@@ -22,13 +22,13 @@ from dataclasses import dataclass
 
 from ...errors import ConfigError
 from ...space import Arch
-from ...store import EvaluationRecord
+from ...store import Evaluation, EvaluationRecord
 from ...targets.base import Target
 from ...targets.estimate import EstimateTarget
 from ...targets.measurement import Measurement
 from ..backends import Backend, Task
 from ..config import SearchConfig
-from ..worker import Outcome, WorkerOrders
+from ..worker import WorkerOrders
 
 INLINE, ALL, FRONT = "inline", "all", "front"
 
@@ -36,7 +36,7 @@ INLINE, ALL, FRONT = "inline", "all", "front"
 Candidate = tuple[Arch, bool]
 #: The search's guess at its next generation, from the candidates still measured (index ->
 #: accuracy outcome) given their estimates by the function passed in: see :mod:`.ahead`.
-NextGuess = Callable[[dict[int, Outcome], Callable[[Arch], Measurement]], list[Arch]]
+NextGuess = Callable[[dict[int, Evaluation], Callable[[Arch], Measurement]], list[Arch]]
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ class MeasurementStrategy(ABC):
 
     @abstractmethod
     def evaluate(self, candidates: list[Candidate],
-                 guess: NextGuess | None = None) -> Iterator[tuple[int, Outcome]]:
+                 guess: NextGuess | None = None) -> Iterator[tuple[int, Evaluation]]:
         """Score ``candidates``; yields ``(index, outcome)`` as each is complete.
 
         Args:
@@ -135,7 +135,7 @@ class InlineStrategy(MeasurementStrategy):
         self.accuracy = accuracy
 
     def evaluate(self, candidates: list[Candidate],
-                 guess: NextGuess | None = None) -> Iterator[tuple[int, Outcome]]:
+                 guess: NextGuess | None = None) -> Iterator[tuple[int, Evaluation]]:
         return self.accuracy.run(self.tasks(candidates))
 
     def close(self) -> None:
