@@ -26,8 +26,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
 from ..errors import ConfigError
-from ..store import Evaluation
-from ..store.records import Status
+from ..store import Evaluation, Status
 from .config import SearchConfig
 from .threads import limit_threads, worker_share
 from .worker import WorkerOrders, run_task, start_worker
@@ -134,8 +133,8 @@ class ProcessPoolBackend:
             return Evaluation.from_dict(self._pool.submit(run_task, *task).result())
         except BrokenProcessPool:
             self._restart()
-            return Evaluation(status=Status.FAILED, reason="the worker process died while evaluating this candidate "
-                                            "(crash or out of memory)")
+            return Evaluation(status=Status.FAILED, reason="the worker process died while evaluating this "
+                                                           "candidate (crash or out of memory)")
 
     def _restart(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -60,6 +60,11 @@ class Database:
         return database
 
     @classmethod
+    def in_memory(cls) -> Database:
+        """An empty database in memory: nothing on disk, so no lock either."""
+        return cls(Path(":memory:"), sqlite3.connect(":memory:"))
+
+    @classmethod
     def open(cls, path: Path, writable: bool) -> Database:
         """Connect to an existing file (read-only unless ``writable``) and check its integrity.
 

@@ -95,9 +95,19 @@ class Store:
                 f"store {path} already exists: continue that search with `--resume {path}`, "
                 "or choose another --store"
             )
-        store = cls(Database.create(path))
+        return cls._initialised(Database.create(path), meta)
+
+    @classmethod
+    def in_memory(cls, meta: dict[str, Any]) -> Store:
+        """A new store with ``meta`` held in memory only: no file, no lock (what a test of the
+        search loop, or a throwaway search, needs)."""
+        return cls._initialised(Database.in_memory(), meta)
+
+    @classmethod
+    def _initialised(cls, database: Database, meta: dict[str, Any]) -> Store:
+        store = cls(database)
         try:
-            with store._db.transaction(f"cannot create store {path}") as conn:
+            with database.transaction(f"cannot create store {database.path}") as conn:
                 conn.executescript(_SCHEMA)
         except StoreError:
             store.close()
