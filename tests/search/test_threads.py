@@ -129,12 +129,12 @@ def change_share_after_start(threads: int) -> tuple[bool, bool, int]:
 def test_spawned_pool_worker_runs_with_its_share(make_config):
     backend = ProcessPoolBackend(make_config(workers=2, threads_per_worker=3), WorkerOrders(), 1)
     try:
-        pool = backend._pool  # the backend's own pool, started with its initializer
-        seen = pool.submit(report_threads).result(timeout=300)
+        pool = backend.executor  # the backend's own processes, started with their initializer
+        seen = pool.submit(report_threads, ()).result(timeout=300)
         assert seen["pid"] != os.getpid() and seen["warm"]  # the share came first, then the evaluator
         assert (seen["intra"], seen["inter"]) == (3, 3)
         assert seen["env"] == dict.fromkeys(THREAD_ENV, "3")
         # Once TensorFlow runs, its pools stay: another share is refused (False), the same is kept.
-        assert pool.submit(change_share_after_start, 3).result(timeout=300) == (False, True, 3)
+        assert pool.submit(change_share_after_start, (3,)).result(timeout=300) == (False, True, 3)
     finally:
         backend.close()

@@ -18,16 +18,17 @@ accuracy tasks on any worker and the measurements in the search process.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import BrokenExecutor, Future, as_completed
 from typing import Any, Protocol
 
 from ..errors import ConfigError
 from ..store import Evaluation, Status
 from .config import SearchConfig
+from .executors import Executor
+from .executors.cluster import DaskExecutor
+from .executors.processes import ProcessExecutor
 from .threads import limit_threads, worker_share
 from .worker import WorkerOrders, run_task, start_worker
 
@@ -72,12 +73,77 @@ class InProcessBackend:
         return None
 
 
-class ProcessPoolBackend:
-    """``--workers N``: N spawned local processes, each building its evaluator once.
+class ExecutorBackend:
+    """Tasks submitted to an :class:`~.executors.Executor` at once, yielded as they finish.
 
-    'spawn' rather than 'fork': the evaluator holds TensorFlow (and possibly an accelerator
-    context), which does not survive a fork. Each worker exits when the search process is gone
-    (:func:`~.worker.exit_with_parent`), so a killed search leaves no process behind. Each process is held to ``threads`` threads before
+    A task the executor lost (:meth:`~.executors.Executor.lost`) is a failed evaluation. When the
+    executor breaks (a local worker process died: a segfault, out of memory) the culprit cannot
+    be told apart from its neighbours, so the executor is restarted and the unfinished tasks are
+    retried one at a time; one that breaks it alone fails.
+
+    Args:
+        executor: where the tasks run.
+    """
+
+    def __init__(self, executor: Executor) -> None:
+        self.executor = executor
+
+    def run(self, tasks: list[Task]) -> Iterator[tuple[int, Evaluation]]:
+        pending = dict(enumerate(tasks))
+        try:
+            yield from self._run_together(pending)
+        except BrokenExecutor:
+            self.executor.restart()
+            for index in sorted(pending):
+                yield index, self._run_alone(pending.pop(index))
+
+    def _run_together(self, pending: dict[int, Task]) -> Iterator[tuple[int, Evaluation]]:
+        futures = {self.executor.submit(run_task, task): i for i, task in pending.items()}
+        try:
+            for future in as_completed(futures):
+                index = futures[future]
+                outcome = self._outcome(future)
+                del pending[index]
+                yield index, outcome
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def _run_alone(self, task: Task) -> Evaluation:
+        try:
+            return self._outcome(self.executor.submit(run_task, task))
+        except BrokenExecutor:
+            self.executor.restart()
+            return Evaluation(status=Status.FAILED, reason="the worker process died while evaluating this "
+                                                           "candidate (crash or out of memory)")
+
+    def _outcome(self, future: Future[Any]) -> Evaluation:
+        """The evaluation a finished task returned, or a failed one for a task the executor lost.
+
+        Raises:
+            BrokenExecutor: the executor broke.
+            Exception: a set-up error of the task (e.g. the evaluator cannot be built).
+        """
+        try:
+            return Evaluation.from_dict(future.result())
+        except BrokenExecutor:
+            raise
+        except Exception as exc:
+            reason = self.executor.lost(exc)
+            if reason is None:
+                raise
+            return Evaluation(status=Status.FAILED, reason=reason)
+
+    def close(self) -> None:
+        self.executor.close()
+
+
+class ProcessPoolBackend(ExecutorBackend):
+    """``--workers N``: N spawned local processes (:class:`~.executors.processes.ProcessExecutor`),
+    each building its evaluator once.
+
+    Each worker exits when the search process is gone (:func:`~.worker.exit_with_parent`), so a
+    killed search leaves no process behind. Each process is held to ``threads`` threads before
     its evaluator is built (:mod:`.threads`: TensorFlow would otherwise give every worker every
     core, and the workers would fight over them).
 
@@ -91,66 +157,19 @@ class ProcessPoolBackend:
 
     def __init__(self, config: SearchConfig, orders: WorkerOrders, workers: int,
                  threads: int | None = None) -> None:
-        self._config_data, self._orders = config.to_dict(), orders
-        self._workers = workers
         self.threads = threads if threads is not None else worker_share(workers, config.threads_per_worker)
         log.info("%d local workers, %s thread(s) each", workers, self.threads)
-        self._pool = self._start()
-
-    def _start(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=start_worker, initargs=(self._config_data, self._orders, self.threads, os.getpid()),
-        )
-
-    def run(self, tasks: list[Task]) -> Iterator[tuple[int, Evaluation]]:
-        pending = dict(enumerate(tasks))
-        try:
-            yield from self._run_parallel(pending)
-        except BrokenProcessPool:
-            # A worker died (segfault, out of memory). The culprit cannot be told apart from
-            # its neighbours, so the unfinished candidates are retried one at a time.
-            self._restart()
-            for index in sorted(pending):
-                yield index, self._run_isolated(pending.pop(index))
-
-    def _run_parallel(self, pending: dict[int, Task]) -> Iterator[tuple[int, Evaluation]]:
-        futures: dict[Future, int] = {self._pool.submit(run_task, *task): i for i, task in pending.items()}
-        try:
-            while futures:
-                done, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for future in done:
-                    index = futures.pop(future)
-                    outcome = Evaluation.from_dict(future.result())
-                    del pending[index]
-                    yield index, outcome
-        finally:
-            for future in futures:
-                future.cancel()
-
-    def _run_isolated(self, task: Task) -> Evaluation:
-        try:
-            return Evaluation.from_dict(self._pool.submit(run_task, *task).result())
-        except BrokenProcessPool:
-            self._restart()
-            return Evaluation(status=Status.FAILED, reason="the worker process died while evaluating this "
-                                                           "candidate (crash or out of memory)")
-
-    def _restart(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._pool = self._start()
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        super().__init__(ProcessExecutor(workers, start_worker, (config.to_dict(), orders, self.threads, os.getpid())))
 
 
-class DaskBackend:
+class DaskBackend(ExecutorBackend):
     """``--scheduler ADDRESS``: tasks go to an existing Dask distributed cluster.
 
     Each Dask worker process builds its evaluator once and keeps it (cached by config digest in
     :mod:`fmas_hw.search.worker`). A worker that dies is handled by Dask, which reruns its tasks
     elsewhere; a candidate that keeps killing workers ends as a failed evaluation. When some
-    worker declares the ``accuracy`` resource, the tasks go to such workers only.
+    worker declares the ``accuracy`` resource, the tasks go to such workers only. The backend
+    owns the connection (:attr:`client`); the search's measurements on the cluster share it.
 
     Threads are not shared out here: a Dask worker runs on its own host's cores, and is sized
     where it is started (``dask worker --nthreads N``, and ``OMP_NUM_THREADS`` /
@@ -163,7 +182,6 @@ class DaskBackend:
     def __init__(self, config: SearchConfig, address: str, connect_timeout: str = "20s") -> None:
         from distributed import Client  # imported here: only cluster users pay for it
 
-        self._config_data = config.to_dict()
         self.address = address
         try:
             self.client = Client(address, timeout=connect_timeout, set_as_default=False)
@@ -177,15 +195,16 @@ class DaskBackend:
             raise
         # Accuracy tasks ask for the 'accuracy' resource only where some worker declares it:
         # asking a cluster that has none would leave them waiting forever.
-        self._accuracy = {ACCURACY: 1} if self.slots(ACCURACY) else None
-        self._say_where_accuracy_runs()
+        accuracy = ACCURACY if self.slots(ACCURACY) else None
+        super().__init__(DaskExecutor(self.client, self.slots(ACCURACY) or len(self.resources), accuracy))
+        self._say_where_accuracy_runs(accuracy)
 
     def slots(self, resource: str) -> int:
         """How many tasks needing one ``resource`` the workers connected at start run at once."""
         return int(sum(declared.get(resource, 0) for declared in self.resources.values()))
 
-    def _say_where_accuracy_runs(self) -> None:
-        if self._accuracy:
+    def _say_where_accuracy_runs(self, accuracy: str | None) -> None:
+        if accuracy:
             log.info("Dask cluster %s: accuracy tasks on the %d slot(s) of workers declaring %r",
                      self.address, self.slots(ACCURACY), ACCURACY)
         elif self.slots(MEASURE):
@@ -193,25 +212,11 @@ class DaskBackend:
                         "measurement workers included; start the GPU host's worker with "
                         "`dask worker %s --resources \"%s=1\"`", self.address, ACCURACY, self.address, ACCURACY)
 
-    def run(self, tasks: list[Task]) -> Iterator[tuple[int, Evaluation]]:
-        from distributed import as_completed
-        from distributed.client import FutureCancelledError
-        from distributed.scheduler import KilledWorker
-
-        futures = [self.client.submit(run_task, *task, pure=False, resources=self._accuracy) for task in tasks]
-        index = {future.key: i for i, future in enumerate(futures)}
-        try:
-            for future in as_completed(futures, loop=self.client.loop):
-                try:
-                    outcome = Evaluation.from_dict(future.result())
-                except (KilledWorker, FutureCancelledError) as exc:
-                    outcome = Evaluation(status=Status.FAILED, reason=f"Dask lost this candidate's task: {exc}")
-                yield index[future.key], outcome
-        finally:
-            self.client.cancel([f for f in futures if not f.done()])
-
     def close(self) -> None:
-        self.client.close()
+        try:
+            super().close()
+        finally:
+            self.client.close()
 
 
 def worker_resources(client: Any) -> dict[str, dict[str, float]]:

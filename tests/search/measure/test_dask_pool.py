@@ -113,8 +113,8 @@ def test_measure_workers_without_an_accuracy_worker_say_where_accuracy_may_run(t
     import distributed
 
     from fmas_hw.search.backends import DaskBackend
+    from fmas_hw.search.executors.threads import ThreadExecutor
     from fmas_hw.search.measure.measure_all import measurement_source
-    from fmas_hw.search.measure.pool import ThreadExecutor
 
     with distributed.LocalCluster(n_workers=1, processes=False, threads_per_worker=1,
                                   dashboard_address=":0", resources={MEASURE: 1}) as cluster:

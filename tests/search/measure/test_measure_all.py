@@ -12,8 +12,9 @@ import pytest
 from fmas_hw.costmodel.online_model import STATE_SUFFIX
 from fmas_hw.errors import ConfigError
 from fmas_hw.search import SearchConfig, run
+from fmas_hw.search.executors.threads import ThreadExecutor
 from fmas_hw.search.measure.measurer import Measurer
-from fmas_hw.search.measure.pool import ThreadExecutor, local_measurements
+from fmas_hw.search.measure.pool import local_measurements
 from fmas_hw.search.measure.strategy import ALL, INLINE, MeasurementPlan, plan_measurement
 from fmas_hw.search.worker import WorkerOrders, worker_id
 from fmas_hw.store import Store

@@ -16,79 +16,23 @@ search host (a shared file system keeps them in one place; else each host keeps 
 task returns the run's calibration records with its measurement, and the search's one
 :class:`~.learner.Learner` learns from them in the search process.
 
-:class:`DaskExecutor` is the :class:`~.service.Executor` of the search's
-:class:`~.service.MeasurementService` there, as :class:`~.pool.ThreadExecutor` is on this host:
-the order of the runs and what they teach are the service's either way.
+A :class:`~fmas_hw.search.executors.cluster.DaskExecutor` on the ``measure`` resource is the
+executor of the search's :class:`~.service.MeasurementService` there, as threads of the search
+process are on this host: the order of the runs and what they teach are the service's either way.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any
 
 from ...space import Arch
 from ...targets.base import Target
 from ..backends import MEASURE
 from ..config import SearchConfig
+from ..executors.cluster import DaskExecutor
 from .measurer import MeasuredRun, measure_task
-from .service import Executor, Finish, MeasurementService
-
-#: How far below the measurements the search waits for a measurement made ahead is queued
-#: (Dask priorities are estimated Mcycles: larger starts first).
-AHEAD_PRIORITY = 1 << 40
-
-
-class DaskExecutor(Executor):
-    """Jobs as Dask tasks on the ``measure`` slots of a cluster.
-
-    Args:
-        client: a connected ``distributed.Client`` (the accuracy backend's; not closed here).
-        slots: how many ``measure`` slots the cluster's workers declare.
-    """
-
-    def __init__(self, client: Any, slots: int) -> None:
-        self._client = client
-        self.slots = slots
-        self._tasks: set[Any] = set()
-        self._lock = threading.Lock()
-
-    def submit(self, fn: Callable[..., Any], args: tuple[Any, ...], priority: float, behind: bool,
-               finish: Finish) -> Future[MeasuredRun]:
-        """Submit ``fn(*args)`` with ``resources={"measure": 1}``; cancelling the future cancels
-        the task (Dask's own errors, e.g. ``KilledWorker``, reach the future too)."""
-        rank = int(priority // 10**6) - (AHEAD_PRIORITY if behind else 0)
-        task = self._client.submit(fn, *args, resources={MEASURE: 1}, pure=False, priority=rank)
-        with self._lock:
-            self._tasks.add(task)
-        out: Future[MeasuredRun] = Future()
-        out.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
-        task.add_done_callback(lambda t: self._settle(t, out, finish))
-        return out
-
-    def move_up(self, future: Future[MeasuredRun], priority: float) -> None:
-        """Nothing: Dask cannot raise a submitted task's priority."""
-
-    def _settle(self, task: Any, out: Future[MeasuredRun], finish: Finish) -> None:
-        """On Dask's callback thread: hand the finished task's run over."""
-        with self._lock:
-            self._tasks.discard(task)
-        if not out.set_running_or_notify_cancel():
-            return  # the search no longer waits for it
-        try:
-            run = finish(task.result())
-        except BaseException as exc:  # noqa: BLE001 - the candidate's failure goes to the search
-            out.set_exception(exc)
-            return
-        out.set_result(run)
-
-    def close(self) -> None:
-        """Cancel the tasks still on the cluster."""
-        with self._lock:
-            unfinished = list(self._tasks)
-        if unfinished:
-            self._client.cancel(unfinished)
+from .service import MeasurementService
 
 
 def dask_measurements(client: Any, config: SearchConfig, target: Target, slots: int,
@@ -117,4 +61,4 @@ def dask_measurements(client: Any, config: SearchConfig, target: Target, slots: 
         target.checked(run.measurement)  # figures from another process enter the search here
         return run
 
-    return MeasurementService(config, DaskExecutor(client, slots), job, finish, learn_on_finish)
+    return MeasurementService(config, DaskExecutor(client, slots, MEASURE), job, finish, learn_on_finish)

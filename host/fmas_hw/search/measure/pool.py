@@ -18,100 +18,20 @@ measurement and a long run started last would keep every other worker idle meanw
 them wait the measurements made ahead (:mod:`.ahead`): candidates the next generation will likely
 ask for, measured by workers that would otherwise idle; one the search then asks for moves up.
 The order and what the runs teach the estimate are the :class:`~.service.MeasurementService`'s;
-:class:`ThreadExecutor` only runs the queue.
+a :class:`~fmas_hw.search.executors.threads.ThreadExecutor` only runs the queue.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
-import threading
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any
 
 from ...space import Arch
 from ...targets.base import Target
 from ..config import SearchConfig
-from .measurer import MeasuredRun, Measurer
-from .service import Executor, Finish, MeasurementService
-
-
-class ThreadExecutor(Executor):
-    """``slots`` threads of this process running the queued jobs, highest priority first.
-
-    Args:
-        slots: how many threads (jobs at once).
-    """
-
-    def __init__(self, slots: int) -> None:
-        self.slots = slots
-        self._queue: list[tuple[bool, float, int, Future[MeasuredRun]]] = []
-        self._jobs: dict[Future[MeasuredRun], tuple[Callable[..., Any], tuple[Any, ...], Finish]] = {}
-        self._order = itertools.count()
-        self._ready = threading.Condition()
-        self._closed = False
-        self._threads = [threading.Thread(target=self._work, name=f"fmas-measure-{i}", daemon=True)
-                         for i in range(slots)]
-        for thread in self._threads:
-            thread.start()
-
-    def submit(self, fn: Callable[..., Any], args: tuple[Any, ...], priority: float, behind: bool,
-               finish: Finish) -> Future[MeasuredRun]:
-        """Queue ``fn(*args)``.
-
-        Raises:
-            RuntimeError: the executor is closed.
-        """
-        future: Future[MeasuredRun] = Future()
-        with self._ready:
-            if self._closed:
-                raise RuntimeError("the measurement workers are closed")
-            self._jobs[future] = (fn, args, finish)
-            heapq.heappush(self._queue, (behind, -priority, next(self._order), future))
-            self._ready.notify()
-        return future
-
-    def move_up(self, future: Future[MeasuredRun], priority: float) -> None:
-        """Queue the job again among the others (the entry behind is skipped once it has run)."""
-        with self._ready:
-            if future in self._jobs and not (future.running() or future.done()) and not self._closed:
-                heapq.heappush(self._queue, (False, -priority, next(self._order), future))
-                self._ready.notify()
-
-    def _work(self) -> None:
-        """One worker: run queued jobs until the executor closes."""
-        while True:
-            with self._ready:
-                while not self._queue and not self._closed:
-                    self._ready.wait()
-                if not self._queue:
-                    return
-                *_, future = heapq.heappop(self._queue)
-                # under the lock: a job moved up is queued twice
-                if future.running() or future.done() or not future.set_running_or_notify_cancel():
-                    if future.cancelled():
-                        self._jobs.pop(future, None)
-                    continue
-                fn, args, finish = self._jobs.pop(future)
-            try:
-                run = finish(fn(*args))
-            except BaseException as exc:  # noqa: BLE001 - the candidate's failure goes to the search
-                future.set_exception(exc)
-                continue
-            future.set_result(run)
-
-    def close(self) -> None:
-        """Cancel the queued jobs and wait for the running ones."""
-        with self._ready:
-            self._closed = True
-            queued, self._queue = self._queue, []
-            self._jobs.clear()
-            self._ready.notify_all()
-        for *_, future in queued:
-            future.cancel()
-        for thread in self._threads:
-            thread.join()
+from ..executors.threads import ThreadExecutor
+from .measurer import Measurer
+from .service import MeasurementService
 
 
 def local_measurements(config: SearchConfig, target: Target, learn_on_finish: bool = True) -> MeasurementService:

@@ -4,13 +4,12 @@ estimate learns from the runs.
 :class:`MeasurementService` owns every decision about a run that is not the running itself: the
 order (the longest estimated run first), the measurements made ahead (:mod:`.ahead`), the
 estimate the runs teach (:class:`~.learner.Learner`) and when they teach it. Where the runs
-execute is its :class:`Executor`: threads of the search process (:mod:`.pool`) or the
+execute is its :class:`~fmas_hw.search.executors.Executor`: threads of the search process (:mod:`.pool`) or the
 ``measure`` slots of a Dask cluster (:mod:`.dask_pool`).
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
@@ -24,38 +23,10 @@ from ...space import Arch
 from ...targets.estimate import EstimateTarget
 from ...targets.measurement import Measurement
 from ..config import SearchConfig
+from ..executors import Executor, Finish
 from .ahead import Ahead
 from .learner import Learner
 from .measurer import MeasuredRun
-
-#: What turns a finished job's result into the run the search gets (on the thread that saw it finish).
-Finish = Callable[[Any], MeasuredRun]
-
-
-class Executor(ABC):
-    """Runs measurement jobs: ``fn(*args)`` somewhere, the highest priority first.
-
-    Attributes:
-        slots: how many jobs run at once.
-    """
-
-    slots: int
-
-    @abstractmethod
-    def submit(self, fn: Callable[..., Any], args: tuple[Any, ...], priority: float, behind: bool,
-               finish: Finish) -> Future[MeasuredRun]:
-        """Queue ``fn(*args)``; the future is running once a slot runs it, and holds
-        ``finish(result)`` or the exception either raised. ``behind``: after every job that is
-        not behind, whatever its priority. Cancelling the future before it runs drops the job."""
-
-    @abstractmethod
-    def move_up(self, future: Future[MeasuredRun], priority: float) -> None:
-        """A queued job that was ``behind`` runs at ``priority`` among the others (where the
-        executor can reorder what it has queued)."""
-
-    @abstractmethod
-    def close(self) -> None:
-        """Drop the queued jobs (their futures are cancelled) and let the running ones finish."""
 
 
 class MeasurementService:
