@@ -7,7 +7,7 @@ checked afterwards. :func:`violations` turns a stored evaluation into pymoo ineq
 constraint values (<= 0 means satisfied).
 
 The GAP8 memory fit is also *recorded* whenever the search records cycles, with or without
-``--fit-gap8``: the evaluation's :class:`~fmas_hw.store.records.Gap8Fit` says whether a
+``--fit-gap8``: the evaluation's :class:`~fmas_hw.store.Gap8Fit` says whether a
 candidate's cycle figure belongs to a network that can run at all, so the store, the reports and
 the search summary can flag it. Only ``--fit-gap8`` makes an unfittable candidate infeasible.
 """

@@ -13,7 +13,7 @@ measurements (:data:`MARGIN_WINDOW`). The final front is always measured
 (:func:`unmeasured_front`: the non-dominated set of everything evaluated).
 
 The measurements run in the background while the search goes on with the estimates
-(:class:`FrontMeasurer`). A measured row's :class:`~fmas_hw.store.records.Latency` keeps the
+(:class:`FrontMeasurer`). A measured row's :class:`~fmas_hw.store.Latency` keeps the
 estimate it replaced and the generation from which the search knew the measured figure.
 The search is told, for generation g, the figures it had at g (:func:`as_told`), so a resumed
 search replays exactly what it decided.
@@ -200,8 +200,8 @@ class FrontMeasurer:
     The measurements run in the background: a generation sends its promising candidates to the
     measurement workers and goes on with their estimates. What generation g sent is learnt at
     generation g + :data:`MEASURE_LAG` (waiting for it then, if it has not finished): it is
-    stored with that generation as its ``measured_generation``, it teaches the online estimate
-    (in the order the candidates were sent), and from then on the search knows the measured
+    stored as known from that generation (:attr:`~fmas_hw.store.Latency.known_from`), it teaches
+    the online estimate (in the order the candidates were sent), and from then on the search knows the measured
     figure (the loop ranks its population again on it). The supernet is measured at once, as
     it normalises the latency objective.
 
