@@ -82,11 +82,52 @@ def test_a_resumed_front_search_replays_what_it_decided(truth, tmp_path):
     assert all(after[k] == v for k, v in before.items())
 
 
+class _Interrupted(Exception):
+    """Stands for the search process dying once a generation is stored."""
+
+
+def _everything(path) -> tuple[dict, list]:
+    with Store.open(path, writable=False) as store:
+        rows = {r.arch_key: (r.cycles, r.cycles_source, r.latency.known_from if r.latency else None)
+                for r in store.evaluations()}
+        return rows, [(g.asked, g.population, g.front, g.rng_digest) for g in store.generations()]
+
+
+@pytest.mark.parametrize("stopped_after", [2, 4])
+def test_an_interrupted_front_search_resumed_stores_what_the_uninterrupted_one_stores(stopped_after, tmp_path,
+                                                                                       monkeypatch):
+    def truth():
+        return DoubleTarget("truth", hardware=True, cycles=scaled_estimate(_truth_factor), jitter=True)
+
+    whole = _config(tmp_path / "whole", generations=7)
+    (tmp_path / "whole").mkdir()
+    run(whole, target=truth())
+    broken = _config(tmp_path / "broken", generations=7)
+    (tmp_path / "broken").mkdir()
+    record = SearchLoop.record
+
+    def record_then_die(loop, gen, *args):
+        record(loop, gen, *args)
+        if gen == stopped_after:  # measurements sent at the last three generations are lost
+            raise _Interrupted
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SearchLoop, "record", record_then_die)
+        with pytest.raises(_Interrupted):
+            run(broken, target=truth())
+    run(broken, resume=broken.store, target=truth())  # replays 0..stopped_after over later rows
+    assert _everything(broken.store) == _everything(whole.store)
+
+
 def test_as_told_undoes_a_later_measurement():
     row = EvaluationRecord(arch_key="k", settings_digest="d", genome="0", arch={}, status="ok", error=0.5,
                            latency=Latency(100, "estimate", True).measured_at(3, Latency(90, "truth", False)))
     assert as_told(row, 2).cycles == 100 and as_told(row, 2).cycles_source == "estimate"
+    assert as_told(row, 2).latency == Latency(100, "estimate", True)  # unmeasured, as it was then
     assert as_told(row, 3) is row
+    failed = EvaluationRecord(arch_key="f", settings_digest="d", genome="1", arch={}, status="ok", error=0.5,
+                              latency=Latency(100, "estimate", True).failed_at(3, "TimeoutError"))
+    assert as_told(failed, 2).latency == Latency(100, "estimate", True) and as_told(failed, 3) is failed
 
 
 def _latency(cycles, measured=False, estimate=None):

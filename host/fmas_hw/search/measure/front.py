@@ -56,13 +56,19 @@ def _known_from(record: EvaluationRecord) -> int:
 
 
 def as_told(record: EvaluationRecord, gen: int) -> EvaluationRecord:
-    """``record`` as the search knew it at generation ``gen``: a later measurement's figure is
-    undone (the row still counts as settled, so it is not sent again)."""
+    """``record`` as the search knew it at generation ``gen``: a measurement learnt later (or its
+    failure) is undone, leaving the estimate as it was before it was measured."""
     latency = record.latency
-    if latency is None or latency.known_from is None or latency.known_from <= gen or latency.estimate is None:
+    if latency is None or latency.known_from is None or latency.known_from <= gen:
         return record
-    estimate = latency.estimate
-    return replace(record, latency=replace(latency, cycles=estimate.cycles, source=estimate.source))
+    return replace(record, latency=latency.estimate or replace(latency, known_from=None, failure=None))
+
+
+def learnt_later(record: EvaluationRecord, gen: int) -> bool:
+    """Whether the search learnt ``record``'s measurement after generation ``gen`` (so at ``gen``
+    it was being measured, or was yet to be sent)."""
+    latency = record.latency
+    return latency is not None and latency.known_from is not None and latency.known_from > gen
 
 
 #: How many of the latest measurements bound the estimate's error: the online model learns
@@ -234,24 +240,27 @@ class FrontMeasurer:
 
     def dispatch_contenders(self, gen: int, records: dict[str, EvaluationRecord]) -> dict[str, EvaluationRecord]:
         """``records`` with fresh estimates; the candidates that could be non-dominated are sent
-        to be measured (the supernet at once: its row comes back measured).
+        to be measured. The supernet is measured first, at once (its row comes back measured),
+        and the decision uses its measured figure.
 
-        Decided on the figures known at ``gen``, so a resumed search decides as the interrupted
-        one did.
+        Decided on what the search knew at ``gen`` — the candidates evaluated by then, with the
+        measurements learnt by then — so a resumed search, replaying ``gen`` over a store that
+        holds later generations and measurements, decides as the interrupted one did; a
+        candidate whose measurement the store holds from a later generation is not sent again.
         """
         records = {**records, **self.refit_estimates(records)}
+        supernet = records.get(self.supernet_key)
+        if supernet is not None and not is_settled(supernet):
+            records = {**records, **self.measure(gen, [supernet])}
         known = {k: as_told(r, gen) for k, r in records.items()}
-        archive = self.store.evaluations("ok")
+        archive = [r for r in self.store.evaluations("ok") if r.generation is None or r.generation <= gen]
         margin = estimate_margin(archive, gen, self.config.measure_margin)
         measuring = {sent.record.arch_key for sent in self.in_flight.values()}
+        measuring |= {r.arch_key for r in [*archive, *records.values()] if learnt_later(r, gen)}
         rivals = [r for r in [*(as_told(r, gen) for r in archive), *known.values()]
                   if surely_feasible(r, self.config, margin)]
         keys = [k for k in worth_measuring(known.values(), rivals, self.config.objectives, margin)
                 if k not in measuring]
-        supernet = records.get(self.supernet_key)
-        if supernet is not None and not is_settled(supernet):
-            keys = [k for k in keys if k != self.supernet_key]
-            records = {**records, **self.measure(gen, [supernet])}
         for key in keys:
             self._send(records[key], gen)
         return records
