@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import math
+from pathlib import Path
 
 import pytest
 
-from fmas_hw.errors import ConfigError
+from fmas_hw.costmodel.online_model import STATE_SUFFIX
+from fmas_hw.errors import ConfigError, StoreError
 from fmas_hw.search import SearchConfig, run
 from fmas_hw.search.loop import SearchLoop
 from fmas_hw.search.measure.front import (
@@ -19,6 +21,7 @@ from fmas_hw.search.measure.front import (
 )
 from fmas_hw.search.measure.strategy import plan_measurement
 from fmas_hw.store import EvaluationRecord, Latency, Store
+from fmas_hw.targets import SimulatedTarget
 from fmas_hw.targets.estimate import EstimateTarget
 
 from ...target_double import DoubleTarget, scaled_estimate
@@ -225,3 +228,20 @@ def test_only_a_surely_feasible_point_rules_a_candidate_out(truth):
 
 def _config_without_store(**overrides) -> SearchConfig:
     return SearchConfig(evaluator=FAKE, target="truth", objectives=("latency",), measure="front", **overrides)
+
+
+def test_a_front_search_resumed_without_its_learnt_estimate_is_refused(tmp_path):
+    config = _config(tmp_path, generations=3, measure_workers=1)
+    run(config, target=SimulatedTarget())
+    state = Path(str(config.store) + STATE_SUFFIX)
+    with Store.open(config.store, writable=False) as store:
+        models = {r.latency.model for r in store.evaluations("ok") if r.latency.model}
+    assert any(not m.endswith("+refit0") for m in models)  # the runs taught the estimate
+    kept = state.read_bytes()
+    state.unlink()
+    with pytest.raises(StoreError, match=r"layers.json\) is missing.*Put that file back"):
+        run(config.merge({"generations": 4}), resume=config.store, target=SimulatedTarget())
+    state.write_bytes(kept)
+    run(config.merge({"generations": 4}), resume=config.store, target=SimulatedTarget())
+    with Store.open(config.store, writable=False) as store:
+        assert len(store.generations()) == 4

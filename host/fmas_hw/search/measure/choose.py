@@ -24,6 +24,7 @@ def choose_strategy(config: SearchConfig, target: Target, store: Store, supernet
     Raises:
         ConfigError: a scheduler that cannot be reached, or a measurement set-up problem.
         WeightsError: the weights' manifest is unreadable (measurement workers).
+        StoreError: a resumed ``--measure front`` search without the estimate it learnt.
     """
     plan = plan_measurement(config, target)
     accuracy = accuracy_backend(config, plan.orders)
@@ -32,7 +33,11 @@ def choose_strategy(config: SearchConfig, target: Target, store: Store, supernet
             return MeasureAllStrategy(config, plan.orders, accuracy, measurement_source(config, target, accuracy))
         if plan.mode == FRONT:
             pool = measurement_source(config, target, accuracy, learn_on_finish=False)
-            return MeasureFrontStrategy(config, plan.orders, accuracy, pool, store, supernet_key)
+            try:
+                return MeasureFrontStrategy(config, plan.orders, accuracy, pool, store, supernet_key)
+            except BaseException:
+                pool.close()
+                raise
     except BaseException:
         accuracy.close()
         raise

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ...errors import StoreError
 from ...store import Evaluation, EvaluationRecord, Store
 from ..backends import Backend
 from ..config import SearchConfig
@@ -36,6 +37,7 @@ class MeasureFrontStrategy(MeasurementStrategy):
     def __init__(self, config: SearchConfig, orders: WorkerOrders, accuracy: Backend,
                  pool: MeasurementService, store: Store, supernet_key: str) -> None:
         super().__init__(config, orders)
+        check_estimate_kept(store, pool)
         self.accuracy, self.pool = accuracy, pool
         self.front = FrontMeasurer(config, store, pool, supernet_key)
 
@@ -60,3 +62,25 @@ class MeasureFrontStrategy(MeasurementStrategy):
             self.pool.close()
         finally:
             self.accuracy.close()
+
+
+def check_estimate_kept(store: Store, pool: MeasurementService) -> None:
+    """A resumed search goes on with the estimate its stored rows were estimated by, not an
+    earlier one: the online model beside the store (``<store>.layers.json``) must have learnt at
+    least as much as the latest model a row names.
+
+    Raises:
+        StoreError: the model file is missing, or older than the store's rows.
+    """
+    latest, row_model = 0, ""
+    for latency in (r.latency for r in store.evaluations("ok") if r.latency is not None):
+        for model in (latency.model, latency.estimate.model if latency.estimate else None):
+            refits = int(model.rpartition("+refit")[2]) if model and "+refit" in model else 0
+            if model and refits > latest:
+                latest, row_model = refits, model
+    if latest > pool.online.version:
+        kept = "is missing" if not pool.learned_path.is_file() else f"has learnt {pool.online.identity()} only"
+        raise StoreError(f"store {store.path} holds estimates of {row_model}, but the estimate kept beside it "
+                         f"({pool.learned_path}) {kept}: a resumed search would estimate its new candidates "
+                         "with less than the interrupted one knew. Put that file back beside the store (copy it "
+                         "with the store), or start a new --store")
