@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from contextlib import closing
 from pathlib import Path
 
 from fmas_hw.search import run
@@ -32,7 +33,7 @@ def _env(log: Path) -> dict[str, str]:
 
 
 def _query(store: Path, sql: str) -> list[tuple]:
-    with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5) as conn:
+    with closing(sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5)) as conn:
         return conn.execute(sql).fetchall()
 
 
