@@ -138,6 +138,12 @@ class OnlineCycleModel:
         """``<base model identity>+refit<version>``: names the model behind every prediction."""
         return f"{self.base_identity}+refit{self.version}"
 
+    @staticmethod
+    def version_of(identity: str) -> int:
+        """The refit version an :meth:`identity` names (0 for a model never refitted)."""
+        _, sep, version = identity.rpartition("+refit")
+        return int(version) if sep and version.isdigit() else 0
+
     # -- learning ---------------------------------------------------------------------------------
 
     def observe(self, records: Sequence[Record], source: str) -> bool:

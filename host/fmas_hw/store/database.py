@@ -96,8 +96,8 @@ class Database:
         self._lock = _take_lock(self.path)
 
     def read_from_memory(self) -> None:
-        """Go on reading an in-memory copy of the file: what is then written (an upgrade of an
-        earlier schema for a reader) never reaches the file."""
+        """Go on reading an in-memory copy of the file: what is then written (a reader's upgrade
+        to the current schema) never reaches the file."""
         copy = sqlite3.connect(":memory:")
         self._conn.backup(copy)
         self._conn.close()

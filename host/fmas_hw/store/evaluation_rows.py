@@ -31,20 +31,21 @@ CREATE TABLE evaluations (
 );
 """
 
-#: Columns added by schema version 2, in the order a migrated table has them.
-ADDED_COLUMNS = (
+#: The latency's columns besides ``cycles`` and ``cycles_source`` (schema version 2).
+LATENCY_DETAIL_COLUMNS = (
     ("cycles_estimated", "INTEGER"), ("cycles_provenance", "TEXT"), ("cycles_model", "TEXT"),
     ("cycles_known_from", "INTEGER"), ("cycles_failure", "TEXT"),
     ("estimate_cycles", "INTEGER"), ("estimate_source", "TEXT"), ("estimate_provenance", "TEXT"),
     ("estimate_model", "TEXT"),
-    ("fits_gap8", "INTEGER"), ("gap8_memory", "TEXT"),
 )
+#: Columns added by schema version 2, in the order a migrated table has them.
+ADDED_COLUMNS = (*LATENCY_DETAIL_COLUMNS, ("fits_gap8", "INTEGER"), ("gap8_memory", "TEXT"))
 
 CREATE_EVALUATIONS = EVALUATIONS_TABLE.replace(
     "{latency_columns}", ",\n    ".join(f"{name} {kind}" for name, kind in ADDED_COLUMNS))
 
 #: The columns :meth:`~fmas_hw.store.Store.set_latency` rewrites.
-LATENCY_COLUMNS = ("cycles", "cycles_source", *(name for name, _ in ADDED_COLUMNS[:9]), "latency_seconds")
+LATENCY_COLUMNS = ("cycles", "cycles_source", *(name for name, _ in LATENCY_DETAIL_COLUMNS), "latency_seconds")
 
 
 def _json(value: Any) -> str | None:

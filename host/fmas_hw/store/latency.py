@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from ..targets.measurement import Measurement
+from ..targets.measurement import Measurement, figure_label
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class Latency:
     @property
     def label(self) -> str:
         """``"estimated (estimate)"``, ``"measured (gvsoc)"``...: what the figure is."""
-        return f"{'estimated' if self.estimated else 'measured'} ({self.source})"
+        return figure_label(self.estimated, self.source)
 
     @property
     def measured_separately(self) -> bool:

@@ -1,6 +1,6 @@
-"""Upgrades of a search store written by an earlier fmas-hw to the schema this one writes.
+"""Upgrades of a search store of a lower schema version to the schema this code writes.
 
-Schema 1 kept an evaluation's latency details and GAP8 fit as keys of its ``extra`` JSON
+Schema 1 holds an evaluation's latency details and GAP8 fit as keys of its ``extra`` JSON
 (``measurement``, ``estimate``, ``estimate_model``, ``measured_generation``,
 ``measurement_failed``, ``fits_gap8``, ``gap8_memory``); schema 2 gives them columns
 (:mod:`.evaluation_rows`). The upgrade moves every key to its column in one transaction, so a
@@ -18,9 +18,9 @@ from .evaluation_rows import ADDED_COLUMNS
 MOVED_KEYS = ("measurement", "estimate", "estimate_model", "measured_generation", "measurement_failed",
               "fits_gap8", "gap8_memory")
 
-# Every right-hand side reads the row as it was before the UPDATE (SQL semantics), ``extra``
-# included. A schema-1 row kept ``estimate_model`` at the top level also after a separate
-# measurement, when it names the model of the kept estimate.
+# Every right-hand side reads the row's unchanged values (SQL UPDATE semantics), ``extra``
+# included. In a schema-1 row that holds a separate measurement, the top-level
+# ``estimate_model`` names the model of the kept estimate, not of the measured cycles.
 _MOVE = """
 UPDATE evaluations SET
     cycles_estimated = CASE

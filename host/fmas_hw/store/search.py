@@ -117,8 +117,8 @@ class Store:
 
     @classmethod
     def open(cls, path: str | Path, writable: bool = True) -> Store:
-        """Open an existing store; ``writable`` also takes the single-writer lock. A store of an
-        earlier schema is upgraded (:mod:`.migrate`): in the file by a writer, in memory for a
+        """Open an existing store; ``writable`` also takes the single-writer lock. A store of a
+        lower schema version is upgraded (:mod:`.migrate`): in the file by a writer, in memory for a
         reader.
 
         Raises:

@@ -13,6 +13,12 @@ from ..errors import MeasurementError
 MEASUREMENT_SCHEMA = 1
 
 
+def figure_label(estimated: bool, source: str) -> str:
+    """What a cycle figure is, in the words every output uses: ``"measured (gvsoc)"``,
+    ``"estimated (estimate)"``..."""
+    return f"{'estimated' if estimated else 'measured'} ({source})"
+
+
 @dataclass(frozen=True)
 class LayerCycles:
     """Cluster cycles (and operations, when known) of one layer / AutoTiler graph node.
@@ -110,8 +116,7 @@ class Measurement:
     def label(self) -> str:
         """``"estimated (estimate)"``, ``"estimated (simulated)"`` or ``"measured (gvsoc)"`` /
         ``"measured (board)"``."""
-        kind = "estimated" if self.estimated else "measured"
-        return f"{kind} ({self.source})"
+        return figure_label(self.estimated, self.source)
 
     @property
     def total_operations(self) -> int | None:

@@ -56,8 +56,8 @@ def _known_from(record: EvaluationRecord) -> int:
 
 
 def as_told(record: EvaluationRecord, gen: int) -> EvaluationRecord:
-    """``record`` as the search knew it at generation ``gen``: a measurement learnt later (or its
-    failure) is undone, leaving the estimate as it was before it was measured."""
+    """``record`` as the search knew it at generation ``gen``: where its measurement (or the
+    measurement's failure) was learnt after ``gen``, the row carries its unmeasured estimate."""
     latency = record.latency
     if latency is None or latency.known_from is None or latency.known_from <= gen:
         return record

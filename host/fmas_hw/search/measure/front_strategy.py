@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ...costmodel.online_model import OnlineCycleModel
 from ...errors import StoreError
 from ...store import Evaluation, EvaluationRecord, Store
 from ..backends import Backend
@@ -75,9 +76,8 @@ def check_estimate_kept(store: Store, pool: MeasurementService) -> None:
     latest, row_model = 0, ""
     for latency in (r.latency for r in store.evaluations("ok") if r.latency is not None):
         for model in (latency.model, latency.estimate.model if latency.estimate else None):
-            refits = int(model.rpartition("+refit")[2]) if model and "+refit" in model else 0
-            if model and refits > latest:
-                latest, row_model = refits, model
+            if model and OnlineCycleModel.version_of(model) > latest:
+                latest, row_model = OnlineCycleModel.version_of(model), model
     if latest > pool.online.version:
         kept = "is missing" if not pool.learned_path.is_file() else f"has learnt {pool.online.identity()} only"
         raise StoreError(f"store {store.path} holds estimates of {row_model}, but the estimate kept beside it "
