@@ -1,5 +1,9 @@
 # fmas-hw — the two commands of the README: `make demo` and `make test`.
-PYTHON ?= python3.11
+# The interpreter: PYTHON=python3.13 make test, else the first of python3, python3.13, python3.12
+# and python3.11 that is a supported version (3.11 to 3.13, pyproject's requires-python).
+SUPPORTED := import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
+            $$p -c '$(SUPPORTED)' 2>/dev/null && { echo $$p; break; }; done)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -12,13 +16,18 @@ PYTHON38     ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/
 NNTOOL_VENV  ?= .venv-nntool
 NNTOOL_STAMP := $(NNTOOL_VENV)/.installed
 
-.PHONY: install test test-fast lint demo clean nntool-env
+.PHONY: install test test-fast test-quick lint demo clean nntool-env
 
 $(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "make: no Python 3.11, 3.12 or 3.13 found; name one: make test" \
+	  "PYTHON=/path/to/python3.12" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip==24.3.1"
 
+# tensorflow-cpu (the package of TensorFlow 2.15 and earlier) shares its files with tensorflow:
+# removed first, so a venv made before the move to tensorflow 2.21 is upgraded cleanly.
 $(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip uninstall --quiet --yes tensorflow-cpu tensorflow-estimator 2>/dev/null || true
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
@@ -51,6 +60,14 @@ test: install lint $(NNTOOL_FOR_TEST)
 test-fast: install
 	$(BIN)/python -m pytest -q -ra -m "not slow"
 
+# What CI runs on the other supported interpreters (the whole suite runs on one): installing,
+# the CLI, the search spaces, the store, the search loop, building and scoring networks and
+# exporting them, in a few minutes.
+QUICK_TESTS := tests/test_packaging.py tests/test_structure.py tests/space tests/store tests/cli \
+               tests/search/test_loop.py tests/search/test_config.py
+test-quick: install
+	$(BIN)/python -m pytest -q -ra -m "not slow" $(QUICK_TESTS)
+
 lint: install
 	$(BIN)/ruff check host tests bench
 	$(BIN)/mypy
@@ -59,4 +76,4 @@ demo: install
 	$(BIN)/fmas-hw demo --out demo-out
 
 clean:
-	rm -rf $(VENV) $(NNTOOL_VENV) build dist host/*.egg-info .pytest_cache
+	rm -rf $(VENV) .venv-3.* $(NNTOOL_VENV) build dist host/*.egg-info .pytest_cache

@@ -62,7 +62,7 @@ def bench_candidates(n: int, alpha: float, classes: int, seed: int) -> None:
 
 def crosscheck() -> None:
     """Unscaled model MAC/cycle on MobileNetV2 classification backbones vs published GAP8 figures."""
-    import tensorflow as tf
+    import tf_keras
 
     from fmas_hw.costmodel.cycle_model import graph_features, layer_cycles, load_cycle_model
     from fmas_hw.gap8.graph import extract_graph
@@ -71,7 +71,7 @@ def crosscheck() -> None:
     model = load_cycle_model()
     print(f"\n{'MobileNetV2':<14} {'MMAC':>6} {'model MAC/cycle':>16} {'published':>10}")
     for (alpha, size), published in PUBLISHED.items():
-        keras = tf.keras.applications.MobileNetV2((size, size, 3), alpha=alpha, include_top=False, weights=None)
+        keras = tf_keras.applications.MobileNetV2((size, size, 3), alpha=alpha, include_top=False, weights=None)
         graph = extract_graph(keras)
         cycles = sum(layer_cycles(f, model.params, model.cores) for f in graph_features(graph, plan_memory(graph)))
         name = f"{alpha:g}-{size}"

@@ -29,6 +29,7 @@ import time
 
 import numpy as np
 import tensorflow as tf
+import tf_keras
 
 from fmas_hw.data.cache import load_split_arrays
 from fmas_hw.data.synth import write_synthetic_voc
@@ -42,7 +43,7 @@ from fmas_hw.space import MobileNetV2Space
 SCALES = (("demo: 20 % of val at 96 px", 96, 0.2), ("paper-like: all val at 384 px", 384, 1.0))
 
 
-def pure_forward_seconds(model: tf.keras.Model, images: np.ndarray, batch: int) -> float:
+def pure_forward_seconds(model: tf_keras.Model, images: np.ndarray, batch: int) -> float:
     """Forward passes only, on a model that is already built and traced (warm-up excluded)."""
     forward = tf.function(lambda x: tf.argmax(model(x, training=False), -1))
     labels = np.zeros(images.shape[:3], np.uint8)

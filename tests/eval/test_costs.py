@@ -57,10 +57,10 @@ def test_flops_shrink_with_stride_and_depth_and_are_cached():
 
 def test_flops_are_about_twice_the_macs():
     # A single 1x1 conv: profiler float_ops = 2 x MACs exactly (no BN, no bias).
-    import tensorflow as tf
+    import tf_keras
 
-    inp = tf.keras.Input((8, 8, 4))
-    model = tf.keras.Model(inp, tf.keras.layers.Conv2D(6, 1, use_bias=False)(inp))
+    inp = tf_keras.Input((8, 8, 4))
+    model = tf_keras.Model(inp, tf_keras.layers.Conv2D(6, 1, use_bias=False)(inp))
     assert profiler_flops(model) == 2 * 8 * 8 * 4 * 6
 
 
@@ -87,10 +87,10 @@ def test_profiler_itself_gives_the_mobilenetv2_reference():
 
 
 def test_unknown_layer_kind_falls_back_to_the_profiler():
-    import tensorflow as tf
+    import tf_keras
 
-    inp = tf.keras.Input((8, 8, 4))
-    model = tf.keras.Model(inp, tf.keras.layers.MaxPooling2D()(inp))
+    inp = tf_keras.Input((8, 8, 4))
+    model = tf_keras.Model(inp, tf_keras.layers.MaxPooling2D()(inp))
     assert analytic_flops(model) is None
     assert model_flops(model) == profiler_flops(model)
 

@@ -11,13 +11,13 @@ builders, small.
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
+import tf_keras
 
 from fmas_hw.model.layers import Subsample2D
 from fmas_hw.model.supernet import Supernet
 from fmas_hw.space import MobileNetV2Space
 
-L = tf.keras.layers
+L = tf_keras.layers
 SIZE, CLASSES = 64, 5
 #: block 13 stride 2 + dilation 2 (Subsample2D), block 16 dilation 4, one layer per group.
 GENOME = "0010" + "001" + "000011" + "10" + "100" + "1000" + "100" + "100"
@@ -36,7 +36,7 @@ def blob_images(n: int, seed: int, size: int = SIZE) -> np.ndarray:
     return out
 
 
-def calibrate_batchnorm(model: tf.keras.Model, images: np.ndarray) -> None:
+def calibrate_batchnorm(model: tf_keras.Model, images: np.ndarray) -> None:
     """Set every BN's moving statistics to the batch statistics of ``images`` (one pass)."""
     bns = [lay for lay in model.layers if isinstance(lay, L.BatchNormalization)]
     momenta = [bn.momentum for bn in bns]
@@ -47,14 +47,14 @@ def calibrate_batchnorm(model: tf.keras.Model, images: np.ndarray) -> None:
         bn.momentum = momentum
 
 
-def candidate_model(supernet: Supernet, calibration_images: np.ndarray) -> tf.keras.Model:
+def candidate_model(supernet: Supernet, calibration_images: np.ndarray) -> tf_keras.Model:
     """The :data:`GENOME` candidate of the tiny supernet, its BN statistics set on the images."""
     model = supernet.subnet(MobileNetV2Space().decode(GENOME))
     calibrate_batchnorm(model, calibration_images)
     return model
 
 
-def dilated_model() -> tf.keras.Model:
+def dilated_model() -> tf_keras.Model:
     """Every dilation pattern of the builders, small: dilated Conv2D, depthwise, depthwise+subsample."""
     rng = np.random.default_rng(0)
     x = inputs = L.Input((16, 16, 8), name="input_1")
@@ -66,7 +66,7 @@ def dilated_model() -> tf.keras.Model:
     x = Subsample2D(2, name="dw_s2_d4_subsample")(x)
     x = L.BatchNormalization(name="dw_s2_d4_BN")(x)
     x = L.DepthwiseConv2D(3, dilation_rate=2, padding="valid", name="dw_valid_d2")(x)
-    model = tf.keras.Model(inputs, x, name="dilated")
+    model = tf_keras.Model(inputs, x, name="dilated")
     for w in model.weights:
         w.assign(rng.uniform(0.5, 1.5, w.shape).astype(np.float32))
     return model

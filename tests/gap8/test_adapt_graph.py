@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import tensorflow as tf
+import tf_keras
 
 from fmas_hw.errors import AdaptationError
 from fmas_hw.gap8.adapt import adapt
@@ -29,7 +29,7 @@ def _x(n=2):
 
 
 def _intermediate(model, name, x):
-    return tf.keras.Model(model.input, model.get_layer(name).output)(x, training=False).numpy()
+    return tf_keras.Model(model.input, model.get_layer(name).output)(x, training=False).numpy()
 
 
 @pytest.mark.parametrize("genome", GENOMES.values(), ids=GENOMES.keys())
@@ -56,7 +56,7 @@ def test_split_image_pooling_broadcast_keeps_the_output(tiny_mnv2_supernet, geno
     first, second = (adapted.model.get_layer(n) for n in ("image_pooling_upsample_w", "image_pooling_upsample"))
     h, w = adapted.model.get_layer("aspp0").output_shape[1:3]
     assert (first.input_shape[1:3], first.size, second.size, second.output_shape[1:3]) == ((1, 1), (1, w), (h, 1), (h, w))
-    assert not any(isinstance(lay, tf.keras.layers.UpSampling2D) and lay.input_shape[1:3] == (1, 1)
+    assert not any(isinstance(lay, tf_keras.layers.UpSampling2D) and lay.input_shape[1:3] == (1, 1)
                    and min(lay.size) > 1 for lay in adapted.model.layers)
     assert any("image_pooling_upsample: 1x1 -> HxW upsampling split" in c for c in adapted.changes)
     x = _x()
@@ -84,7 +84,7 @@ def test_pool_factors_multiply_back(n, expected):
 
 
 def test_adapting_from_a_foreign_model_names_the_layer(tiny_mnv2_supernet):
-    xception_like = tf.keras.Sequential([tf.keras.Input((8, 8, 3)), tf.keras.layers.Conv2D(4, 1, name="x")])
+    xception_like = tf_keras.Sequential([tf_keras.Input((8, 8, 3)), tf_keras.layers.Conv2D(4, 1, name="x")])
     with pytest.raises(AdaptationError, match="'Conv'"):
         adapt(MB.supernet(), xception_like, classes=5, alpha=0.35, input_size=64)
 

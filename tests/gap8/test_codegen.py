@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tensorflow as tf
+import tf_keras
 
 from fmas_hw.errors import ExportError
 from fmas_hw.gap8 import codegen
@@ -229,15 +229,15 @@ def _calls(text: str) -> list[tuple[str, str, list[str]]]:
     return calls
 
 
-def _keras_input_shape(model: tf.keras.Model, graph: Gap8Graph, node: Node) -> tuple[int, ...]:
+def _keras_input_shape(model: tf_keras.Model, graph: Gap8Graph, node: Node) -> tuple[int, ...]:
     """Shape of what the node reads, from the Keras model (the producer's last fused layer)."""
     src = node.inputs[0]
     shape = model.input_shape if src == "input" else model.get_layer(graph.node(src).keras_layers[-1]).output_shape
     return tuple(shape[1:])
 
 
-def _keras_activation(model: tf.keras.Model, names: list[str]):
-    relus = [model.get_layer(n) for n in names if isinstance(model.get_layer(n), tf.keras.layers.ReLU)]
+def _keras_activation(model: tf_keras.Model, names: list[str]):
+    relus = [model.get_layer(n) for n in names if isinstance(model.get_layer(n), tf_keras.layers.ReLU)]
     return None if not relus else float(relus[0].max_value or 0.0)
 
 
@@ -247,7 +247,7 @@ def _check_conv(model, graph, name, args, padtype):
     last = model.get_layer(node.keras_layers[-1])
     h, w, c_in = _keras_input_shape(model, graph, node)
     oh, ow, c_out = last.output_shape[1:]
-    depthwise = isinstance(layer, tf.keras.layers.DepthwiseConv2D)
+    depthwise = isinstance(layer, tf_keras.layers.DepthwiseConv2D)
     subsample = [model.get_layer(k) for k in node.keras_layers if isinstance(model.get_layer(k), Subsample2D)]
     stride = subsample[0].stride if subsample else layer.strides[0]  # strided dilated depthwise
     assert args[:6] == ["4", "1", str(c_in), str(c_out), str(w), str(h)]

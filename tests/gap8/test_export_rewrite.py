@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import tensorflow as tf
+import tf_keras
 
 from fmas_hw.errors import ExportError
 from fmas_hw.gap8.export_rewrite import prepare_for_export
@@ -12,7 +12,7 @@ from fmas_hw.gap8.export_rewrite import prepare_for_export
 from .export_models import dilated_model
 from .tflite_reading import float_tflite
 
-L = tf.keras.layers
+L = tf_keras.layers
 
 
 def test_rewrite_matches_keras_exactly_in_float():
@@ -25,12 +25,12 @@ def test_rewrite_matches_keras_exactly_in_float():
 
 def test_model_without_dilations_is_not_rewritten():
     inputs = L.Input((8, 8, 3))
-    model = tf.keras.Model(inputs, L.DepthwiseConv2D(3, padding="same")(inputs))
+    model = tf_keras.Model(inputs, L.DepthwiseConv2D(3, padding="same")(inputs))
     assert prepare_for_export(model) is model
 
 
 def test_subclassed_model_with_dilations_is_refused():
-    class Net(tf.keras.Model):
+    class Net(tf_keras.Model):
         def __init__(self):
             super().__init__()
             self.dw = L.DepthwiseConv2D(3, dilation_rate=2, padding="same")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import tensorflow as tf
+from ai_edge_litert.interpreter import Interpreter
 
 from fmas_hw.errors import ExportError
 from fmas_hw.gap8.tflite_export import export_tflite_int8
@@ -51,7 +51,7 @@ def int8_file(candidate, calibration_images, tmp_path_factory):
 # -- int8 TFLite ---------------------------------------------------------------------------------
 
 def test_int8_export_is_integer_only(int8_file):
-    interpreter = tf.lite.Interpreter(model_path=str(int8_file))
+    interpreter = Interpreter(model_path=str(int8_file))
     dtypes = {t["name"]: t["dtype"] for t in interpreter.get_tensor_details()}
     floats = [name for name, dtype in dtypes.items() if dtype not in (np.int8, np.int32)]
     assert floats == []

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+import tf_keras
+from ai_edge_litert.interpreter import Interpreter
 
 from fmas_hw.errors import ExportError
 from fmas_hw.gap8.export_inputs import check_images, fixed_input_shape
@@ -30,10 +32,11 @@ def _existing(path: str | Path, kind: str) -> Path:
     return path
 
 
-def _interpreter(path: str | Path) -> tf.lite.Interpreter:
+def _interpreter(path: str | Path) -> Interpreter:
+    """LiteRT's interpreter (TensorFlow's own ``tf.lite.Interpreter`` is deprecated for it)."""
     path = _existing(path, "TFLite")
     try:
-        return tf.lite.Interpreter(model_path=str(path))
+        return Interpreter(model_path=str(path))
     except ValueError as exc:
         raise ExportError(f"{path} is not a readable TFLite model: {exc}") from exc
 
@@ -128,7 +131,7 @@ def tflite_predict(path: str | Path, images: np.ndarray) -> np.ndarray:
     return np.concatenate(results)
 
 
-def argmax_agreement(keras_model: tf.keras.Model, tflite_path: str | Path, images: np.ndarray,
+def argmax_agreement(keras_model: tf_keras.Model, tflite_path: str | Path, images: np.ndarray,
                      batch_size: int = 8) -> float:
     """Fraction of pixels whose argmax class is the same in the Keras model and its TFLite export.
 
@@ -153,9 +156,9 @@ def argmax_agreement(keras_model: tf.keras.Model, tflite_path: str | Path, image
     return float(np.mean(np.argmax(expected, -1) == np.argmax(got, -1)))
 
 
-def float_tflite(model: tf.keras.Model, x: np.ndarray) -> tuple[np.ndarray, set[str]]:
+def float_tflite(model: tf_keras.Model, x: np.ndarray) -> tuple[np.ndarray, set[str]]:
     """Float TFLite output of ``model`` on ``x`` and its op types."""
-    interpreter = tf.lite.Interpreter(model_content=tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    interpreter = Interpreter(model_content=tf.lite.TFLiteConverter.from_keras_model(model).convert())
     interpreter.allocate_tensors()
     interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
     interpreter.invoke()

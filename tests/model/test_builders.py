@@ -44,10 +44,10 @@ def test_xception_genomes_build_and_run_at_odd_input_sizes(genome):
 
 
 def test_model_config_round_trips():
-    import tensorflow as tf
+    import tf_keras
 
     model = build_model(MB.decode("1111" + MB.supernet_genome[4:]), input_size=48, classes=4, alpha=0.35)
-    clone = tf.keras.Model.from_config(model.get_config())
+    clone = tf_keras.Model.from_config(model.get_config())
     clone.set_weights(model.get_weights())
     x = np.random.default_rng(0).normal(size=(1, 48, 48, 3)).astype(np.float32)
     np.testing.assert_allclose(clone(x, training=False), model(x, training=False), rtol=1e-5, atol=1e-5)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-import tensorflow as tf
+import tf_keras
 
 from fmas_hw.eval.costs import analytic_flops, count_params
 from fmas_hw.eval.counting import count_costs
@@ -188,7 +188,7 @@ CASES = [_param(c) for c in _executor_cases() + _counting_cases() + _graph_cases
 @pytest.fixture(scope="module")
 def interpreters(request):
     yield {"executor": Executor(request), "counting": Counting(), "graph": Graph()}
-    tf.keras.backend.clear_session()
+    tf_keras.backend.clear_session()
 
 
 @pytest.mark.slow  # builds a Keras model per case: about a minute in all

@@ -184,7 +184,8 @@ def _decode(dataset: VocDataset, ids: list[str], input_size: int, progress: bool
     hashes = {"images": hashlib.sha256(), "masks": hashlib.sha256()}
     for i, image_id in enumerate(tqdm(ids, desc="decoding", unit="img", disable=not progress)):
         image, label = dataset.read(image_id)  # first: its errors name a missing or broken file
-        images[i], labels[i], sizes[i] = fit_to_square(image, label, input_size)
+        fitted, mask, sizes[i] = fit_to_square(image, label, input_size)
+        images[i], labels[i] = fitted, mask  # type: ignore[assignment]  # mask: given a label, never None
         for name, path in (("images", dataset.image_path(image_id)), ("masks", dataset.label_path(image_id))):
             hashes[name].update(hashlib.sha256(path.read_bytes()).digest())
     digests = {"ids": hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16],

@@ -27,17 +27,17 @@ import numpy as np
 from ..space import Arch
 
 if TYPE_CHECKING:
-    import tensorflow as tf
+    import tf_keras
 
 log = logging.getLogger(__name__)
 
 
-def count_params(model: tf.keras.Model) -> int:
+def count_params(model: tf_keras.Model) -> int:
     """Number of parameters (trainable and not, e.g. BN statistics), as Keras counts them."""
     return int(model.count_params())
 
 
-def profiler_flops(model: tf.keras.Model) -> int:
+def profiler_flops(model: tf_keras.Model) -> int:
     """FLOPs of one batch-1 inference of ``model`` per TensorFlow's profiler (``float_ops``).
 
     Args:
@@ -63,11 +63,11 @@ def profiler_flops(model: tf.keras.Model) -> int:
 
 
 @contextmanager
-def _unfused_batch_norm(model: tf.keras.Model):
+def _unfused_batch_norm(model: tf_keras.Model):
     """Temporarily make every BatchNormalization layer trace as separate Mul/Add ops."""
-    import tensorflow as tf
+    import tf_keras
 
-    bns = [layer for layer in model.layers if isinstance(layer, tf.keras.layers.BatchNormalization)]
+    bns = [layer for layer in model.layers if isinstance(layer, tf_keras.layers.BatchNormalization)]
     saved = [bn.fused for bn in bns]
     for bn in bns:
         bn.fused = False
@@ -95,11 +95,11 @@ def _depthwise_flops(layer) -> int:
 
 def _layer_flops(layer) -> int | None:
     """The profiler's count for one Keras layer, or None for a layer kind not modelled here."""
-    import tensorflow as tf
+    import tf_keras
 
     from ..model.layers import BilinearResize, Subsample2D
 
-    L = tf.keras.layers
+    L = tf_keras.layers
     if isinstance(layer, L.DepthwiseConv2D):
         return _depthwise_flops(layer)
     if isinstance(layer, L.Conv2D):
@@ -120,7 +120,7 @@ def _layer_flops(layer) -> int | None:
     return 0 if isinstance(layer, zero) else None
 
 
-def analytic_flops(model: tf.keras.Model) -> int | None:
+def analytic_flops(model: tf_keras.Model) -> int | None:
     """The profiler's ``float_ops`` computed from layer shapes, in microseconds instead of seconds.
 
     It applies TensorFlow's flops registry rules layer by layer (tests check it equals
@@ -136,7 +136,7 @@ def analytic_flops(model: tf.keras.Model) -> int | None:
     return total
 
 
-def model_flops(model: tf.keras.Model) -> int:
+def model_flops(model: tf_keras.Model) -> int:
     """FLOPs of ``model``: the analytic count when it applies, else TensorFlow's profiler."""
     flops = analytic_flops(model)
     return profiler_flops(model) if flops is None else flops

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import tensorflow as tf
+import tf_keras
 
 from ..errors import ArchitectureError
 from ..model.executor import SwitchableSupernet
@@ -93,7 +94,7 @@ def _batch_spec(batch: int, size: int) -> tuple[tf.TensorSpec, tf.TensorSpec]:
     return tf.TensorSpec([batch, size, size, 3], tf.float32), tf.TensorSpec([batch, size, size], tf.uint8)
 
 
-def _confusion_fn(model: tf.keras.Model, classes: int, batch: int, size: int):
+def _confusion_fn(model: tf_keras.Model, classes: int, batch: int, size: int):
     @tf.function(input_signature=_batch_spec(batch, size), reduce_retracing=True)
     def confusion(images, labels):
         return confusion_counts(model(images, training=False), labels, classes)
@@ -112,7 +113,7 @@ def batches(images: np.ndarray, labels: np.ndarray, batch: int):
         yield x, y
 
 
-def confusion_matrix(model: tf.keras.Model, images: np.ndarray, labels: np.ndarray, classes: int,
+def confusion_matrix(model: tf_keras.Model, images: np.ndarray, labels: np.ndarray, classes: int,
                      batch: int = 8) -> ConfusionMatrix:
     """Accumulated confusion matrix of ``model`` over ``images`` (ignore label excluded)."""
     fn = _confusion_fn(model, classes, min(batch, len(images)), images.shape[1])
@@ -181,7 +182,7 @@ class SubsetEvaluator:
         k = self.supernet.classes
         return np.concatenate(rows)[: len(self.images)].astype(np.int64).reshape(-1, k, k)
 
-    def evaluate(self, arch: Arch, model: tf.keras.Model | None = None) -> Evaluation:
+    def evaluate(self, arch: Arch, model: tf_keras.Model | None = None) -> Evaluation:
         """Error (1 - mIoU) of ``arch`` on the subset, with timings.
 
         Args:
@@ -196,7 +197,7 @@ class SubsetEvaluator:
         miou = cm.miou()
         return Evaluation(1.0 - miou, miou, len(self.images), t2 - t0, t1 - t0, t2 - t1)
 
-    def _runner(self, arch: Arch, model: tf.keras.Model | None) -> tuple[Callable, tuple]:
+    def _runner(self, arch: Arch, model: tf_keras.Model | None) -> tuple[Callable, tuple]:
         if model is None:
             try:
                 net, fn = self._search_space_fn()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import tensorflow as tf
+import tf_keras
 
 from ..errors import AdaptationError
 from ..model.builder import build_model
@@ -38,11 +38,11 @@ class Adapted:
         changes: one human-readable line per adaptation applied.
     """
 
-    model: tf.keras.Model
+    model: tf_keras.Model
     changes: list[str] = field(default_factory=list)
 
 
-def adapt(arch: Arch, source: tf.keras.Model, classes: int, alpha: float = 1.0,
+def adapt(arch: Arch, source: tf_keras.Model, classes: int, alpha: float = 1.0,
           input_size: int = GAP8_INPUT_SIZE, allow_crop: bool = True) -> Adapted:
     """Build the GAP8-adapted network of ``arch`` with the weights of ``source``.
 
@@ -75,7 +75,7 @@ def adapt(arch: Arch, source: tf.keras.Model, classes: int, alpha: float = 1.0,
     return Adapted(model, changes)
 
 
-def _copy_weights(source: tf.keras.Model, target: tf.keras.Model) -> None:
+def _copy_weights(source: tf_keras.Model, target: tf_keras.Model) -> None:
     by_name = {layer.name: layer for layer in source.layers if layer.weights}
     for layer in (lay for lay in target.layers if lay.weights):
         if layer.name not in by_name:
@@ -91,16 +91,16 @@ def _copy_weights(source: tf.keras.Model, target: tf.keras.Model) -> None:
             raise AdaptationError(f"layer '{layer.name}': {exc}") from exc
 
 
-def _describe(model: tf.keras.Model) -> list[str]:
+def _describe(model: tf_keras.Model) -> list[str]:
     out = []
-    pools = [lay for lay in model.layers if isinstance(lay, tf.keras.layers.AveragePooling2D)]
+    pools = [lay for lay in model.layers if isinstance(lay, tf_keras.layers.AveragePooling2D)]
     if pools:
         sizes = " -> ".join(f"{p.pool_size[0]}x{p.pool_size[1]}" for p in pools)
         out.append(f"global average pooling -> AveragePooling2D chain {sizes}")
     for lay in model.layers:
-        if isinstance(lay, tf.keras.layers.UpSampling2D):
+        if isinstance(lay, tf_keras.layers.UpSampling2D):
             out.append(f"{lay.name}: UpSampling2D x{lay.size[0]}x{lay.size[1]} ({lay.interpolation})")
-        if isinstance(lay, tf.keras.layers.Cropping2D):
+        if isinstance(lay, tf_keras.layers.Cropping2D):
             (_, b), (_, r) = lay.cropping
             out.append(f"{lay.name}: non-integer ratio, factor rounded up and {b}x{r} pixels cropped")
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
+import tf_keras
 
 from .graph import Gap8Graph, Node
 
@@ -41,7 +42,7 @@ def _run(node: Node, xs):
     if node.op == "avgpool":
         return tf.nn.avg_pool2d(x, node.kernel, node.stride, "VALID")
     if node.op == "upsample":
-        return tf.keras.layers.UpSampling2D(node.stride, interpolation=node.interpolation)(x)
+        return tf_keras.layers.UpSampling2D(node.stride, interpolation=node.interpolation)(x)
     if node.op == "crop":
         top, bottom, left, right = node.crop
         return x[:, top: x.shape[1] - bottom, left: x.shape[2] - right, :]

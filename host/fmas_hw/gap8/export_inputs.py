@@ -8,12 +8,12 @@ of the wrong shape or type); these checks fail first with what was expected and 
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
+import tf_keras
 
 from ..errors import ExportError
 
 
-def fixed_input_shape(model: tf.keras.Model) -> tuple[int, ...]:
+def fixed_input_shape(model: tf_keras.Model) -> tuple[int, ...]:
     """The (H, W, C) input shape of a single-input model."""
     if len(model.inputs) != 1:
         raise ExportError(f"model '{model.name}' has {len(model.inputs)} inputs: export needs one image input")

@@ -42,12 +42,13 @@ from functools import partial
 from typing import Any
 
 import tensorflow as tf
+import tf_keras
 
 from ..errors import ExportError
 from ..model.layers import Subsample2D
 
-keras = tf.keras
-layers = tf.keras.layers
+keras = tf_keras
+layers = tf_keras.layers
 
 
 # -- the native-dilation layers ------------------------------------------------------------------
@@ -106,7 +107,7 @@ class _NativeDilation:
         return {**super().get_config(), "subsample": self.subsample}  # type: ignore[misc]
 
 
-class NativeDilatedDepthwiseConv2D(_NativeDilation, tf.keras.layers.DepthwiseConv2D):
+class NativeDilatedDepthwiseConv2D(_NativeDilation, tf_keras.layers.DepthwiseConv2D):
     """``DepthwiseConv2D`` on ``DepthwiseConv2dNative(dilations=...)`` (see :class:`_NativeDilation`)."""
 
     def _native(self, x, strides, padding, dilations):
@@ -114,7 +115,7 @@ class NativeDilatedDepthwiseConv2D(_NativeDilation, tf.keras.layers.DepthwiseCon
                                                 padding=padding, dilations=dilations)
 
 
-class NativeDilatedConv2D(_NativeDilation, tf.keras.layers.Conv2D):
+class NativeDilatedConv2D(_NativeDilation, tf_keras.layers.Conv2D):
     """``Conv2D`` on ``Conv2D(dilations=...)`` (see :class:`_NativeDilation`)."""
 
     def _native(self, x, strides, padding, dilations):
@@ -138,7 +139,7 @@ def _inbound_names(nodes) -> list[str]:
     return []
 
 
-def _producers(model: tf.keras.Model) -> dict[str, list[str]]:
+def _producers(model: tf_keras.Model) -> dict[str, list[str]]:
     """Layer name -> names of the layers feeding it, read from this model's own config."""
     try:
         config = model.get_config()
@@ -159,7 +160,7 @@ def _is_dilated(layer) -> bool:
     return _rewritable(layer) and tuple(layer.dilation_rate) != (1, 1)
 
 
-def _subsample_folds(model: tf.keras.Model) -> dict[str, str]:
+def _subsample_folds(model: tf_keras.Model) -> dict[str, str]:
     """Convolution -> the Subsample2D it can absorb (its only consumer, a stride-1 convolution)."""
     producers = _producers(model)
     consumers = Counter(p for inputs in producers.values() for p in inputs)
@@ -173,10 +174,10 @@ def _subsample_folds(model: tf.keras.Model) -> dict[str, str]:
     return folds
 
 
-def _replacements(model: tf.keras.Model) -> dict[str, Callable[[], tf.keras.layers.Layer]]:
+def _replacements(model: tf_keras.Model) -> dict[str, Callable[[], tf_keras.layers.Layer]]:
     """Layer name -> factory of the layer that replaces it in the conversion clone."""
     folds = _subsample_folds(model)
-    out: dict[str, Callable[[], tf.keras.layers.Layer]] = {}
+    out: dict[str, Callable[[], tf_keras.layers.Layer]] = {}
     for layer in model.layers:
         if layer.name in folds:
             stride = model.get_layer(folds[layer.name]).stride
@@ -189,7 +190,7 @@ def _replacements(model: tf.keras.Model) -> dict[str, Callable[[], tf.keras.laye
     return out
 
 
-def prepare_for_export(model: tf.keras.Model) -> tf.keras.Model:
+def prepare_for_export(model: tf_keras.Model) -> tf_keras.Model:
     """The conversion-only clone of ``model`` whose dilated convolutions keep their dilation.
 
     Every dilated ``DepthwiseConv2D`` / ``Conv2D`` becomes a :class:`NativeDilatedDepthwiseConv2D`

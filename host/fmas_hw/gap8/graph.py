@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import AdaptationError
 
 if TYPE_CHECKING:
-    import tensorflow as tf
+    import tf_keras
 
 OPS = ("conv", "depthwise", "avgpool", "upsample", "add", "concat", "crop", "act")
 
@@ -116,14 +116,14 @@ def _inbound(layer) -> list[str]:
 
 
 def _keras_layers():
-    """``tf.keras.layers``, imported when a Keras model is fused (the shape-only graphs of the
+    """``tf_keras.layers``, imported when a Keras model is fused (the shape-only graphs of the
     search spaces never need TensorFlow)."""
-    import tensorflow as tf
+    import tf_keras
 
-    return tf.keras.layers
+    return tf_keras.layers
 
 
-def _consumers(model: tf.keras.Model) -> dict[str, int]:
+def _consumers(model: tf_keras.Model) -> dict[str, int]:
     L = _keras_layers()
     counts: dict[str, int] = {}
     for layer in model.layers:
@@ -143,7 +143,7 @@ def tf_same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple
 class _Builder:
     """Walks a Keras functional model once and emits fused nodes."""
 
-    def __init__(self, model: tf.keras.Model):
+    def __init__(self, model: tf_keras.Model):
         self.model = model
         self.consumers = _consumers(model)
         self.nodes: dict[str, Node] = {}
@@ -266,7 +266,7 @@ def _visit(b: _Builder, layer) -> None:  # noqa: C901 - one branch per Keras lay
                 "GlobalAveragePooling2D", "BilinearResize", "Conv2DTranspose") else ""))
 
 
-def extract_graph(model: tf.keras.Model) -> Gap8Graph:
+def extract_graph(model: tf_keras.Model) -> Gap8Graph:
     """Fuse a GAP8-adapted Keras model into its :class:`Gap8Graph`.
 
     Raises:

@@ -170,7 +170,7 @@ class _TraceOps:
 
 
 def _keras_order(layers: list[_Layer]) -> list[_Layer]:
-    """The layers as ``tf.keras.Model.layers`` lists them (Keras ``functional._map_graph_network``).
+    """The layers as ``tf_keras.Model.layers`` lists them (Keras ``functional._map_graph_network``).
 
     Depth is the longest path to the output layer (the last recorded); deeper layers come first,
     ties in the order a depth-first walk from the output, inputs in order, first reaches them.

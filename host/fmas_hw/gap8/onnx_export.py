@@ -15,13 +15,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import tensorflow as tf
+import tf_keras
 
 from ..errors import ExportError
 from .export_inputs import exception_summary, fixed_input_shape
 from .export_rewrite import prepare_for_export
 
 
-def export_onnx(model: tf.keras.Model, path: str | Path, opset: int = 13) -> Path:
+def export_onnx(model: tf_keras.Model, path: str | Path, opset: int = 13) -> Path:
     """Export ``model`` (float) to ONNX with tf2onnx, batch 1, and check the file.
 
     The model goes through :func:`~fmas_hw.gap8.export_rewrite.prepare_for_export` first, so

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+import tf_keras
 
 from ..errors import ExportError
 from .export_inputs import check_images, exception_summary, fixed_input_shape
@@ -34,7 +35,7 @@ def _representative(images: np.ndarray) -> Callable[[], Iterator[list[np.ndarray
     return generate
 
 
-def export_tflite_int8(model: tf.keras.Model, representative_images: np.ndarray, path: str | Path,
+def export_tflite_int8(model: tf_keras.Model, representative_images: np.ndarray, path: str | Path,
                        fold_dilations: bool = True) -> Path:
     """Full-integer post-training quantisation of ``model`` to a TFLite file.
 

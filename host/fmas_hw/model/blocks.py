@@ -15,12 +15,12 @@ __all__ = ["pool_factors", "same_padding", "conv2d_same", "sep_conv_bn", "image_
 
 
 class _KerasLayers:
-    """``tf.keras.layers``, looked up (and TensorFlow imported) when a block is built."""
+    """``tf_keras.layers``, looked up (and TensorFlow imported) when a block is built."""
 
     def __getattr__(self, name: str) -> Any:
-        import tensorflow as tf
+        import tf_keras
 
-        return getattr(tf.keras.layers, name)
+        return getattr(tf_keras.layers, name)
 
 
 layers = _KerasLayers()

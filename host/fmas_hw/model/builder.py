@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-import tensorflow as tf
+import tf_keras
 
 from ..errors import ArchitectureError
 from ..space import Arch, MobileNetV2Arch, XceptionArch, get_space
@@ -17,7 +17,7 @@ _BUILD_LOCK = threading.Lock()
 
 
 def build_model(arch: Arch, input_size: int | None = None, classes: int = 21,
-                alpha: float = 1.0, gap8: bool = False) -> tf.keras.Model:
+                alpha: float = 1.0, gap8: bool = False) -> tf_keras.Model:
     """Build the Keras network of ``arch`` (fresh, initialiser weights).
 
     Args:
@@ -35,7 +35,7 @@ def build_model(arch: Arch, input_size: int | None = None, classes: int = 21,
         return _build(arch, size, classes, alpha, gap8)
 
 
-def _build(arch: Arch, size: int, classes: int, alpha: float, gap8: bool) -> tf.keras.Model:
+def _build(arch: Arch, size: int, classes: int, alpha: float, gap8: bool) -> tf_keras.Model:
     from .mobilenetv2 import build_mobilenetv2
     from .xception import build_xception
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
+import tf_keras
 
 from ..errors import WeightsError
 from ..space import Arch
@@ -80,7 +81,7 @@ class _TensorOps:
         return tf.switch_case(self.controls[self.slots[key]], branches, name=key.replace(".", "_"))
 
 
-_CONVS = (tf.keras.layers.Conv2D, tf.keras.layers.DepthwiseConv2D)
+_CONVS = (tf_keras.layers.Conv2D, tf_keras.layers.DepthwiseConv2D)
 
 
 class _FoldedWeights:
@@ -90,7 +91,7 @@ class _FoldedWeights:
     variable's value), in float64 before rounding to float32.
     """
 
-    def __init__(self, model: tf.keras.Model):
+    def __init__(self, model: tf_keras.Model):
         names = {layer.name for layer in model.layers}
         self._folded = {layer.name: _fold(layer, model.get_layer(f"{layer.name}_BN") if f"{layer.name}_BN" in names
                                           else None)
@@ -107,7 +108,7 @@ class _FoldedWeights:
 
 
 def _fold(layer, bn) -> tuple[tf.Tensor, tf.Tensor | None, bool]:
-    depthwise = isinstance(layer, tf.keras.layers.DepthwiseConv2D)
+    depthwise = isinstance(layer, tf_keras.layers.DepthwiseConv2D)
     kernel = (layer.depthwise_kernel if depthwise else layer.kernel).numpy().astype(np.float64)
     bias = layer.bias.numpy().astype(np.float64) if layer.use_bias else None
     if bn is not None:

@@ -7,14 +7,15 @@ lower to plain TFLite operators (RESIZE_BILINEAR, STRIDED_SLICE).
 from __future__ import annotations
 
 import tensorflow as tf
+import tf_keras
 
-keras = tf.keras
+keras = tf_keras
 # TF's deprecation warnings (e.g. for the align_corners resize DeepLab needs) are noise for users.
 tf.get_logger().setLevel("ERROR")
 
 
 @keras.utils.register_keras_serializable(package="fmas_hw")
-class BilinearResize(tf.keras.layers.Layer):
+class BilinearResize(tf_keras.layers.Layer):
     """Bilinear resize to a fixed spatial size, ``align_corners=True`` as in DeepLab.
 
     keras-deeplab-v3-plus uses ``tf.compat.v1.image.resize(..., align_corners=True)`` inside
@@ -37,7 +38,7 @@ class BilinearResize(tf.keras.layers.Layer):
 
 
 @keras.utils.register_keras_serializable(package="fmas_hw")
-class Subsample2D(tf.keras.layers.Layer):
+class Subsample2D(tf_keras.layers.Layer):
     """Keep every ``stride``-th row and column (``x[:, ::s, ::s, :]``).
 
     Keras refuses a convolution with both stride > 1 and dilation > 1. The search space allows that

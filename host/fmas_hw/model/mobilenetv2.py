@@ -8,7 +8,7 @@ layer name.
 
 from __future__ import annotations
 
-import tensorflow as tf
+import tf_keras
 
 from ..space.mobilenetv2 import Layer, MobileNetV2Arch
 from .blocks import aspp_1x1, image_pooling, logits, projection
@@ -17,7 +17,7 @@ from .layers import Subsample2D
 
 __all__ = ["BLOCK_FILTERS", "EXPANSION", "GROUP_FIRST", "make_divisible", "inverted_res_block", "build_mobilenetv2"]
 
-layers = tf.keras.layers
+layers = tf_keras.layers
 
 def inverted_res_block(x, layer: Layer, alpha: float, bn_momentum: float):
     """Expand (1x1) -> depthwise (3x3, stride, dilation) -> project (1x1) [+ residual]."""
@@ -49,7 +49,7 @@ def inverted_res_block(x, layer: Layer, alpha: float, bn_momentum: float):
 
 
 def build_mobilenetv2(arch: MobileNetV2Arch, input_size: int = 384, classes: int = 21,
-                      alpha: float = 1.0, bn_momentum: float = 0.99, gap8: bool = False) -> tf.keras.Model:
+                      alpha: float = 1.0, bn_momentum: float = 0.99, gap8: bool = False) -> tf_keras.Model:
     """Build the DeepLabV3+ / MobileNetV2 network of ``arch``.
 
     Args:
@@ -73,4 +73,4 @@ def build_mobilenetv2(arch: MobileNetV2Arch, input_size: int = 384, classes: int
         x = inverted_res_block(x, layer, alpha, bn_momentum)
     x = projection([image_pooling(x, gap8=gap8), aspp_1x1(x)])
     name = "deeplabv3plus_mobilenetv2" + ("_gap8" if gap8 else "")
-    return tf.keras.Model(inputs, logits(x, classes, input_size, gap8), name=name)
+    return tf_keras.Model(inputs, logits(x, classes, input_size, gap8), name=name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import tensorflow as tf
+import tf_keras
 
 from ..errors import WeightsError
 from ..space import Arch, get_space
@@ -32,7 +32,7 @@ class Supernet:
     """
 
     backbone: str
-    model: tf.keras.Model
+    model: tf_keras.Model
     input_size: int
     classes: int = 21
     alpha: float = 1.0
@@ -57,7 +57,7 @@ class Supernet:
         """The supernet's weight variables by layer name."""
         return {layer.name: layer.weights for layer in self.model.layers if layer.weights}
 
-    def subnet(self, arch: Arch, input_size: int | None = None) -> tf.keras.Model:
+    def subnet(self, arch: Arch, input_size: int | None = None) -> tf_keras.Model:
         """Build candidate ``arch`` with every weight copied from this supernet by layer name.
 
         Args:
@@ -75,7 +75,7 @@ class Supernet:
         return model
 
 
-def copy_weights(source: dict[str, list], target: tf.keras.Model) -> None:
+def copy_weights(source: dict[str, list], target: tf_keras.Model) -> None:
     """Assign to every weight-bearing layer of ``target`` the values of ``source[layer.name]``.
 
     Raises:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-import tensorflow as tf
+import tf_keras
 
 from ..errors import WeightsError
 
@@ -76,7 +76,7 @@ def _keras_weights(path: str | Path) -> Iterator[h5py.Group]:
         raise WeightsError(f"cannot read weight file {path}: {exc}. Is it an .h5 file?") from exc
 
 
-def load_weights(model: tf.keras.Model, path: str | Path) -> None:
+def load_weights(model: tf_keras.Model, path: str | Path) -> None:
     """Load ``path`` into ``model`` by layer name, strictly.
 
     Every layer of ``model`` that has weights must be in the file with the same number and shapes
@@ -107,7 +107,7 @@ def load_weights(model: tf.keras.Model, path: str | Path) -> None:
         layer.set_weights(arrays)
 
 
-def save_weights(model: tf.keras.Model, path: str | Path) -> None:
+def save_weights(model: tf_keras.Model, path: str | Path) -> None:
     """Save ``model``'s weights in the Keras 2 HDF5 layout (loadable by :func:`load_weights`)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     model.save_weights(str(path), save_format="h5")

@@ -7,7 +7,7 @@ never a weight shape — so every candidate's weights are a subset of the supern
 
 from __future__ import annotations
 
-import tensorflow as tf
+import tf_keras
 
 from ..space.xception import XceptionArch
 from .blocks import (
@@ -21,7 +21,7 @@ from .blocks import (
 )
 from .layers import BilinearResize
 
-layers = tf.keras.layers
+layers = tf_keras.layers
 
 
 def xception_block(x, depths, prefix: str, skip: str, stride: int, rate: int = 1,
@@ -84,7 +84,7 @@ def _decoder(x, low_level, gap8: bool = False):
 
 
 def build_xception(arch: XceptionArch, input_size: int = 513, classes: int = 21,
-                   gap8: bool = False) -> tf.keras.Model:
+                   gap8: bool = False) -> tf_keras.Model:
     """Build the DeepLabV3+ / Modified Xception network of ``arch``.
 
     Args:
@@ -108,4 +108,4 @@ def build_xception(arch: XceptionArch, input_size: int = 513, classes: int = 21,
     x = projection(branches)
     x = _decoder(x, low_level, gap8)
     name = "deeplabv3plus_xception" + ("_gap8" if gap8 else "")
-    return tf.keras.Model(inputs, logits(x, classes, input_size, gap8), name=name)
+    return tf_keras.Model(inputs, logits(x, classes, input_size, gap8), name=name)

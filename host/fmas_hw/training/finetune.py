@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-import tensorflow as tf
+import tf_keras
 from tqdm import tqdm
 
 from ..data.cache import load_split_arrays
@@ -69,7 +69,7 @@ def _finetune_one(session: _Session, key: str, genome: str, subset_error: float)
     cfg = session.cfg
     model = session.supernet.subnet(session.space.decode(genome))
     error_before = session.full_error(model)
-    optimizer = tf.keras.optimizers.Adam(cfg.learning_rate, weight_decay=cfg.weight_decay)
+    optimizer = tf_keras.optimizers.Adam(cfg.learning_rate, weight_decay=cfg.weight_decay)
     trainer = Trainer(model, optimizer, session.out / f"{key}.ckpt",
                       lambda epoch: cfg.learning_rate * cfg.lr_decay ** epoch)
     start, t0 = trainer.restore(), time.perf_counter()
@@ -116,7 +116,7 @@ def finetune(cfg: FinetuneConfig, log=print) -> list[FinetuneRow]:
     from ..search.stored_config import stored_config
 
     search_cfg = stored_config(cfg.store)
-    tf.keras.utils.set_random_seed(cfg.seed)
+    tf_keras.utils.set_random_seed(cfg.seed)
     with Store.open(cfg.store, writable=True) as store:
         store.finetune.ensure()
         done = {r.arch_key: r for r in store.finetune.rows("done")}

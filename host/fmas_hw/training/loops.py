@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+import tf_keras
 
 IGNORE = 255
 
@@ -26,7 +27,7 @@ def masked_cross_entropy(labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
         labels = tf.squeeze(labels, -1)
     keep = labels != IGNORE
     safe = tf.where(keep, labels, 0)
-    ce = tf.keras.losses.sparse_categorical_crossentropy(safe, logits, from_logits=True)
+    ce = tf_keras.losses.sparse_categorical_crossentropy(safe, logits, from_logits=True)
     weight = tf.cast(keep, ce.dtype)
     return tf.reduce_sum(ce * weight) / tf.maximum(tf.reduce_sum(weight), 1.0)
 
@@ -54,7 +55,7 @@ class Trainer:
         lr_for_epoch: learning rate to use for a (0-based) epoch.
     """
 
-    def __init__(self, model: tf.keras.Model, optimizer: tf.keras.optimizers.Optimizer,
+    def __init__(self, model: tf_keras.Model, optimizer: tf_keras.optimizers.Optimizer,
                  checkpoint_dir: str | Path, lr_for_epoch: Callable[[int], float]):
         self.model, self.optimizer, self.lr_for_epoch = model, optimizer, lr_for_epoch
         self.dir = Path(checkpoint_dir)

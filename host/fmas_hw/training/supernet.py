@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import tensorflow as tf
+import tf_keras
 from tqdm import tqdm
 
 from ..data.cache import load_split_arrays
@@ -28,12 +29,12 @@ from .config import TrainConfig
 from .loops import Trainer
 
 
-def _optimizer(cfg: TrainConfig) -> tuple[tf.keras.optimizers.Optimizer, float]:
+def _optimizer(cfg: TrainConfig) -> tuple[tf_keras.optimizers.Optimizer, float]:
     if cfg.optimizer == "adam":
         lr = cfg.learning_rate or 1e-3
-        return tf.keras.optimizers.Adam(lr, weight_decay=cfg.weight_decay), lr
+        return tf_keras.optimizers.Adam(lr, weight_decay=cfg.weight_decay), lr
     lr = cfg.learning_rate or 0.01
-    return tf.keras.optimizers.SGD(lr, momentum=0.9, weight_decay=cfg.weight_decay), lr
+    return tf_keras.optimizers.SGD(lr, momentum=0.9, weight_decay=cfg.weight_decay), lr
 
 
 def poly_schedule(base_lr: float, epochs: int, power: float = 0.9):
@@ -47,7 +48,7 @@ def train(cfg: TrainConfig, log=print) -> dict:
     Returns:
         The manifest written next to the weights.
     """
-    tf.keras.utils.set_random_seed(cfg.seed)
+    tf_keras.utils.set_random_seed(cfg.seed)
     supernet = Supernet.build(cfg.backbone, cfg.input_size, cfg.classes, cfg.alpha, cfg.init_weights)
     model = supernet.model
     dataset = VocDataset(cfg.data, num_classes=cfg.classes)
