@@ -65,7 +65,7 @@ def _matrix_of(evaluator, arch):
     from fmas_hw.eval.evaluator import _accumulate
 
     net, fn = evaluator._search_space_fn()
-    return _accumulate(fn, evaluator.images, evaluator.labels, 5, evaluator.batch, net.controls(arch)).matrix
+    return _accumulate(fn, evaluator._batches(), 5, net.controls(arch)).matrix
 
 
 def test_only_the_first_evaluation_pays_the_one_off_trace(tiny_mnv2_supernet, synth_voc):

@@ -9,6 +9,7 @@ from .options import (
     alpha_option,
     backbone_option,
     classes_option,
+    device_option,
     echo_json,
     echo_settings,
     genome_option,
@@ -32,19 +33,22 @@ from .options import (
 @input_size_option
 @classes_option
 @alpha_option
-@click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--batch", type=click.IntRange(min=1), default=None,
+              help="Forward-pass batch  [default: sized for the device]")
 @click.option("--gap8", is_flag=True,
               help="Also evaluate the GAP8-adapted network (2-branch ASPP, integer upsampling, "
                    "average-pool chains) at the same input size and report the mIoU change.")
+@device_option
 @json_option
 def evaluate(backbone: str, genome: GivenGenome, data: str, weights: str | None, random_init: bool,
              val_fraction: float, input_size: int | None, classes: int | None, alpha: float | None,
-             batch: int, gap8: bool, as_json: bool) -> None:
+             batch: int | None, gap8: bool, device: str, as_json: bool) -> None:
     """Error (1 - mIoU) of a candidate (default: the supernet) on the first --val-fraction of val.
 
     Needs --weights (or --random-init, to score a randomly initialised supernet on purpose).
     """
     from ..eval.evaluator import evaluate as run_evaluation
+    from ..model.device import use_device
     from ..model.supernet import Supernet
     from ..space import get_space
 
@@ -52,12 +56,15 @@ def evaluate(backbone: str, genome: GivenGenome, data: str, weights: str | None,
     arch = genome.arch
     net = network_options(backbone, weights, classes, alpha, input_size)
     echo_settings(net)
+    chosen = use_device(device)  # before the supernet: TensorFlow fixes its devices then
+    click.echo(f"device: {chosen.describe()}", err=True)
     supernet = Supernet.build(backbone, net.input_size, net.classes, net.alpha, weights)
-    result = run_evaluation(arch, supernet, data, val_fraction, batch)
+    result = run_evaluation(arch, supernet, data, val_fraction, batch, chosen)
     out = {"genome": get_space(backbone).encode(arch), "key": arch.key, **result.to_dict(),
-           "val_fraction": val_fraction, "weights": weights, "random_init": random_init}
+           "val_fraction": val_fraction, "weights": weights, "random_init": random_init,
+           "device": chosen.describe()}
     if gap8:
-        out["gap8_miou"] = _adapted_miou(arch, supernet, data, val_fraction, batch)
+        out["gap8_miou"] = _adapted_miou(arch, supernet, data, val_fraction, batch or 8)
         out["gap8_miou_change"] = out["gap8_miou"] - result.miou
     if as_json:
         echo_json(out)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import echo_json, json_option
+from .options import device_option, echo_json, json_option
 from .outputs import writable_dir
 
 
@@ -31,6 +31,7 @@ from .outputs import writable_dir
 @click.option("--out-dir", type=click.Path(file_okay=False), default=None,
               help="Where fine-tuned weights go (default: next to the store).")
 @click.option("--seed", type=int, default=0, show_default=True)
+@device_option
 @json_option
 def finetune(as_json: bool, **options) -> None:
     """Fine-tune the final front's most accurate candidates (paper settings) and record

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import FmasError
+from ..model.device import DEVICE_CHOICES
 from ..space import SPACES, Arch, get_space
 from ..targets.registry import DEFAULT_TARGET, target_class, target_names
 
@@ -88,6 +89,11 @@ cycle_model_option = click.option(
     "--cycle-model", type=click.Path(exists=True, dir_okay=False), envvar="FMAS_CYCLE_MODEL",
     default=None, help="Cycle-model TOML of the estimate target (fmas-hw calibrate output).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+#: What ``--device`` means, for every command that runs models.
+DEVICE_HELP = ("Where TensorFlow runs the models: auto (the GPU when TensorFlow sees one, else the CPU), cpu, "
+               "or gpu (an error without one)")
+device_option = click.option("--device", type=click.Choice(DEVICE_CHOICES), default="auto", show_default=True,
+                             help=DEVICE_HELP)
 
 
 def network_options(backbone: str, weights: str | None, classes: int | None, alpha: float | None,

@@ -12,12 +12,14 @@ from typing import Any
 
 import click
 
+from ..model.device import DEVICE_CHOICES
 from ..search import SearchConfig, run, stored_config
 from ..search.config import OBJECTIVES, load_toml
 from ..search.progress import print_summary
 from ..space import SPACES
 from ..targets.registry import target_names
 from .options import (
+    DEVICE_HELP,
     TARGET_HELP,
     alpha_option,
     classes_option,
@@ -51,7 +53,9 @@ from .options import (
 @click.option("--store", type=click.Path(dir_okay=False), default=None,
               help="Results store to create  [default: runs/search-<backbone>-<objectives>-s<seed>-<time>.sqlite]")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Local worker processes evaluating candidates in parallel  [default: 1, in-process]")
+              help="Local worker processes evaluating candidates in parallel  [default: one per GPU the "
+                   "device runs on, else 1, in-process]")
+@click.option("--device", type=click.Choice(DEVICE_CHOICES), default=None, help=f"{DEVICE_HELP}  [default: auto]")
 @click.option("--threads-per-worker", type=click.IntRange(min=1), default=None,
               help="Threads each local worker's TensorFlow may use  [default: the cores shared out "
                    "between the workers; with one worker, TensorFlow's own choice]")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import backbone_option, echo_json, json_option
+from .options import backbone_option, device_option, echo_json, json_option
 from .outputs import writable_file
 
 
@@ -26,6 +26,7 @@ from .outputs import writable_file
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--init-weights", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Start from these weights (e.g. public keras-deeplab-v3-plus VOC weights).")
+@device_option
 @json_option
 def train(as_json: bool, **options) -> None:
     """Train a supernet; checkpoints every epoch (re-run the same command to resume).

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -21,6 +21,7 @@ import tensorflow as tf
 import tf_keras
 
 from ..errors import ArchitectureError
+from ..model.device import ComputeDevice
 from ..model.executor import SwitchableSupernet
 from ..model.supernet import Supernet
 from ..space import Arch
@@ -90,6 +91,34 @@ def default_batch(input_size: int) -> int:
     return max(8, min(32, 2 * (256 // input_size) ** 2))
 
 
+#: Share of a GPU's memory the forward passes' activations may fill, the largest GPU batch, and
+#: the memory assumed of a GPU whose driver does not tell its size.
+GPU_MEMORY_SHARE, GPU_MAX_BATCH, GPU_MEMORY_ASSUMED = 0.5, 64, 8 * 2**30
+
+
+def activation_bytes(model: tf_keras.Model) -> int:
+    """Float32 activation memory one image needs in a forward pass, bounded from above as three
+    times the largest layer output (that output, its input and one skip tensor alive at once)."""
+    largest = max((int(np.prod(shape[1:])) for layer in model.layers
+                   for shape in _output_shapes(layer) if None not in shape[1:]), default=0)
+    return 3 * 4 * largest
+
+
+def _output_shapes(layer) -> list[tuple]:
+    shape = layer.output_shape
+    return list(shape) if isinstance(shape, list) else [shape]
+
+
+def device_batch(input_size: int, device: ComputeDevice | None, image_bytes: int) -> int:
+    """Forward-pass batch on ``device``: :func:`default_batch` on the CPU; on a GPU the largest
+    power of two whose activations (``image_bytes`` each) fill at most :data:`GPU_MEMORY_SHARE`
+    of its memory, up to :data:`GPU_MAX_BATCH`."""
+    if device is None or device.kind != "gpu":
+        return default_batch(input_size)
+    fits = int((device.memory_bytes or GPU_MEMORY_ASSUMED) * GPU_MEMORY_SHARE // max(1, image_bytes))
+    return max(1, min(GPU_MAX_BATCH, 1 << max(0, fits.bit_length() - 1)))
+
+
 def _batch_spec(batch: int, size: int) -> tuple[tf.TensorSpec, tf.TensorSpec]:
     return tf.TensorSpec([batch, size, size, 3], tf.float32), tf.TensorSpec([batch, size, size], tf.uint8)
 
@@ -116,14 +145,14 @@ def batches(images: np.ndarray, labels: np.ndarray, batch: int):
 def confusion_matrix(model: tf_keras.Model, images: np.ndarray, labels: np.ndarray, classes: int,
                      batch: int = 8) -> ConfusionMatrix:
     """Accumulated confusion matrix of ``model`` over ``images`` (ignore label excluded)."""
-    fn = _confusion_fn(model, classes, min(batch, len(images)), images.shape[1])
-    return _accumulate(fn, images, labels, classes, min(batch, len(images)))
+    batch = min(batch, len(images))
+    fn = _confusion_fn(model, classes, batch, images.shape[1])
+    return _accumulate(fn, batches(images, labels, batch), classes)
 
 
-def _accumulate(fn: Callable, images: np.ndarray, labels: np.ndarray, classes: int, batch: int,
-                *extra) -> ConfusionMatrix:
+def _accumulate(fn: Callable, feed: Iterable[tuple], classes: int, *extra) -> ConfusionMatrix:
     counts = np.zeros(classes * classes, np.int64)
-    for x, y in batches(images, labels, batch):
+    for x, y in feed:
         counts += fn(x, y, *extra).numpy()
     cm = ConfusionMatrix(classes)
     cm.matrix[:] = counts.reshape(classes, classes)
@@ -137,12 +166,17 @@ class SubsetEvaluator:
         supernet: the in-memory supernet (weights source).
         images: preprocessed float32 (N, S, S, 3) subset, S = the supernet's input size.
         labels: uint8 (N, S, S), 255 = ignore.
-        batch: forward-pass batch size (default: :func:`default_batch` of the input size).
+        batch: forward-pass batch size (default: :func:`device_batch` for the device).
+        device: where TensorFlow runs (:func:`~fmas_hw.model.device.use_device`); on a GPU the
+            subset is copied to its memory once, so no forward pass waits for the host.
     """
 
-    def __init__(self, supernet: Supernet, images: np.ndarray, labels: np.ndarray, batch: int | None = None):
-        self.supernet, self.images, self.labels = supernet, images, labels
-        self.batch = min(batch or default_batch(images.shape[1]), len(images))
+    def __init__(self, supernet: Supernet, images: np.ndarray, labels: np.ndarray, batch: int | None = None,
+                 device: ComputeDevice | None = None):
+        self.supernet, self.images, self.labels, self.device = supernet, images, labels, device
+        self.batch = min(batch or device_batch(images.shape[1], device, activation_bytes(supernet.model)),
+                         len(images))
+        self._staged: list[tuple] | None = None
         self._switchable: tuple[SwitchableSupernet, Callable] | None = None
         self._per_image: Callable | None = None
         self._lock = threading.Lock()
@@ -178,9 +212,20 @@ class SubsetEvaluator:
                     lambda x, y, c: per_image_confusion_counts(net.logits(x, c), y, classes),
                     input_signature=spec, autograph=False)
         controls = net.controls(arch)
-        rows = [self._per_image(x, y, controls).numpy() for x, y in batches(self.images, self.labels, self.batch)]
+        rows = [self._per_image(x, y, controls).numpy() for x, y in self._batches()]
         k = self.supernet.classes
         return np.concatenate(rows)[: len(self.images)].astype(np.int64).reshape(-1, k, k)
+
+    def _batches(self) -> Iterable[tuple]:
+        """The subset's fixed-shape batches: on a GPU, tensors put in its memory on first use."""
+        if self.device is None or self.device.kind != "gpu":
+            return batches(self.images, self.labels, self.batch)
+        with self._lock:
+            if self._staged is None:
+                with tf.device("/GPU:0"):
+                    self._staged = [(tf.identity(x), tf.identity(y))
+                                    for x, y in batches(self.images, self.labels, self.batch)]
+        return self._staged
 
     def evaluate(self, arch: Arch, model: tf_keras.Model | None = None) -> Evaluation:
         """Error (1 - mIoU) of ``arch`` on the subset, with timings.
@@ -192,7 +237,7 @@ class SubsetEvaluator:
         t0 = time.perf_counter()
         fn, extra = self._runner(arch, model)
         t1 = time.perf_counter()
-        cm = _accumulate(fn, self.images, self.labels, self.supernet.classes, self.batch, *extra)
+        cm = _accumulate(fn, self._batches(), self.supernet.classes, *extra)
         t2 = time.perf_counter()
         miou = cm.miou()
         return Evaluation(1.0 - miou, miou, len(self.images), t2 - t0, t1 - t0, t2 - t1)
@@ -208,7 +253,8 @@ class SubsetEvaluator:
         return _confusion_fn(model, self.supernet.classes, self.batch, size), ()
 
 
-def evaluate(arch: Arch, supernet: Supernet, data, fraction: float = 0.2, batch: int = 8) -> Evaluation:
+def evaluate(arch: Arch, supernet: Supernet, data, fraction: float = 0.2, batch: int | None = None,
+             device: ComputeDevice | None = None) -> Evaluation:
     """Evaluate ``arch`` on the first ``fraction`` of ``data``'s ``val.txt`` (file order).
 
     Args:
@@ -216,7 +262,8 @@ def evaluate(arch: Arch, supernet: Supernet, data, fraction: float = 0.2, batch:
         supernet: the in-memory supernet providing the weights.
         data: a :class:`~fmas_hw.data.voc.VocDataset` or a path to a VOC-format data set.
         fraction: leading fraction of the validation list (0.2 during search, 1.0 at the end).
-        batch: batch size of the forward passes.
+        batch: batch size of the forward passes (default: :func:`device_batch`).
+        device: where TensorFlow runs (:func:`~fmas_hw.model.device.use_device`).
 
     Raises:
         DataError: unreadable or inconsistent data files.
@@ -226,4 +273,4 @@ def evaluate(arch: Arch, supernet: Supernet, data, fraction: float = 0.2, batch:
 
     dataset = data if isinstance(data, VocDataset) else VocDataset(data, num_classes=supernet.classes)
     images, labels = load_split_arrays(dataset, "val", supernet.input_size, fraction, backbone=supernet.backbone)
-    return SubsetEvaluator(supernet, images, labels, batch).evaluate(arch)
+    return SubsetEvaluator(supernet, images, labels, batch, device).evaluate(arch)

@@ -38,6 +38,8 @@ class SearchData:
             store whose supernet was never scored).
         finetune_weights: the weights ``fmas-hw finetune`` started from (``path``, ``hash`` and
             ``search``: whether they are the search's); empty before fine-tuning.
+        device: where the latest run of the search scored accuracy (empty in a store written
+            before the device was recorded).
     """
 
     store_path: Path
@@ -52,6 +54,7 @@ class SearchData:
     supernet_key: str = ""
     scale: dict[str, float] = field(default_factory=dict)
     finetune_weights: dict[str, Any] = field(default_factory=dict)
+    device: str = ""
 
     @property
     def input_size(self) -> int:
@@ -137,5 +140,5 @@ def load(store_path: str | Path) -> SearchData:
         reference_point=list(meta.get("reference_point") or []),
         evaluations=records, generations=generations, finetune=finetune, full_set=full_set,
         supernet_key=get_space(backbone).supernet().key, scale=dict(meta.get("scale") or {}),
-        finetune_weights=dict(meta.get("finetune_weights") or {}),
+        finetune_weights=dict(meta.get("finetune_weights") or {}), device=str(meta.get("device") or ""),
     )

@@ -184,7 +184,8 @@ def _intro(data: SearchData) -> list[str]:
     return [f"Store `{data.store_path}`: backbone {data.backbone}, objectives error + "
             f"{' + '.join(data.objectives)}, target {c.get('target')}, population M = {c.get('population')}, "
             f"{len(data.generations)} generation(s) finished (configured G = {c.get('generations')}), "
-            f"seed {c.get('seed')}, validation subset = first {c.get('val_fraction')} of val.txt."] + _supernet_text(c)
+            f"seed {c.get('seed')}, validation subset = first {c.get('val_fraction')} of val.txt"
+            + (f", accuracy scored on {data.device}." if data.device else ".")] + _supernet_text(c)
 
 
 def _supernet_text(c: dict[str, Any]) -> list[str]:

@@ -18,6 +18,7 @@ accuracy tasks on any worker and the measurements in the search process.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 from collections.abc import Iterator
 from concurrent.futures import BrokenExecutor, Future, as_completed
@@ -159,7 +160,9 @@ class ProcessPoolBackend(ExecutorBackend):
                  threads: int | None = None) -> None:
         self.threads = threads if threads is not None else worker_share(workers, config.threads_per_worker)
         log.info("%d local workers, %s thread(s) each", workers, self.threads)
-        super().__init__(ProcessExecutor(workers, start_worker, (config.to_dict(), orders, self.threads, os.getpid())))
+        slots = multiprocessing.get_context("spawn").Value("i", 0)  # worker i takes GPU i
+        super().__init__(ProcessExecutor(workers, start_worker,
+                                         (config.to_dict(), orders, self.threads, os.getpid(), slots)))
 
 
 class DaskBackend(ExecutorBackend):
@@ -231,6 +234,6 @@ def accuracy_backend(config: SearchConfig, orders: WorkerOrders) -> Backend:
     """Where the accuracy (and, as ``orders`` say, the latency) of candidates is evaluated."""
     if config.scheduler:
         return DaskBackend(config, config.scheduler)
-    if config.workers > 1:
-        return ProcessPoolBackend(config, orders, config.workers)
+    if (config.workers or 1) > 1:
+        return ProcessPoolBackend(config, orders, config.workers or 1)
     return InProcessBackend(config.threads_per_worker)

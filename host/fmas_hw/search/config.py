@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+from ..model.device import DEVICE_CHOICES
 from ..space import SPACES
 from ..targets.base import Target
 from ..targets.registry import DEFAULT_TARGET, open_target
@@ -30,7 +31,7 @@ MEASURE_MODES = ("all", "front")
 #: Keys that may change between a search and its resumption: they decide how and how long the
 #: search runs, never which candidates it asks for or what scores they get.
 RUNTIME_KEYS = frozenset({"workers", "scheduler", "store", "overlap", "generations", "measure_workers", "ports",
-                          "threads_per_worker"})
+                          "threads_per_worker", "device"})
 _PATH_KEYS = ("data", "weights", "store")
 _ALIASES = {"objective": "objectives"}
 
@@ -54,7 +55,13 @@ class SearchConfig:
     val_fraction: float = 0.2
     seed: int = 0
     store: str | None = None
-    workers: int = 1
+    #: Local accuracy workers; None: one per GPU the device choice runs on, else one (resolved by
+    #: :meth:`resolved`).
+    workers: int | None = None
+    #: Where TensorFlow runs the candidates: "auto" (the GPUs when TensorFlow sees one), "cpu" or
+    #: "gpu" (:mod:`fmas_hw.model.device`). Not part of the identity: the scores agree within
+    #: float rounding.
+    device: str = "auto"
     #: Threads each local worker's TensorFlow may use; None: the cores shared out between the
     #: workers of a pool, and TensorFlow's own choice for one in-process worker
     #: (:mod:`fmas_hw.search.threads`). Not applied to Dask workers.
@@ -294,7 +301,9 @@ def _validate(c: SearchConfig) -> None:
     _check(isinstance(c.val_fraction, int | float) and 0 < c.val_fraction <= 1,
            f"val_fraction must be in (0, 1], got {c.val_fraction!r}")
     _check(_is_int(c.seed) and c.seed >= 0, f"seed must be an integer >= 0, got {c.seed!r}")
-    _check(_is_int(c.workers) and c.workers >= 1, f"workers must be an integer >= 1, got {c.workers!r}")
+    _check(c.workers is None or (_is_int(c.workers) and c.workers >= 1),
+           f"workers must be an integer >= 1, got {c.workers!r}")
+    _check(c.device in DEVICE_CHOICES, f"device must be one of {list(DEVICE_CHOICES)}, got {c.device!r}")
     _check(c.threads_per_worker is None or (_is_int(c.threads_per_worker) and c.threads_per_worker >= 1),
            f"threads_per_worker must be an integer >= 1 (or left out for the automatic share), "
            f"got {c.threads_per_worker!r}")

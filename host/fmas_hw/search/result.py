@@ -35,6 +35,8 @@ class SearchResult:
             generation (:mod:`~fmas_hw.search.measure.ahead`), and how many of them the search asked for
             (``used``), cancelled before they ran, or measured for nothing (``wasted``, worker
             time not in ``device_seconds``); empty when nothing was measured ahead.
+        device: where this run scored the candidates' accuracy (``"gpu: NVIDIA H100 ..."``,
+            ``"cpu: 16 cores"``; :mod:`fmas_hw.model.device`).
     """
 
     store_path: Path
@@ -49,6 +51,7 @@ class SearchResult:
     hypervolume: list[float] = field(default_factory=list)
     device_seconds: float = 0.0
     measured_ahead: dict[str, int] = field(default_factory=dict)
+    device: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form; ``store`` is the store path (what ``--json`` prints)."""

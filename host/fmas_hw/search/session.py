@@ -20,6 +20,7 @@ from typing import Any
 from .. import __version__
 from ..costmodel.online_model import STATE_SUFFIX
 from ..errors import ConfigError, StoreError
+from ..model.device import current_device
 from ..space import get_space
 from ..store import Store
 from ..targets.base import Target
@@ -65,13 +66,16 @@ def run(config: SearchConfig | dict[str, Any], resume: str | Path | None = None,
     config, target = prepare_config(config, resume, target)
     store = open_store(config, resume)
     try:
+        store.set_meta(device=accuracy_device(config))  # how this run scores: not the identity
         if on_start is not None:
             on_start(store.path)
         strategy = choose_strategy(config, target, store, get_space(config.backbone).supernet().key)
         try:
-            return SearchLoop(config, store, strategy, Progress(config.generations or 0, progress)).run()
+            result = SearchLoop(config, store, strategy, Progress(config.generations or 0, progress)).run()
         finally:
             strategy.close()
+        result.device = accuracy_device(config)
+        return result
     finally:
         store.close()
 
@@ -97,6 +101,11 @@ def prepare_config(config: SearchConfig | dict[str, Any], resume: str | Path | N
         config = config.merge({"store": str(resume)})
     target = target or open_target(config.target)
     config = config.resolved(target)
+    # The device is chosen here, before the store exists (--device gpu without one fails now), and
+    # gives the default worker count: one accuracy worker per GPU.
+    gpus = 0 if config.scheduler or config.evaluator else current_device(config.device).count
+    if config.workers is None:
+        config = config.merge({"workers": max(1, gpus)})
     plan_measurement(config, target)  # its set-up errors, before anything exists
     module = (config.evaluator or "").partition(":")[0]
     try:
@@ -107,6 +116,17 @@ def prepare_config(config: SearchConfig | dict[str, Any], resume: str | Path | N
         raise ConfigError(f"evaluator module {module!r} not found (evaluator {config.evaluator!r})")
     check_ready(config, target)
     return config, target
+
+
+def accuracy_device(config: SearchConfig) -> str:
+    """Where the candidates' accuracy is scored, in words (``search --json``, the report)."""
+    if config.scheduler:
+        return f"the Dask workers of {config.scheduler} (--device {config.device} on each)"
+    if config.evaluator:
+        return f"where the evaluator {config.evaluator} runs"
+    device = current_device(config.device)
+    share = ", one worker per GPU" if device.count > 1 and (config.workers or 1) > 1 else ""
+    return device.describe() + share
 
 
 def open_store(config: SearchConfig, resume: str | Path | None) -> Store:

@@ -16,6 +16,7 @@ from ..eval.costs import arch_costs
 from ..eval.evaluator import SubsetEvaluator
 from ..gap8.candidate_file import CandidateSpec
 from ..gap8.generated_projects import GeneratedProjects
+from ..model.device import current_device
 from ..model.manifest import build_options
 from ..model.supernet import Supernet
 from ..space import Arch
@@ -104,8 +105,9 @@ def build_subset_evaluator(config, fraction: float, data: str | Path | None = No
     if not data:
         raise ConfigError("the search needs a VOC-format data set: pass --data DIR "
                           "(`fmas-hw data synth --out DIR` writes a synthetic one)")
+    device = current_device(config.device)  # before the supernet: TensorFlow fixes its devices then
     classes, alpha = build_options(config.weights, config.backbone, config.classes, config.alpha)
     supernet = Supernet.build(config.backbone, config.input_size, classes, alpha, config.weights)
     dataset = VocDataset(data, num_classes=classes)
     images, labels = load_split_arrays(dataset, "val", supernet.input_size, fraction, backbone=config.backbone)
-    return SubsetEvaluator(supernet, images, labels)
+    return SubsetEvaluator(supernet, images, labels, device=device)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import ConfigError
+from ..model.device import set_gpu_slot
 from ..space import Arch, arch_from_dict
 from ..store import Evaluation, Status
 from ..targets.base import Target
@@ -72,11 +73,12 @@ def get_evaluator(config: SearchConfig, orders: WorkerOrders) -> CandidateEvalua
 
 
 def start_worker(config_data: dict[str, Any], orders: WorkerOrders, threads: int | None,
-                 parent: int | None = None) -> None:
-    """Process-pool initializer: leave with the search, hold the process to its thread share,
-    then build the evaluator.
+                 parent: int | None = None, slots: Any = None) -> None:
+    """Process-pool initializer: leave with the search, hold the process to its thread share and
+    its GPU, then build the evaluator.
 
-    The share comes first: TensorFlow fixes its thread pools when the evaluator first runs it.
+    The share and the GPU come first: TensorFlow fixes its thread pools and devices when the
+    evaluator first runs it.
 
     Args:
         config_data: ``SearchConfig.to_dict()``.
@@ -84,11 +86,17 @@ def start_worker(config_data: dict[str, Any], orders: WorkerOrders, threads: int
         threads: this worker's threads (:func:`fmas_hw.search.threads.worker_share`); None leaves
             TensorFlow's own choice (every core).
         parent: pid of the search process (see :func:`exit_with_parent`); None: not watched.
+        slots: a shared counter (``multiprocessing.Value``) numbering the pool's workers as they
+            start, so that worker *i* takes GPU *i* (:func:`fmas_hw.model.device.set_gpu_slot`).
     """
     if parent is not None:
         exit_with_parent(parent)
     if threads is not None:
         limit_threads(threads)
+    if slots is not None:
+        with slots.get_lock():
+            set_gpu_slot(slots.value)
+            slots.value += 1
     warm_worker(config_data, orders)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..model.device import check_choice
 from ..space import SPACES
 
 OPTIMIZERS = ("sgd", "adam")
@@ -42,6 +43,8 @@ class TrainConfig:
     weight_decay: float = 4e-5
     seed: int = 0
     init_weights: str | None = None
+    #: Where TensorFlow trains: "auto", "cpu" or "gpu" (:mod:`fmas_hw.model.device`).
+    device: str = "auto"
 
     def __post_init__(self) -> None:
         _check(self.backbone in SPACES, f"backbone {self.backbone!r} unknown: expected one of {sorted(SPACES)}")
@@ -55,6 +58,7 @@ class TrainConfig:
         _check(self.learning_rate is None or (_is_number(self.learning_rate) and self.learning_rate > 0),
                f"learning_rate must be a number > 0 (or left out), got {self.learning_rate!r}")
         _check_weight_decay(self.weight_decay)
+        check_choice(self.device)
         _check_paths(self, ("data", "init_weights"))
 
 
@@ -83,6 +87,8 @@ class FinetuneConfig:
     out_dir: str | None = None
     seed: int = 0
     other_weights: bool = False
+    #: Where TensorFlow fine-tunes: "auto", "cpu" or "gpu" (:mod:`fmas_hw.model.device`).
+    device: str = "auto"
 
     def __post_init__(self) -> None:
         _check_ints(self, ("top", "epochs", "batch", "patience"), 1)
@@ -93,6 +99,7 @@ class FinetuneConfig:
                f"lr_decay must be a factor in (0, 1], got {self.lr_decay!r}")
         _check_weight_decay(self.weight_decay)
         _check_paths(self, ("data", "weights"))
+        check_choice(self.device)
 
 
 def _check(ok: bool, message: str) -> None:

@@ -22,6 +22,7 @@ from ..data.pipeline import training_dataset
 from ..data.voc import VocDataset
 from ..errors import ConfigError, StoreError
 from ..eval.evaluator import batches, confusion_matrix
+from ..model.device import use_device
 from ..model.manifest import build_options
 from ..model.supernet import Supernet
 from ..model.weights import save_weights
@@ -116,6 +117,7 @@ def finetune(cfg: FinetuneConfig, log=print) -> list[FinetuneRow]:
     from ..search.stored_config import stored_config
 
     search_cfg = stored_config(cfg.store)
+    log(f"fine-tuning on {use_device(cfg.device).describe()}")
     tf_keras.utils.set_random_seed(cfg.seed)
     with Store.open(cfg.store, writable=True) as store:
         store.finetune.ensure()

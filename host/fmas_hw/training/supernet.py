@@ -22,6 +22,7 @@ from ..data.cache import load_split_arrays
 from ..data.pipeline import training_dataset
 from ..data.voc import VocDataset
 from ..eval.evaluator import batches, confusion_matrix
+from ..model.device import use_device
 from ..model.manifest import write_manifest
 from ..model.supernet import Supernet
 from ..model.weights import save_weights
@@ -48,6 +49,8 @@ def train(cfg: TrainConfig, log=print) -> dict:
     Returns:
         The manifest written next to the weights.
     """
+    device = use_device(cfg.device)  # before the supernet: TensorFlow fixes its devices then
+    log(f"training on {device.describe()}")
     tf_keras.utils.set_random_seed(cfg.seed)
     supernet = Supernet.build(cfg.backbone, cfg.input_size, cfg.classes, cfg.alpha, cfg.init_weights)
     model = supernet.model
@@ -75,7 +78,7 @@ def train(cfg: TrainConfig, log=print) -> dict:
         "backbone": cfg.backbone, "alpha": cfg.alpha, "classes": cfg.classes, "input_size": cfg.input_size,
         "epochs": cfg.epochs, "batch": cfg.batch, "optimizer": cfg.optimizer, "learning_rate": base_lr,
         "weight_decay": cfg.weight_decay, "seed": cfg.seed, "data": str(Path(cfg.data)),
-        "val_images": int(len(val_x)), "val_miou": cm.miou(), "val_pixel_accuracy": cm.pixel_accuracy(),
+        "val_images": int(len(val_x)), "device": device.describe(), "val_miou": cm.miou(), "val_pixel_accuracy": cm.pixel_accuracy(),
         "train_loss": trainer.log.train_loss, "val_loss": trainer.log.val_loss,
         "train_seconds_this_run": time.perf_counter() - t0, "params": int(model.count_params()),
         "command": "fmas-hw " + " ".join(sys.argv[1:]) if sys.argv and "fmas" in sys.argv[0] else None,
