@@ -3,6 +3,9 @@ objectives and the front/hypervolume indicators."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from pymoo.core.individual import Individual
@@ -49,18 +52,31 @@ def test_duplicates_are_architectures_not_bit_strings():
 
 
 def test_isolated_random_state():
-    rng = IsolatedRandom()
+    rng = IsolatedRandom(seed=1)
+    np.random.seed(99)  # the process's state: the GA's copy starts from its seed, not from this
     with rng.active():
-        np.random.seed(1)
         first = np.random.random()
-    np.random.seed(99)
     outside = np.random.random()
     with rng.active():
         second = np.random.random()
     np.random.seed(1)
     expected = np.random.random(2)
     assert (first, second) == tuple(expected) and outside != second
-    assert len(rng.digest()) == 16
+    generator = np.random.default_rng(7)
+    digest = rng.digest(generator)
+    assert len(digest) == 16 and IsolatedRandom(seed=1).digest(generator) != digest  # the copy moved
+    generator.random()
+    assert rng.digest(generator) != digest  # the algorithm's generator moved
+
+
+def test_the_ga_digest_is_the_same_in_every_process():
+    # The digest verifies a resumed search's replay in a new process: it must not depend on
+    # the process's own (unseeded) global random state.
+    code = ("import numpy as np; from fmas_hw.search.operators import IsolatedRandom; "
+            "print(IsolatedRandom(seed=3).digest(np.random.default_rng(3)))")
+    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+               for _ in range(2)}
+    assert len(digests) == 1
 
 
 def _record(status="ok", error=0.3, flops=50, params=5, cycles=20, **kw) -> EvaluationRecord:

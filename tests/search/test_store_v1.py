@@ -9,6 +9,8 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import pymoo
+
 from fmas_hw.cli.main import main
 from fmas_hw.costmodel.online_model import STATE_SUFFIX
 from fmas_hw.store import SCHEMA_VERSION, Store
@@ -89,15 +91,18 @@ def test_a_writer_upgrades_a_schema_1_store_in_place(tmp_path):
         assert again.evaluations() == read
 
 
-def test_a_schema_1_store_resumes_and_reports(tmp_path, capsys):
+def test_a_schema_1_store_is_refused_a_resume_saying_why_and_still_reports(tmp_path, capsys):
+    # Every schema-1 store was drawn by pymoo 0.6.1.3 (the pin of the fmas-hw that wrote it): the
+    # pymoo of today takes other random steps, so the search cannot be replayed, and says so.
     store = _copy(tmp_path)
     with Store.open(store, writable=False) as before:
-        kept = {r.arch_key: (r.cycles, r.cycles_source, r.error) for r in before.evaluations()}
-    assert main(["search", "--resume", str(store), "--generations", "4"]) == 0
+        kept = before.evaluations()
+    assert main(["search", "--resume", str(store), "--generations", "4"]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot resume {store}: its generations were drawn by pymoo 0.6.1.3" in err
+    assert f"this fmas-hw runs pymoo {pymoo.__version__}" in err and "start a new --store" in err
     with Store.open(store, writable=False) as after:
-        rows = {r.arch_key: (r.cycles, r.cycles_source, r.error) for r in after.evaluations()}
-        assert len(after.generations()) == 4
-    assert len(rows) > len(kept) and all(rows[k] == v for k, v in kept.items() if v[1] == "simulated")
+        assert after.evaluations() == kept and len(after.generations()) == 3
     out = tmp_path / "report"
     assert main(["report", "--store", str(store), "--out", str(out)]) == 0
     text = (out / "report.md").read_text()

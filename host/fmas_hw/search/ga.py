@@ -34,7 +34,7 @@ class GeneticAlgorithm:
 
     def __init__(self, space: SearchSpace, problem: SearchProblem, population: int, seed: int) -> None:
         self.space, self.problem = space, problem
-        self.rng = IsolatedRandom()
+        self.rng = IsolatedRandom(seed)
         with self.rng.active():
             self.algorithm = build_algorithm(space, problem, population, seed)
 
@@ -92,4 +92,4 @@ class GeneticAlgorithm:
 
     def rng_digest(self) -> str:
         """Digest of the GA's random state (a replayed generation must reproduce it)."""
-        return self.rng.digest()
+        return self.rng.digest(self.algorithm.random_state)

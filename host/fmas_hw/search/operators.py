@@ -1,14 +1,16 @@
 """NSGA-II set-up over the binary genome: repair, duplicates by architecture, first population.
 
-Everything random in the GA is seeded, and pymoo draws from numpy's *global* random state. So
-that nothing else in the process (an in-process evaluator, Dask, tqdm) can shift that state and
-change the search, :class:`IsolatedRandom` swaps the GA's own state in around every GA step and
-back out afterwards. Same seed, same asks — which is also what makes resuming by replay exact.
+Everything random in the GA is seeded. pymoo draws from the algorithm's own generator (seeded at
+set-up, handed to every operator); numpy's and Python's *global* states are swapped for seeded
+private copies around every GA step (:class:`IsolatedRandom`), so that a draw from them inside the
+GA is reproducible and nothing else in the process (an in-process evaluator, Dask, tqdm) can shift
+what the GA asks for. Same seed, same asks — which is also what makes resuming by replay exact.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -83,7 +85,7 @@ def build_algorithm(space: SearchSpace, problem: SearchProblem, population: int,
     """NSGA-II with two-point crossover and bit-flip mutation (one flipped bit per genome on
     average), repaired and de-duplicated by architecture, seeded, set up on ``problem``.
 
-    Call it inside :meth:`IsolatedRandom.active` (set-up seeds numpy's global state).
+    Call it inside :meth:`IsolatedRandom.active`; the set-up seeds the algorithm's generator.
     """
     algorithm = NSGA2(
         pop_size=population,
@@ -100,20 +102,22 @@ def build_algorithm(space: SearchSpace, problem: SearchProblem, population: int,
 
 
 class IsolatedRandom:
-    """The GA's private copy of numpy's (and Python's) global random state."""
+    """The GA's private, seeded copy of numpy's (and Python's) global random state.
 
-    def __init__(self) -> None:
-        self._np: Any = None
-        self._py: Any = None
+    Args:
+        seed: the GA's seed (the copies start from it, whatever the process's states are).
+    """
+
+    def __init__(self, seed: int) -> None:
+        self._np: Any = np.random.RandomState(seed).get_state()
+        self._py: Any = random.Random(seed).getstate()
 
     @contextmanager
     def active(self) -> Iterator[None]:
-        """Swap the GA state in for the duration of the block (the first block starts from
-        whatever it finds, which the algorithm's seeded set-up then overwrites)."""
+        """Swap the GA state in for the duration of the block."""
         outer_np, outer_py = np.random.get_state(), random.getstate()
-        if self._np is not None:
-            np.random.set_state(self._np)
-            random.setstate(self._py)
+        np.random.set_state(self._np)
+        random.setstate(self._py)
         try:
             yield
         finally:
@@ -121,8 +125,10 @@ class IsolatedRandom:
             np.random.set_state(outer_np)
             random.setstate(outer_py)
 
-    def digest(self) -> str:
-        """16 hex digits of the GA's numpy state (stored per generation to verify replays)."""
+    def digest(self, generator: np.random.Generator) -> str:
+        """16 hex digits of the GA's random state: the algorithm's ``generator`` and the global
+        numpy copy (stored per generation to verify replays)."""
         _, keys, pos, has_gauss, cached = self._np
-        blob = keys.tobytes() + f"{pos}:{has_gauss}:{cached}".encode()
+        state = json.dumps(generator.bit_generator.state, sort_keys=True)
+        blob = keys.tobytes() + f"{pos}:{has_gauss}:{cached}:{state}".encode()
         return hashlib.sha256(blob).hexdigest()[:16]

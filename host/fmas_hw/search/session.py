@@ -17,6 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pymoo
+
 from .. import __version__
 from ..costmodel.online_model import STATE_SUFFIX
 from ..errors import ConfigError, StoreError
@@ -66,7 +68,8 @@ def run(config: SearchConfig | dict[str, Any], resume: str | Path | None = None,
     config, target = prepare_config(config, resume, target)
     store = open_store(config, resume)
     try:
-        store.set_meta(device=accuracy_device(config))  # how this run scores: not the identity
+        device = accuracy_device(config)
+        store.set_meta(device=device)  # how this run scores, which is not part of the identity
         if on_start is not None:
             on_start(store.path)
         strategy = choose_strategy(config, target, store, get_space(config.backbone).supernet().key)
@@ -74,7 +77,7 @@ def run(config: SearchConfig | dict[str, Any], resume: str | Path | None = None,
             result = SearchLoop(config, store, strategy, Progress(config.generations or 0, progress)).run()
         finally:
             strategy.close()
-        result.device = accuracy_device(config)
+        result.device = device
         return result
     finally:
         store.close()
@@ -123,7 +126,7 @@ def accuracy_device(config: SearchConfig) -> str:
     if config.scheduler:
         return f"the Dask workers of {config.scheduler} (--device {config.device} on each)"
     if config.evaluator:
-        return f"where the evaluator {config.evaluator} runs"
+        return f"the device of the evaluator {config.evaluator}"
     device = current_device(config.device)
     share = ", one worker per GPU" if device.count > 1 and (config.workers or 1) > 1 else ""
     return device.describe() + share
@@ -148,9 +151,11 @@ def open_store(config: SearchConfig, resume: str | Path | None) -> Store:
         return Store.create(config.store, {  # type: ignore[arg-type]
             "config": config.to_dict(), "settings": settings.to_dict(), "settings_digest": settings.digest,
             "reference_point": reference_point(len(config.objectives)), "fmas_hw_version": __version__,
+            "pymoo_version": pymoo.__version__,
         })
     store = Store.open(config.store)  # type: ignore[arg-type]
     try:
+        check_pymoo_unchanged(store)
         store.check_config(config.identity(), stored=upgraded(store.meta().get("config", {})))
         stored = store.meta().get("settings", {})
         changed = sorted(k for k, v in settings.to_dict().items() if k != "data_digest" and stored.get(k) != v)
@@ -167,6 +172,26 @@ def open_store(config: SearchConfig, resume: str | Path | None) -> Store:
         store.close()
         raise
     return store
+
+
+#: pymoo's version in a store that does not record it: every fmas-hw before that pinned 0.6.1.3.
+PYMOO_BEFORE_RECORDED = "0.6.1.3"
+
+
+def check_pymoo_unchanged(store: Store) -> None:
+    """Refuse to resume a search whose generations another pymoo drew: its NSGA-II takes other
+    random steps from the same seed, so the replay could not reproduce the stored generations.
+
+    Raises:
+        StoreError: naming both versions and what to do.
+    """
+    written = store.meta().get("pymoo_version", PYMOO_BEFORE_RECORDED)
+    if written != pymoo.__version__:
+        raise StoreError(
+            f"cannot resume {store.path}: its generations were drawn by pymoo {written}, and this fmas-hw runs "
+            f"pymoo {pymoo.__version__}, whose NSGA-II takes other random steps from the same seed, so the "
+            "search cannot be replayed. Finish it with the fmas-hw release that started it, or start a new "
+            "--store; its results stay readable (report, dashboard, optuna-export)")
 
 
 def check_data_unchanged(store: Store, stored: dict[str, Any], settings: EvalSettings) -> None:
