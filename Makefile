@@ -60,11 +60,12 @@ test: install lint $(NNTOOL_FOR_TEST)
 test-fast: install
 	$(BIN)/python -m pytest -q -ra -m "not slow"
 
-# What CI runs on the other supported interpreters (the whole suite runs on one): installing,
-# the CLI, the search spaces, the store, the search loop, building and scoring networks and
-# exporting them, in a few minutes.
+# What CI runs on the other supported interpreters (the whole suite runs on one), in a few
+# minutes: installing, the CLI, the search spaces, the store, the search loop, the device choice
+# and the int8 TFLite export read back with LiteRT.
 QUICK_TESTS := tests/test_packaging.py tests/test_structure.py tests/space tests/store tests/cli \
-               tests/search/test_loop.py tests/search/test_config.py
+               tests/search/test_loop.py tests/search/test_config.py tests/model/test_device.py \
+               tests/gap8/test_tflite_export.py
 test-quick: install
 	$(BIN)/python -m pytest -q -ra -m "not slow" $(QUICK_TESTS)
 

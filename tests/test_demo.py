@@ -50,6 +50,7 @@ def test_reduced_demo_searches_finetunes_and_reports(tmp_path, capsys):
     assert study["candidates"] == 4 and study["images"] == 1000 and study["subset_images"] == 200
     report_md = open(out["report"]["files"]["markdown"]).read()
     assert "Proxy study: subset vs full validation set" in report_md and "proxy-study/proxy-curve.png" in report_md
+    assert "accuracy scored on cpu: " in report_md or "accuracy scored on gpu: " in report_md
 
     files = out["report"]["files"]
     with open(files["csv"]["candidates"]) as f:

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from fmas_hw.cli.main import cli, main
+from fmas_hw.model.device import current_device
 from fmas_hw.store import Store
 
 from .fakes import FAKE
@@ -116,8 +117,13 @@ def test_a_search_without_weights_is_refused_unless_random_init_is_asked_for(tmp
     err = capsys.readouterr().err
     assert "no --weights" in err and "--random-init" in err and not store.exists()
     assert main([*args, "--random-init", "--json"]) == 0
-    assert "warning: --random-init" in capsys.readouterr().err
+    out = capsys.readouterr()
+    assert "warning: --random-init" in out.err
     assert _store_config(store)["random_init"] is True  # the store says what scored it
+    device = json.loads(out.out)["device"]  # where the accuracy was scored: here, this machine's CPU
+    assert device == current_device().describe() and device.startswith(("cpu: ", "gpu: "))
+    with Store.open(store, writable=False) as s:
+        assert s.meta()["device"] == device and _store_config(store)["device"] == "auto"
 
 
 def _corrupt_first_val_image(folder):
