@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import tensorflow as tf
 
 from fmas_hw.demo import DATA, SUPERNET
 from fmas_hw.eval.evaluator import evaluate
@@ -37,7 +38,12 @@ def test_manifest_records_the_exact_recipe():
 def test_shipped_supernet_is_clearly_above_chance_and_matches_its_manifest(shipped):
     supernet, data, manifest = shipped
     result = evaluate(MB.supernet(), supernet, data, fraction=1.0)
-    assert result.miou == pytest.approx(manifest["val_miou"], abs=1e-6)  # same data, same weights
+    # The training run's figure was scored under its TensorFlow; another release rounds the convolutions
+    # differently and flips a few near-tie pixels, so the figure rescored under it is recorded too.
+    rescored = {manifest["tensorflow"]: manifest["val_miou"], **manifest.get("val_miou_by_tensorflow", {})}
+    assert tf.__version__ in rescored, f"rescore the shipped supernet under TensorFlow {tf.__version__} and record it"
+    assert result.miou == pytest.approx(rescored[tf.__version__], abs=1e-6)  # same data, weights, TensorFlow
+    assert all(abs(v - manifest["val_miou"]) < 1e-3 for v in rescored.values())  # rounding, not another network
     assert result.miou > 0.3  # chance level for 8 classes is far below (pixel accuracy 0.91)
 
 

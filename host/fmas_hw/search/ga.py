@@ -73,8 +73,10 @@ class GeneticAlgorithm:
         pop = self.algorithm.pop
         with self.rng.active():
             Evaluator().eval(self.problem, pop, records=records, skip_already_evaluated=False, count_evals=False)
+            # the algorithm's own generator: without it pymoo draws the ties from an unseeded one
             self.algorithm.pop = self.algorithm.survival.do(self.problem, pop, n_survive=len(pop),
-                                                            algorithm=self.algorithm)
+                                                            algorithm=self.algorithm,
+                                                            random_state=self.algorithm.random_state)
 
     def guess_next(self, pop: Any, records: dict[str, EvaluationRecord], supernet_key: str) -> list[Arch]:
         """The candidates the GA would ask for next if told ``records`` for ``pop`` (what it asked).
