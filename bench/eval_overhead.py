@@ -116,7 +116,8 @@ def main() -> None:
             for label, size, fraction in SCALES:
                 supernet = Supernet.build("mobilenetv2", size, manifest["classes"], manifest["alpha"], weights)
                 images, labels = load_split_arrays(VocDataset(data, manifest["classes"]), "val", size, fraction)
-                _row(label, len(images), *bench_scale(supernet, images, labels, genomes, device, batch=8))
+                setup, batch, rows = bench_scale(supernet, images, labels, genomes, device, batch=8)
+                _row(label, len(images), batch, setup, rows)
         else:
             data = write_synthetic_voc(tmp, train=1, val=args.images, size=128, num_classes=21, seed=args.seed)
             for backbone, size in PAPER:

@@ -118,11 +118,11 @@ def current_device(choice: str = "auto") -> ComputeDevice:
 def _choose(choice: str, gpu_slot: int | None) -> ComputeDevice:
     import tensorflow as tf
 
-    gpus = visible_gpus() if check_choice(choice) != "cpu" else []
+    gpus = visible_gpus() if check_choice(choice) else []
     if choice == "gpu" and not gpus:
         raise ConfigError(f"--device gpu: TensorFlow {tf.__version__} sees no GPU on this machine; {GPU_HELP}")
-    if choice == "cpu" or gpu_slot is not None:
-        keep = [gpus[gpu_slot % len(gpus)]] if gpus and gpu_slot is not None else []
+    if gpus and (choice == "cpu" or gpu_slot is not None):
+        keep = [] if choice == "cpu" or gpu_slot is None else [gpus[gpu_slot % len(gpus)]]
         _set_visible(tf, keep)
         gpus = keep
     if not gpus:
