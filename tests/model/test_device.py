@@ -18,7 +18,10 @@ from fmas_hw.eval.evaluator import SubsetEvaluator, activation_bytes, default_ba
 from fmas_hw.model.device import ComputeDevice, check_choice, visible_gpus
 from fmas_hw.space import MobileNetV2Space
 
-needs_no_gpu = pytest.mark.skipif(bool(visible_gpus()), reason="TensorFlow sees a GPU on this machine")
+#: These tests check the error of --device gpu where TensorFlow sees no GPU; on a machine with one,
+#: the choice succeeds and there is no error to check.
+needs_no_gpu = pytest.mark.skipif(bool(visible_gpus()), reason="checks the no-GPU error of --device gpu, "
+                                  "and TensorFlow sees a GPU on this machine, so --device gpu succeeds here")
 H100 = ComputeDevice("gpu", ("NVIDIA H100 80GB HBM3",), 80 * 2**30)
 
 
